@@ -1,0 +1,23 @@
+"""Hypothesis strategies for mandates, shared by the property tests."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from aep2.mandate import AMOUNT_LIMIT, UINT64_LIMIT, Mandate, checksum
+
+addresses = st.binary(min_size=20, max_size=20).map(lambda b: checksum("0x" + b.hex()))
+private_keys = st.integers(min_value=1, max_value=2**256 - 2**32 - 978).map(
+    lambda k: k.to_bytes(32, "big")
+)  # below the secp256k1 order n, so every draw is a valid key
+
+mandates = st.builds(
+    Mandate,
+    payer=addresses,
+    payee=addresses,
+    token=addresses,
+    amount=st.integers(min_value=1, max_value=AMOUNT_LIMIT - 1),
+    nonce=st.integers(min_value=1, max_value=UINT64_LIMIT - 1),
+    deadline=st.integers(min_value=0, max_value=UINT64_LIMIT - 1),
+    ref=st.binary(min_size=32, max_size=32),
+)

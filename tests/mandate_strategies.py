@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from aep2.mandate import AMOUNT_LIMIT, UINT64_LIMIT, Mandate, checksum
+from aep2.mandate import AMOUNT_LIMIT, SECP256K1_N, UINT64_LIMIT, Mandate, checksum
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: checksum("0x" + b.hex()))
-private_keys = st.integers(min_value=1, max_value=2**256 - 2**32 - 978).map(
-    lambda k: k.to_bytes(32, "big")
-)  # below the secp256k1 order n, so every draw is a valid key
+private_keys = st.integers(min_value=1, max_value=SECP256K1_N - 1).map(lambda k: k.to_bytes(32, "big"))
 
 mandates = st.builds(
     Mandate,

@@ -25,7 +25,11 @@ def test_round_trip_is_identity(mandate: Mandate, key: bytes, escrow: str, chain
 
 
 @settings(max_examples=300, deadline=None)
-@given(header=st.one_of(st.text(max_size=1200), st.binary(max_size=1200).map(lambda b: base64.b64encode(b).decode())))
+@given(
+    header=st.one_of(
+        st.text(max_size=1200), st.binary(max_size=1200).map(lambda b: base64.b64encode(b).decode())
+    )
+)
 def test_any_input_is_decoded_or_rejected_with_a_mandate_error(header: str) -> None:
     try:
         decode(header)

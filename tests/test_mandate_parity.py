@@ -50,8 +50,6 @@ def test_contract_recovers_the_python_signer(digester: Any, domain: Domain, depl
     from eth_account import Account
 
     payer = Account.from_key(deployer_key).address
-    mandate = Mandate(
-        payer=payer, payee=payer, token=payer, amount=5, nonce=9, deadline=10, ref=b"\x01" * 32
-    )
+    mandate = Mandate(payer=payer, payee=payer, token=payer, amount=5, nonce=9, deadline=10, ref=b"\x01" * 32)
     signed = mandate.sign(domain, deployer_key)
     assert digester.functions.recover(as_tuple(mandate), signed.signature).call() == payer

@@ -16,7 +16,7 @@ def repo_root() -> Path:
 
 
 def find_tool(name: str) -> str:
-    """``AEP2_<NAME>`` if set, else ``PATH``, else the repo's ``.tools/bin`` and ``bin`` (made by ``make``)."""
+    """``AEP2_<NAME>`` if set, else ``PATH``, else the repo's ``.tools/bin`` and ``bin`` (``make``)."""
     override = os.environ.get(f"AEP2_{name.upper().replace('-', '_')}")
     if override:
         return override
@@ -27,4 +27,6 @@ def find_tool(name: str) -> str:
         candidate = folder / name
         if candidate.exists():
             return str(candidate)
-    raise ConfigurationError(f"{name} not found on PATH nor in .tools/bin or bin; run `make setup`", tool=name)
+    raise ConfigurationError(
+        f"{name} not found on PATH nor in .tools/bin or bin; run `make setup`", tool=name
+    )

@@ -6,7 +6,15 @@
 >>> decode(header).verify()            # the payee's side
 """
 
-from aep2.mandate._codec import MAX_HEADER_LENGTH, WIRE_VERSION, decode, encode, from_wire, to_wire
+from aep2.mandate._codec import (
+    MAX_HEADER_LENGTH,
+    WIRE_VERSION,
+    decode,
+    encode,
+    from_wire,
+    to_wire,
+    unsigned_from_wire,
+)
 from aep2.mandate._fields import AMOUNT_LIMIT, UINT64_LIMIT, checksum
 from aep2.mandate._model import Domain, Mandate, SignedMandate
 from aep2.mandate._signature import HALF_N, SECP256K1_N
@@ -30,4 +38,5 @@ __all__ = [
     "encode",
     "from_wire",
     "to_wire",
+    "unsigned_from_wire",
 ]

@@ -23,7 +23,19 @@ MAX_HEADER_LENGTH: Final = 1024
 
 _NUMBER_FIELDS: Final = ("chainId", "amount", "nonce", "deadline")
 _FIELDS: Final = frozenset(
-    {"version", "chainId", "escrow", "payer", "payee", "token", "amount", "nonce", "deadline", "ref", "signature"}
+    {
+        "version",
+        "chainId",
+        "escrow",
+        "payer",
+        "payee",
+        "token",
+        "amount",
+        "nonce",
+        "deadline",
+        "ref",
+        "signature",
+    }
 )
 
 
@@ -70,16 +82,21 @@ def _hex_bytes(name: str, text: str) -> bytes:
         raise MandateFieldError(f"{name}: {text!r} is not hex", field=name) from None
 
 
-def from_wire(obj: dict[str, Any]) -> SignedMandate:
-    """Validate a decoded JSON object field by field into a :class:`SignedMandate`."""
+def _check_version(obj: dict[str, Any]) -> None:
     version = obj.get("version")
     if version != WIRE_VERSION:
         raise MandateDecodeError(
             f"version {version!r} is not supported (this build speaks {WIRE_VERSION!r})",
             reason=Reason.MANDATE_UNSUPPORTED_VERSION,
         )
-    if set(obj) != _FIELDS:
-        missing, unknown = sorted(_FIELDS - set(obj)), sorted(set(obj) - _FIELDS)
+
+
+def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
+    """Validate the wire fields of a mandate that may not be signed yet (no ``signature``)."""
+    _check_version(obj)
+    expected = _FIELDS - {"signature"}
+    if set(obj) - {"signature"} != expected:
+        missing, unknown = sorted(expected - set(obj)), sorted(set(obj) - _FIELDS)
         raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
     for name, value in obj.items():
         if not isinstance(value, str):
@@ -95,6 +112,15 @@ def from_wire(obj: dict[str, Any]) -> SignedMandate:
         deadline=numbers["deadline"],
         ref=_hex_bytes("ref", obj["ref"]),
     )
+    return domain, mandate
+
+
+def from_wire(obj: dict[str, Any]) -> SignedMandate:
+    """Validate a decoded JSON object field by field into a :class:`SignedMandate`."""
+    _check_version(obj)
+    if "signature" not in obj:
+        raise MandateFieldError("fields missing ['signature']", field="signature")
+    domain, mandate = unsigned_from_wire(obj)
     signature = _hex_bytes("signature", obj["signature"])
     return SignedMandate(domain=domain, mandate=mandate, signature=signature)
 

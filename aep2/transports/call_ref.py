@@ -6,7 +6,7 @@ the same call and a settled mandate is evidence of what was bought.
 
 - HTTP (x402): ``{"body": keccak(body), "method": "GET", "transport": "http", "url": <resource URL>}``
 - MCP tool call: ``{"arguments": keccak(canonical JSON of arguments), "tool": <name>, "transport": "mcp"}``
-- A2A message: ``{"skill": <skill id or "">, "task": <task id or "">, "text": keccak(text parts), "transport": "a2a"}``
+- A2A message: ``{"skill": <id or "">, "task": <id or "">, "text": keccak(text), "transport": "a2a"}``
 """
 
 from __future__ import annotations

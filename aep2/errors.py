@@ -69,6 +69,7 @@ class Reason(StrEnum):
     REQUIREMENTS_INVALID = "requirements_invalid"
     NO_AEP2_REQUIREMENT = "no_aep2_requirement"
     SIGNER_FAILED = "signer_failed"
+    RECEIPT_INVALID = "receipt_invalid"
 
 
 class Aep2Error(Exception):

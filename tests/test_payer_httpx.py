@@ -106,3 +106,21 @@ def test_a_rejected_mandate_returns_the_402_once(base_url: str, stub: PayeeStub,
     payment = payment_of(response)
     assert payment.receipt is None and payment.error == "payee refused the mandate: nonce_replayed"
     assert stub.payment_headers_seen == 2
+
+
+def test_concurrent_async_calls_each_pay_once(base_url: str, stub: PayeeStub, payer: Payer) -> None:
+    async def main() -> list[httpx.Response]:
+        responses: list[httpx.Response] = []
+        async with httpx.AsyncClient(auth=Aep2Auth(payer)) as client:
+
+            async def one(i: int) -> None:
+                responses.append(await client.get(f"{base_url}/paid", params={"i": str(i)}))
+
+            async with anyio.create_task_group() as group:
+                for i in range(12):
+                    group.start_soon(one, i)
+        return responses
+
+    responses = anyio.run(main)
+    assert all(r.status_code == 200 and payment_of(r).receipt is not None for r in responses)
+    assert sorted(s.mandate.nonce for s in stub.accepted) == list(range(1, 13))

@@ -34,6 +34,10 @@ BROKEN = {
     "unquoted time": "active_hours: {start: 09:00, end: 17:00}\n",
     "bad weekday": "active_hours: {start: '09:00', end: '17:00', days: [funday]}\n",
     "future version": "version: 2\n",
+    "boolean rate": "payments_per_hour: true\n",
+    "float rate": "payments_per_hour: 1.0\n",
+    "quoted chain id": "allowed_chains: ['31337']\n",
+    "payee not a list": "allowed_payees: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'\n",
     "binary": b"\xff\xfe\x00garbage",
 }
 

@@ -29,7 +29,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from aep2.errors import PolicyViolation, Reason
 from aep2.mandate import AMOUNT_LIMIT, checksum
@@ -105,11 +113,11 @@ class Policy(_Strict):
     max_per_payment: Amount | None = None
     hourly_limit: Amount | None = None
     daily_limit: Amount | None = None
-    payments_per_hour: int | None = Field(default=None, ge=0)
+    payments_per_hour: StrictInt | None = Field(default=None, ge=0)
     approval_above: Amount | None = None
     allowed_payees: tuple[AddressText, ...] | None = None
     allowed_tokens: tuple[AddressText, ...] | None = None
-    allowed_chains: tuple[int, ...] | None = None
+    allowed_chains: tuple[StrictInt, ...] | None = None
     allowed_escrows: tuple[AddressText, ...] | None = None
     active_hours: ActiveHours | None = None
 

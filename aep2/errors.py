@@ -9,6 +9,10 @@ message that names the offending value, and the context it was raised with::
     │   ├── MandateDecodeError    header: size, base64, JSON, canonical form, version
     │   ├── MandateFieldError     a field fails its schema or range
     │   └── SignatureError        malformed, high-s, unrecoverable or foreign signature
+    ├── PayerError                the payer SDK refuses to sign (nothing leaves the process)
+    │   ├── PolicyViolation       a policy rule, or a broken policy, rejects the payment
+    │   │   └── ApprovalRequired  the amount needs a human's approval first
+    │   └── PaymentRequestError   the payee's requirements are unusable or do not match the call
     └── ConfigurationError        aep2 itself is set up wrongly (not the caller's fault)
 """
 
@@ -49,6 +53,23 @@ class Reason(StrEnum):
     INSUFFICIENT_HEADROOM = "insufficient_headroom"
     # not the caller's fault
     CONFIGURATION = "configuration"
+    # payer side: why the payer SDK refused to sign
+    POLICY_INVALID = "policy_invalid"
+    POLICY_CHAIN_NOT_ALLOWED = "policy_chain_not_allowed"
+    POLICY_ESCROW_NOT_ALLOWED = "policy_escrow_not_allowed"
+    POLICY_PAYEE_NOT_ALLOWED = "policy_payee_not_allowed"
+    POLICY_TOKEN_NOT_ALLOWED = "policy_token_not_allowed"
+    POLICY_MAX_PER_PAYMENT = "policy_max_per_payment"
+    POLICY_OUTSIDE_ACTIVE_HOURS = "policy_outside_active_hours"
+    POLICY_RATE_LIMIT = "policy_rate_limit"
+    POLICY_HOURLY_LIMIT = "policy_hourly_limit"
+    POLICY_DAILY_LIMIT = "policy_daily_limit"
+    APPROVAL_REQUIRED = "approval_required"
+    APPROVAL_DENIED = "approval_denied"
+    REQUIREMENTS_INVALID = "requirements_invalid"
+    NO_AEP2_REQUIREMENT = "no_aep2_requirement"
+    SIGNER_FAILED = "signer_failed"
+    RECEIPT_INVALID = "receipt_invalid"
 
 
 class Aep2Error(Exception):
@@ -98,3 +119,27 @@ class ConfigurationError(Aep2Error):
     """aep2 is set up wrongly: a missing binary, artefact or setting."""
 
     default_reason = Reason.CONFIGURATION
+
+
+class PayerError(Aep2Error):
+    """The payer SDK refused to sign; no mandate left the process."""
+
+    default_reason = Reason.CONFIGURATION
+
+
+class PolicyViolation(PayerError):
+    """A policy rule rejects the payment, or the policy itself is broken (fail closed)."""
+
+    default_reason = Reason.POLICY_INVALID
+
+
+class ApprovalRequired(PolicyViolation):
+    """The amount is above the policy's approval threshold and nobody approved it."""
+
+    default_reason = Reason.APPROVAL_REQUIRED
+
+
+class PaymentRequestError(PayerError):
+    """The payee's payment requirements are unusable, or name a call other than ours."""
+
+    default_reason = Reason.REQUIREMENTS_INVALID

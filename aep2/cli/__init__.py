@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import demo, mandate
+from aep2.cli import demo, mandate, pay
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
 app.add_typer(mandate.app, name="mandate")
+app.command(name="pay")(pay.pay)
 app.command(name="demo")(demo.run)
 
 __all__ = ["app"]

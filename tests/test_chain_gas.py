@@ -17,6 +17,7 @@ from aep2.chain import (
     Stack,
     attestation_verifier,
     deploy_stack,
+    settle_gas_limit,
     unsafe_attestation_proof,
 )
 
@@ -57,6 +58,8 @@ def measured(w3: Web3, deployer_key: bytes) -> dict[str, int]:
             )
             result = escrow.submit_settlement(proof, s, deployer_key)
             assert len(result.settled) == size
+            # The default limit budgets a Groth16 verifier; even with a ~10k stand-in budget it holds.
+            assert result.gas_used <= settle_gas_limit([s], [proof], verifier_gas=10_000)
             gas[f"settle {phase} {size}"] = result.gas_used
 
     sender = bytes(Account.create().key)

@@ -72,6 +72,17 @@ def test_packed_settlement_layout_matches_pinned_spec() -> None:
     assert second[56:72] == (6).to_bytes(16, "big")
 
 
+# Pinned in contracts/test/SettlementHashing.t.sol too; the circuit must reproduce it.
+PINNED_PUBLIC_INPUT = 0x28981576B907675F000613076BDC33DD8D21B9118F99EF49A1671C22E465373A
+
+
+def test_public_input_matches_pinned_vector() -> None:
+    s = Settlement(
+        7, TOKEN, 0x0102030405060708, (Pair(ALICE, PAYEE, 1, 2, 3), Pair(BOB, PAYEE, 4, 5, 2**128 - 1))
+    )
+    assert settlement_public_input(SEPARATOR, s) == PINNED_PUBLIC_INPUT
+
+
 def test_public_input_is_reduced_keccak() -> None:
     s = Settlement(1, TOKEN, 10, (Pair(ALICE, PAYEE, 0, 1, 1),))
     digest = int.from_bytes(keccak(packed_settlement(SEPARATOR, s)), "big")

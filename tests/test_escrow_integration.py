@@ -138,6 +138,8 @@ def test_withdraw_after_delay(world: World, payer: bytes) -> None:
     pending = world.escrow.pending_withdrawal(me, token)
     assert pending.amount == 600
     assert pending.ready_at == world.now() + DELAY
+    assert world.escrow.balance(me, token) == 1_000
+    assert world.escrow.free_balance(me, token) == 400
     with pytest.raises(TransactionFailed) as caught:
         world.escrow.execute_withdraw(token, payer)
     assert caught.value.context["error"] == "WithdrawalNotReady"

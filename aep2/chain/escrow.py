@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_account import Account
@@ -44,6 +45,12 @@ def settle_gas_limit(
     )
 
 
+@lru_cache(maxsize=1)
+def _errors_abi() -> list[dict[str, Any]]:
+    # Errors that bubble up from the token (allowance, EIP-3009) decode too.
+    return [*load_artifact("Escrow").abi, *load_artifact("TestUSDC").abi]
+
+
 @dataclass(frozen=True)
 class PendingWithdrawal:
     amount: int
@@ -74,11 +81,6 @@ class EscrowClient:
     def address(self) -> str:
         return str(self.contract.address)
 
-    @property
-    def _errors_abi(self) -> list[dict[str, Any]]:
-        # Errors that bubble up from the token (allowance, EIP-3009) decode too.
-        return [*load_artifact("Escrow").abi, *load_artifact("TestUSDC").abi]
-
     # -- reads ------------------------------------------------------------------------------
 
     def domain(self) -> Domain:
@@ -102,6 +104,12 @@ class EscrowClient:
         amount, ready_at = self.contract.functions.pendingWithdrawal(payer, token).call()
         return PendingWithdrawal(int(amount), int(ready_at))
 
+    def free_balance(self, payer: str, token: str) -> int:
+        """The balance minus what a pending withdrawal may take: what a payee may count on."""
+        pending = self.pending_withdrawal(payer, token).amount
+        total = self.balance(payer, token)
+        return total - min(pending, total)
+
     def high_water(self, payer: str, payee: str) -> int:
         return int(self.contract.functions.highWater(payer, payee).call())
 
@@ -124,7 +132,7 @@ class EscrowClient:
     def _transact(self, call: ContractFunction, private_key: bytes, gas: int | None = None) -> TxReceipt:
         """Simulate first, so a revert raises with the decoded custom error, then send."""
         sender = Account.from_key(private_key).address
-        simulate(call, sender, self._errors_abi)
+        simulate(call, sender, _errors_abi())
         tx = call.build_transaction({"from": sender, **({"gas": gas} if gas is not None else {})})
         return send(self.w3, tx, private_key)
 

@@ -96,7 +96,14 @@ contract TestUSDC is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes32 s
     ) external {
         _authorizedTransfer(
-            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, abi.encodePacked(r, s, v)
+            TRANSFER_WITH_AUTHORIZATION_TYPEHASH,
+            from,
+            to,
+            value,
+            validAfter,
+            validBefore,
+            nonce,
+            abi.encodePacked(r, s, v)
         );
     }
 
@@ -110,7 +117,9 @@ contract TestUSDC is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes32 nonce,
         bytes memory signature
     ) external {
-        _authorizedTransfer(TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature);
+        _authorizedTransfer(
+            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
+        );
     }
 
     /// @inheritdoc IERC3009
@@ -127,7 +136,14 @@ contract TestUSDC is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
     ) external {
         if (msg.sender != to) revert CallerMustBePayee(msg.sender, to);
         _authorizedTransfer(
-            RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, abi.encodePacked(r, s, v)
+            RECEIVE_WITH_AUTHORIZATION_TYPEHASH,
+            from,
+            to,
+            value,
+            validAfter,
+            validBefore,
+            nonce,
+            abi.encodePacked(r, s, v)
         );
     }
 
@@ -142,7 +158,9 @@ contract TestUSDC is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes memory signature
     ) external {
         if (msg.sender != to) revert CallerMustBePayee(msg.sender, to);
-        _authorizedTransfer(RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature);
+        _authorizedTransfer(
+            RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
+        );
     }
 
     /// @inheritdoc IERC3009
@@ -165,17 +183,23 @@ contract TestUSDC is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes32 nonce,
         bytes memory signature
     ) private {
-        if (block.timestamp <= validAfter) revert AuthorizationNotYetValid(validAfter, block.timestamp);
+        if (block.timestamp <= validAfter) {
+            revert AuthorizationNotYetValid(validAfter, block.timestamp);
+        }
         if (block.timestamp >= validBefore) revert AuthorizationExpired(validBefore, block.timestamp);
         _useAuthorization(from, nonce);
-        _requireSignature(from, keccak256(abi.encode(typehash, from, to, value, validAfter, validBefore, nonce)), signature);
+        _requireSignature(
+            from, keccak256(abi.encode(typehash, from, to, value, validAfter, validBefore, nonce)), signature
+        );
         emit AuthorizationUsed(from, nonce);
         _transfer(from, to, value);
     }
 
     function _cancelAuthorization(address authorizer, bytes32 nonce, bytes memory signature) private {
         _useAuthorization(authorizer, nonce);
-        _requireSignature(authorizer, keccak256(abi.encode(CANCEL_AUTHORIZATION_TYPEHASH, authorizer, nonce)), signature);
+        _requireSignature(
+            authorizer, keccak256(abi.encode(CANCEL_AUTHORIZATION_TYPEHASH, authorizer, nonce)), signature
+        );
         emit AuthorizationCanceled(authorizer, nonce);
     }
 

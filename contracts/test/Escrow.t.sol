@@ -18,12 +18,16 @@ contract EscrowTest is EscrowFixture {
     // ------------------------------------------------------------------------------------------
 
     function test_constructor_revertsIfDelayTooShort() public {
-        vm.expectRevert(abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 1 hours - 1, 1 hours, 30 days));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 1 hours - 1, 1 hours, 30 days)
+        );
         new Escrow(owner, 1 hours - 1);
     }
 
     function test_constructor_revertsIfDelayTooLong() public {
-        vm.expectRevert(abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 30 days + 1, 1 hours, 30 days));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 30 days + 1, 1 hours, 30 days)
+        );
         new Escrow(owner, 30 days + 1);
     }
 
@@ -84,7 +88,15 @@ contract EscrowTest is EscrowFixture {
         returns (uint8 v, bytes32 r, bytes32 s)
     {
         bytes32 structHash = keccak256(
-            abi.encode(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), vm.addr(key), to, value, 0, block.timestamp + 1 hours, nonce)
+            abi.encode(
+                token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(),
+                vm.addr(key),
+                to,
+                value,
+                0,
+                block.timestamp + 1 hours,
+                nonce
+            )
         );
         return vm.sign(key, keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash)));
     }
@@ -95,7 +107,9 @@ contract EscrowTest is EscrowFixture {
         vm.expectEmit(address(escrow));
         emit IEscrow.Deposited(alice, address(token), 500);
         vm.prank(bob); // any relayer
-        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s);
+        escrow.depositWithAuthorization(
+            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
+        );
         assertEq(escrow.balance(alice, address(token)), 500);
         assertEq(escrow.balance(bob, address(token)), 0);
         assertTrue(token.authorizationState(alice, bytes32("n1")));
@@ -104,16 +118,22 @@ contract EscrowTest is EscrowFixture {
     function test_depositWithAuthorization_revertsIfReplayed() public {
         token.mint(alice, 1000);
         (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, bytes32("n1"));
-        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s);
+        escrow.depositWithAuthorization(
+            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
+        );
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, bytes32("n1")));
-        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s);
+        escrow.depositWithAuthorization(
+            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
+        );
     }
 
     function test_depositWithAuthorization_revertsIfSignedForAnotherRecipient() public {
         token.mint(alice, 500);
         (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, bob, 500, bytes32("n1"));
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.InvalidSignature.selector, alice));
-        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s);
+        escrow.depositWithAuthorization(
+            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
+        );
     }
 
     function test_depositWithAuthorization_revertsIfCreditedToOtherPayer() public {
@@ -638,7 +658,8 @@ contract EscrowTest is EscrowFixture {
                 total: uint128(r >> 128)
             });
         }
-        Settlement memory s = Settlement({verifierId: id, token: address(uint160(seed)), notAfter: notAfter, pairs: pairs});
+        Settlement memory s =
+            Settlement({verifierId: id, token: address(uint160(seed)), notAfter: notAfter, pairs: pairs});
         uint256 input = escrow.publicInputOf(s);
         assertEq(input, _referencePublicInput(escrow.DOMAIN_SEPARATOR(), s));
         assertLt(input, 21888242871839275222246405745257275088548364400416034343698204186575808495617);

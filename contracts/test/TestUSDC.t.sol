@@ -154,21 +154,24 @@ contract TestUSDCTest is Test {
     // ------------------------------------------------------------------------------------------
 
     function test_receiveWithAuthorization_movesFundsForPayee() public {
-        (uint8 v, bytes32 r, bytes32 s) = _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
+        (uint8 v, bytes32 r, bytes32 s) =
+            _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
         vm.prank(bob);
         token.receiveWithAuthorization(alice, bob, 7, 0, validBefore, "n", v, r, s);
         assertEq(token.balanceOf(bob), 7);
     }
 
     function test_receiveWithAuthorization_acceptsPackedSignature() public {
-        (uint8 v, bytes32 r, bytes32 s) = _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
+        (uint8 v, bytes32 r, bytes32 s) =
+            _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
         vm.prank(bob);
         token.receiveWithAuthorization(alice, bob, 7, 0, validBefore, "n", abi.encodePacked(r, s, v));
         assertEq(token.balanceOf(bob), 7);
     }
 
     function test_receiveWithAuthorization_revertsIfCallerNotPayee() public {
-        (uint8 v, bytes32 r, bytes32 s) = _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
+        (uint8 v, bytes32 r, bytes32 s) =
+            _sign(token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), bob, 7, 0, validBefore, "n");
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.CallerMustBePayee.selector, relayer, bob));
         vm.prank(relayer);
         token.receiveWithAuthorization(alice, bob, 7, 0, validBefore, "n", v, r, s);
@@ -186,8 +189,9 @@ contract TestUSDCTest is Test {
     // ------------------------------------------------------------------------------------------
 
     function test_cancelAuthorization_blocksLaterUse() public {
-        (uint8 cv, bytes32 cr, bytes32 cs) =
-            vm.sign(aliceKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n")))));
+        (uint8 cv, bytes32 cr, bytes32 cs) = vm.sign(
+            aliceKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n"))))
+        );
         vm.expectEmit(address(token));
         emit IERC3009.AuthorizationCanceled(alice, "n");
         token.cancelAuthorization(alice, "n", cv, cr, cs);
@@ -198,8 +202,9 @@ contract TestUSDCTest is Test {
 
     function test_cancelAuthorization_revertsIfWrongSigner() public {
         (, uint256 otherKey) = makeAddrAndKey("other");
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(otherKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n")))));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+            otherKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n"))))
+        );
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.InvalidSignature.selector, alice));
         token.cancelAuthorization(alice, "n", abi.encodePacked(r, s, v));
     }

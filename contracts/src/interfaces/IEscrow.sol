@@ -154,8 +154,7 @@ interface IEscrow {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Register the verifier of a circuit with `mandateSlots` mandates in at most `pairSlots` pairs.
-    function registerVerifier(uint32 verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots)
-        external;
+    function registerVerifier(uint32 verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots) external;
 
     /// @notice Retire verifier `verifierId` for good (a leaked or single-party key); its id stays taken.
     function retireVerifier(uint32 verifierId) external;

@@ -178,7 +178,9 @@ contract EscrowHandler is Test {
     }
 
     function _settlement(Pair[] memory pairs) internal view returns (Settlement memory s) {
-        s = Settlement({verifierId: VERIFIER_ID, token: address(token), notAfter: uint64(block.timestamp + 30 days), pairs: pairs});
+        s = Settlement({
+            verifierId: VERIFIER_ID, token: address(token), notAfter: uint64(block.timestamp + 30 days), pairs: pairs
+        });
     }
 
     function _prove(Settlement memory s) internal view returns (bytes memory) {

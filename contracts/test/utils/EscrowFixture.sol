@@ -91,6 +91,7 @@ abstract contract EscrowFixture is Test {
             Pair memory p = s.pairs[i];
             packed = abi.encodePacked(packed, p.payer, p.payee, p.fromNonce, p.toNonce, p.total);
         }
-        return uint256(keccak256(packed)) % 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+        return
+            uint256(keccak256(packed)) % 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     }
 }

@@ -102,3 +102,8 @@ def test_payee_refuses_unpaid_and_unfunded_calls(anvil: Anvil, w3: Web3, token: 
                 pytest.fail("the client should have sent its payment and got the payee's refusal")
             assert response.status_code == 402
     assert TokenClient.at(w3, token).balance_of(pay_to) == 0
+
+
+def test_run_baseline_refuses_an_empty_run(anvil: Anvil, token: str) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        run_baseline(anvil, token, calls=0)

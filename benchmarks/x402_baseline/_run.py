@@ -114,6 +114,15 @@ class _Call:
     tx_hash: str | None
 
 
+@dataclass(frozen=True)
+class _Phases:
+    unpaid: list[_Call]
+    sequential: list[_Call]
+    sequential_s: float
+    concurrent: list[_Call]
+    concurrent_s: float
+
+
 def derived_key(label: str) -> bytes:
     """A deterministic devnet key per role, so the baseline's accounts start empty and apart from
     whatever else runs on the same anvil. Never a real key."""
@@ -157,7 +166,7 @@ async def _sequential(client: httpx.AsyncClient, path: str, count: int) -> list[
 
 async def _measure(
     payee_url: str, payer_keys: list[bytes], network: str, token: str, price: int, calls: int
-) -> tuple[list[_Call], list[_Call], float, list[_Call], float]:
+) -> _Phases:
     async with httpx.AsyncClient(base_url=payee_url, timeout=60) as plain:
         await _sequential(plain, "/free", WARMUP_CALLS)
         unpaid = await _sequential(plain, "/free", max(calls, 20))
@@ -177,7 +186,7 @@ async def _measure(
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     concurrent = [call for batch in batches for call in batch]
-    return unpaid, sequential, sequential_s, concurrent, concurrent_s
+    return _Phases(unpaid, sequential, sequential_s, concurrent, concurrent_s)
 
 
 def _receipts(w3: Web3, calls: list[_Call]) -> list[Payment]:
@@ -209,36 +218,60 @@ def run_baseline(
     ``facilitator_key`` sends the settlements and the faucet mints (default: anvil's last
     account, so it does not race another component's nonces on key 0). Payers and the payee are
     fresh derived accounts; payers need no ETH, as with x402 they never send a transaction.
+    Synchronous: it runs its own event loop, so call it from plain code or a worker thread.
     """
+    if calls < 1 or concurrency < 1 or price < 1:
+        raise ValueError(f"calls, concurrency and price must be positive: {calls}, {concurrency}, {price}")
     network = f"eip155:{anvil.chain_id}"
     facilitator_key = facilitator_key or anvil.private_keys[-1]
     w3 = Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 60}))
     usdc = TokenClient.at(w3, token)
     payer_keys = [derived_key(f"payer {i}") for i in range(concurrency)]
-    payers = [Account.from_key(k).address for k in payer_keys]
-    pay_to = Account.from_key(derived_key("payee")).address
-    for payer in payers:
+    accounts = [Account.from_key(derived_key("payee")).address]
+    accounts += [Account.from_key(k).address for k in payer_keys]
+    for payer in accounts[1:]:
         usdc.mint(payer, price * (2 * calls + WARMUP_CALLS), facilitator_key)
-    before = [usdc.balance_of(a) for a in [pay_to, *payers]]
+    before = [usdc.balance_of(a) for a in accounts]
 
     facilitator = {"rpc_url": anvil.rpc_url, "private_key": facilitator_key.hex(), "network": network}
     with ServerProcess("facilitator", facilitator) as facilitator_url:
         payee = {
-            "facilitator_url": facilitator_url, "token": usdc.address, "pay_to": pay_to,
+            "facilitator_url": facilitator_url, "token": usdc.address, "pay_to": accounts[0],
             "price": price, "network": network,
         }  # fmt: skip
         with ServerProcess("payee", payee) as payee_url:
-            unpaid, sequential, sequential_s, concurrent, concurrent_s = asyncio.run(
-                _measure(payee_url, payer_keys, network, usdc.address, price, calls)
-            )
+            phases = asyncio.run(_measure(payee_url, payer_keys, network, usdc.address, price, calls))
 
-    after = [usdc.balance_of(a) for a in [pay_to, *payers]]
-    payments = _receipts(w3, sequential + concurrent)
+    moved = [after - was for after, was in zip((usdc.balance_of(a) for a in accounts), before, strict=True)]
+    return _summarize(
+        phases,
+        _receipts(w3, phases.sequential + phases.concurrent),
+        network=network,
+        price=price,
+        concurrency=concurrency,
+        block_time=anvil.block_time,
+        payee_received=moved[0],
+        payers_paid=-sum(moved[1:]),
+    )
+
+
+def _summarize(
+    phases: _Phases,
+    payments: list[Payment],
+    *,
+    network: str,
+    price: int,
+    concurrency: int,
+    block_time: float | None,
+    payee_received: int,
+    payers_paid: int,
+) -> BaselineResult:
+    calls = len(phases.sequential)
     gas = [p.gas_used for p in payments]
-    payee_unpaid = Distribution.of([c.payee_ms for c in unpaid])
-    payee_paid = Distribution.of([c.payee_ms for c in sequential])
-    client_unpaid = Distribution.of([c.client_ms for c in unpaid])
-    client_paid = Distribution.of([c.client_ms for c in sequential])
+    payee_unpaid = Distribution.of([c.payee_ms for c in phases.unpaid])
+    payee_paid = Distribution.of([c.payee_ms for c in phases.sequential])
+    client_unpaid = Distribution.of([c.client_ms for c in phases.unpaid])
+    client_paid = Distribution.of([c.client_ms for c in phases.sequential])
     return BaselineResult(
         scheme="exact",
         network=network,
@@ -246,7 +279,7 @@ def run_baseline(
         price=price,
         calls=calls,
         concurrency=concurrency,
-        block_time=anvil.block_time,
+        block_time=block_time,
         gas_per_payment_median=statistics.median(gas),
         gas_per_payment_min=min(gas),
         gas_per_payment_max=max(gas),
@@ -258,11 +291,11 @@ def run_baseline(
         client_paid=client_paid,
         added_client_median_ms=client_paid.median_ms - client_unpaid.median_ms,
         call_to_settlement=client_paid,
-        sequential_calls_per_s=calls / sequential_s,
-        concurrent_calls_per_s=calls / concurrent_s,
+        sequential_calls_per_s=calls / phases.sequential_s,
+        concurrent_calls_per_s=len(phases.concurrent) / phases.concurrent_s,
         transactions_per_payment=len({p.tx_hash for p in payments}) / len(payments),
         paid_calls=2 * calls + WARMUP_CALLS,
-        payee_received=after[0] - before[0],
-        payers_paid=sum(before[1:]) - sum(after[1:]),
+        payee_received=payee_received,
+        payers_paid=payers_paid,
         payments=payments,
     )

@@ -171,17 +171,17 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         uint256 settled;
         uint256 amount;
         for (uint256 i; i < n; ++i) {
-            uint256 paid = _settlePair(s.pairs[i], token);
-            if (paid != type(uint256).max) {
+            (bool paid, uint256 total) = _settlePair(s.pairs[i], token);
+            if (paid) {
                 ++settled;
-                amount += paid;
+                amount += total;
             }
         }
         emit SettlementProcessed(id, input, settled, n - settled, amount);
     }
 
-    /// @dev Pays one pair, or skips it with an event. Returns the amount paid, or `type(uint256).max` if skipped.
-    function _settlePair(Pair calldata p, address token) private returns (uint256) {
+    /// @dev Pays one pair and returns (true, total), or skips it with an event and returns (false, 0).
+    function _settlePair(Pair calldata p, address token) private returns (bool, uint256) {
         (address payer, address payee, uint64 fromNonce, uint64 toNonce, uint128 total) =
             (p.payer, p.payee, p.fromNonce, p.toNonce, p.total);
         if (highWater[payer][payee] != fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceMismatch);
@@ -194,12 +194,12 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         highWater[payer][payee] = toNonce;
         payeeBalance[payee][token] += total;
         emit PairSettled(payer, payee, token, fromNonce, toNonce, total);
-        return total;
+        return (true, total);
     }
 
-    function _skip(address payer, address payee, uint64 fromNonce, SkipReason reason) private returns (uint256) {
+    function _skip(address payer, address payee, uint64 fromNonce, SkipReason reason) private returns (bool, uint256) {
         emit PairSkipped(payer, payee, fromNonce, reason);
-        return type(uint256).max;
+        return (false, 0);
     }
 
     // ------------------------------------------------------------------------------------------

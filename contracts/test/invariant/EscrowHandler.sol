@@ -22,6 +22,7 @@ contract EscrowHandler is Test {
     AttestationVerifier public immutable verifier;
 
     address[] public payers;
+    uint256[] internal _payerKeys;
     address[] public payees;
 
     uint256 public ghostDeposited;
@@ -50,7 +51,9 @@ contract EscrowHandler is Test {
         verifier = verifier_;
         attesterKey = attesterKey_;
         for (uint256 i; i < 3; ++i) {
-            payers.push(makeAddr(string.concat("payer", vm.toString(i))));
+            (address payer, uint256 key) = makeAddrAndKey(string.concat("payer", vm.toString(i)));
+            payers.push(payer);
+            _payerKeys.push(key);
             payees.push(makeAddr(string.concat("payee", vm.toString(i))));
         }
     }
@@ -71,6 +74,25 @@ contract EscrowHandler is Test {
         token.approve(address(escrow), amount);
         escrow.deposit(address(token), amount);
         vm.stopPrank();
+        ghostDeposited += amount;
+    }
+
+    /// @notice A relayed EIP-3009 deposit (the relayer is this handler, never credited).
+    function depositWithAuthorization(uint256 who, uint256 amount, bytes32 nonce) external {
+        uint256 index = who % payers.length;
+        address payer = payers[index];
+        amount = bound(amount, 1, 1e12);
+        if (token.authorizationState(payer, nonce)) return;
+        token.mint(payer, amount);
+        uint256 validBefore = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), payer, address(escrow), amount, 0, validBefore, nonce
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(_payerKeys[index], keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash)));
+        escrow.depositWithAuthorization(address(token), payer, amount, 0, validBefore, nonce, v, r, s);
         ghostDeposited += amount;
     }
 

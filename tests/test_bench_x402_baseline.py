@@ -67,6 +67,7 @@ def test_timings_are_recorded(result: BaselineResult) -> None:
     assert result.client_paid.median_ms >= result.payee_paid.median_ms
     assert result.sequential_calls_per_s > 0 and result.concurrent_calls_per_s > 0
     assert "payments" not in result.to_dict()
+    assert len(result.to_dict(samples=True)["unpaid_payee_ms"]) == result.payee_unpaid.runs
 
 
 def test_payee_refuses_unpaid_and_unfunded_calls(anvil: Anvil, w3: Web3, token: str) -> None:

@@ -99,11 +99,15 @@ class BaselineResult:
     payee_received: int
     payers_paid: int
     payments: list[Payment] = field(repr=False)
+    """Every measured paid call, sequential then concurrent: its transaction, gas and timings."""
+    unpaid_payee_ms: list[float] = field(repr=False)
+    """The payee's handling time of every unpaid call, for distribution plots."""
 
-    def to_dict(self, *, with_payments: bool = False) -> dict[str, Any]:
+    def to_dict(self, *, samples: bool = False) -> dict[str, Any]:
+        """Summary figures; with ``samples``, also every payment and every unpaid timing."""
         out = asdict(self)
-        if not with_payments:
-            out.pop("payments")
+        if not samples:
+            del out["payments"], out["unpaid_payee_ms"]
         return out
 
 
@@ -298,4 +302,5 @@ def _summarize(
         payee_received=payee_received,
         payers_paid=payers_paid,
         payments=payments,
+        unpaid_payee_ms=[c.payee_ms for c in phases.unpaid],
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from aep2.devnet._process import free_port, stop, wait_for_port
+from aep2.devnet import free_port, stop, wait_for_port
 
 ENV = "X402_BASELINE_SERVER"
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ the benchmark and ``aep2 payee serve`` each build their own.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
@@ -34,9 +34,10 @@ def create_app(*, settings: Settings, engine: Engine, chain: ChainView) -> FastA
 
 
 def _add_paid_route(app: FastAPI, route: Route) -> None:
-    paid = Annotated[Acceptance, Depends(charge(route.price, description=route.description))]
+    # A default rather than Annotated: the price is per route, decided at run time.
+    paid = Depends(charge(route.price, description=route.description))
 
-    async def handler(request: Request, acceptance: paid) -> dict[str, Any]:
+    async def handler(request: Request, acceptance: Acceptance = paid) -> dict[str, Any]:
         return {
             "path": request.url.path,
             "description": route.description,

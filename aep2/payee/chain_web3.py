@@ -1,7 +1,7 @@
 """The :class:`~aep2.payee.chain_view.ChainView` over the escrow contract, through web3.py.
 
 Kept thin and in one module because the escrow is being written alongside: it
-assumes the views ``balanceOf(payer, token)``, ``pendingWithdrawal(payer, token)
+assumes the views ``balance(payer, token)``, ``pendingWithdrawal(payer, token)
 -> (amount, readyAt)`` and ``highWater(payer, payee)``. Reads are cached per key
 and dropped when an escrow log names the payer in an indexed topic (deposits,
 withdrawals and settlements all do); a cached value is never used past
@@ -21,7 +21,7 @@ from aep2.payee.chain_view import PayerPosition
 
 ESCROW_VIEWS_ABI: list[dict[str, Any]] = [
     {
-        "type": "function", "name": "balanceOf", "stateMutability": "view",
+        "type": "function", "name": "balance", "stateMutability": "view",
         "inputs": [{"name": "payer", "type": "address"}, {"name": "token", "type": "address"}],
         "outputs": [{"name": "", "type": "uint256"}],
     },
@@ -74,7 +74,7 @@ class Web3ChainView:
 
     def _read(self, *, payer: str, payee: str, token: str) -> PayerPosition:
         views = self._contract.functions
-        balance = int(views.balanceOf(payer, token).call())
+        balance = int(views.balance(payer, token).call())
         pending, _ready_at = views.pendingWithdrawal(payer, token).call()
         high_water = int(views.highWater(payer, payee).call())
         return PayerPosition(balance=balance, pending_withdrawal=int(pending), high_water=high_water)

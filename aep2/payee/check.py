@@ -26,6 +26,7 @@ from aep2.payee.config import Settings
 from aep2.payee.steps import Terms, offline_checks
 from aep2.store.models import uint64_key
 from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
+from aep2.store.mandates import exposure_of
 from aep2.transports.receipt import Receipt
 
 
@@ -48,6 +49,18 @@ def check_nonce_floor(signed: SignedMandate, position: PayerPosition) -> None:
         raise MandateError(
             f"nonce {signed.mandate.nonce} is not above the settled high-water mark {position.high_water}",
             reason=Reason.NONCE_BELOW_HIGH_WATER,
+        )
+
+
+def _check_headroom(signed: SignedMandate, position: PayerPosition, exposure: int) -> None:
+    """Step 7: debitable balance minus accepted-but-unsettled amounts covers this mandate."""
+    amount = signed.mandate.amount
+    headroom = position.debitable - exposure
+    if headroom < amount:
+        raise MandateError(
+            f"amount {amount} exceeds the payer's headroom {max(headroom, 0)} (debitable "
+            f"{position.debitable}, accepted but unsettled {exposure})",
+            reason=Reason.INSUFFICIENT_HEADROOM,
         )
 
 
@@ -83,10 +96,16 @@ class PayeeCheck:
         self._key = settings.key_bytes
 
     def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
-        """Steps 1–6a without writing: what an x402 facilitator's ``verify`` answers."""
+        """Steps 1–7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
         m = signed.mandate
-        check_nonce_floor(signed, self.chain.position(payer=m.payer, payee=m.payee, token=m.token))
+        position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
+        check_nonce_floor(signed, position)
+        with Session(self.engine) as session:
+            if nonce_seen(session=session, payer=m.payer, payee=m.payee, nonce=m.nonce):
+                raise _replayed(signed)
+            exposure = exposure_of(session=session, payer=m.payer, token=m.token)
+        _check_headroom(signed, position, exposure)
         return signed
 
     def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
@@ -125,13 +144,7 @@ class PayeeCheck:
             if nonce_seen(session=session, payer=m.payer, payee=m.payee, nonce=m.nonce):
                 raise _replayed(signed)
             exposure = lock_exposure(session=session, payer=m.payer, token=m.token)
-            headroom = position.debitable - exposure
-            if headroom < m.amount:
-                raise MandateError(
-                    f"amount {m.amount} exceeds the payer's headroom {max(headroom, 0)} (debitable "
-                    f"{position.debitable}, accepted but unsettled {exposure})",
-                    reason=Reason.INSUFFICIENT_HEADROOM,
-                )
+            _check_headroom(signed, position, exposure)
             row = insert_accepted(session=session, exposure=exposure, fields=_fields(signed, accepted_at, transport))
             insert_receipt(session=session, mandate_id=row.id, signed=receipt)
             return row.id

@@ -43,6 +43,13 @@ def lock_exposure(*, session: Session, payer: str, token: str) -> int:
     return int(session.execute(query.with_for_update()).scalar_one())
 
 
+def exposure_of(*, session: Session, payer: str, token: str) -> int:
+    """The (payer, token) unsettled total without locking (for read-only pre-checks)."""
+    query = select(ExposureRow.unsettled).where(ExposureRow.payer == payer, ExposureRow.token == token)
+    value = session.execute(query).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
 def nonce_seen(*, session: Session, payer: str, payee: str, nonce: int) -> bool:
     query = select(MandateRow.id).where(
         MandateRow.payer == payer, MandateRow.payee == payee, MandateRow.nonce == uint64_key(nonce)

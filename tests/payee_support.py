@@ -106,10 +106,10 @@ class RunningServer:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[RunningServer]:
+def serve(app: Any) -> Iterator[RunningServer]:
     """Run ``app`` under a real uvicorn on 127.0.0.1 in a thread; stopped on exit."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ from typing import Any
 
 from web3 import Web3
 
+from aep2.errors import ConfigurationError
 from aep2.payee.chain_view import PayerPosition
 
 ESCROW_VIEWS_ABI: list[dict[str, Any]] = [
@@ -74,9 +75,12 @@ class Web3ChainView:
 
     def _read(self, *, payer: str, payee: str, token: str) -> PayerPosition:
         views = self._contract.functions
-        balance = int(views.balance(payer, token).call())
-        pending, _ready_at = views.pendingWithdrawal(payer, token).call()
-        high_water = int(views.highWater(payer, payee).call())
+        try:
+            balance = int(views.balance(payer, token).call())
+            pending, _ready_at = views.pendingWithdrawal(payer, token).call()
+            high_water = int(views.highWater(payer, payee).call())
+        except Exception as exc:  # web3 raises many unrelated types; to the payer all are "try later"
+            raise ConfigurationError(f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow) from exc
         return PayerPosition(balance=balance, pending_withdrawal=int(pending), high_water=high_water)
 
     def poll_events(self, *, force: bool = False) -> int:

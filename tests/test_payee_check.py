@@ -22,7 +22,7 @@ from aep2.mandate import HALF_N, SECP256K1_N, SignedMandate, encode, to_wire
 from aep2.payee import PayeeCheck, StaticChainView
 from aep2.store import MandateState, create_schema, make_engine, transition
 from aep2.transports.call_ref import http_ref
-from aep2.transports.receipt import verify_receipt
+from aep2.transports.receipt import Receipt, verify_receipt
 from tests import payee_support as s
 
 REF = http_ref("GET", "http://127.0.0.1/weather")
@@ -68,6 +68,12 @@ def test_accepts_and_signs_a_receipt(check: PayeeCheck) -> None:
     assert (receipt.payer, receipt.payee, receipt.amount, receipt.nonce) == (s.PAYER, s.PAYEE, "1000", "1")
     assert receipt.digest == "0x" + acceptance.signed.digest.hex()
     assert s.stored(check.engine) == (1, 1, 1)
+
+
+def test_fast_receipt_signature_equals_receipt_sign(check: PayeeCheck) -> None:
+    acceptance = check.accept(encode(s.sign(ref=REF, nonce=3)), price=s.PRICE, ref=REF, transport="test")
+    receipt = Receipt(**acceptance.receipt["receipt"])  # type: ignore[arg-type]
+    assert acceptance.receipt == receipt.sign(bytes.fromhex(s.PAYEE_KEY[2:]))
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,7 @@ def test_unique_payer_payee_nonce(engine: Engine) -> None:
 def test_transitions_are_recorded_and_release_exposure(engine: Engine) -> None:
     fields = _mandate_fields(1)
     with Session(engine) as session, session.begin():
-        mandate_id = insert_accepted(session=session, exposure=0, fields=fields).id
+        mandate_id = insert_accepted(session=session, exposure=0, fields=fields)
         exposure = lock_exposure(session=session, payer=str(fields["payer"]), token=str(fields["token"]))
         assert exposure == 0  # the row was created on demand by lock_exposure, after the insert
     with Session(engine) as session, session.begin():

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from aep2.errors import MandateError, Reason
 from aep2.mandate import SignedMandate, encode
 from aep2.payee.chain_view import ChainView, PayerPosition
 from aep2.payee.config import Settings
+from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
 from aep2.store.models import uint64_key
 from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
@@ -93,7 +93,7 @@ class PayeeCheck:
             tokens=frozenset(settings.tokens),
             horizon_seconds=settings.settlement_horizon_seconds,
         )
-        self._key = settings.key_bytes
+        self._receipts = ReceiptSigner(settings.key_bytes)
 
     def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
         """Steps 1–7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
@@ -101,10 +101,10 @@ class PayeeCheck:
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         check_nonce_floor(signed, position)
-        with Session(self.engine) as session:
-            if nonce_seen(session=session, payer=m.payer, payee=m.payee, nonce=m.nonce):
+        with self.engine.connect() as connection:
+            if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
                 raise _replayed(signed)
-            exposure = exposure_of(session=session, payer=m.payer, token=m.token)
+            exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
         _check_headroom(signed, position, exposure)
         return signed
 
@@ -115,7 +115,7 @@ class PayeeCheck:
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         check_nonce_floor(signed, position)
         accepted_at = datetime.fromtimestamp(self.clock(), UTC)
-        receipt = Receipt(
+        receipt = self._receipts.sign(Receipt(
             digest="0x" + signed.digest.hex(),
             payer=m.payer,
             payee=m.payee,
@@ -123,7 +123,7 @@ class PayeeCheck:
             amount=str(m.amount),
             nonce=str(m.nonce),
             accepted_at=accepted_at.isoformat(),
-        ).sign(self._key)
+        ))
         try:
             mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
         except IntegrityError:
@@ -140,14 +140,16 @@ class PayeeCheck:
     ) -> int:
         """Steps 6b, 7 and 8 in one transaction, committed on return."""
         m = signed.mandate
-        with Session(self.engine) as session, session.begin():
-            if nonce_seen(session=session, payer=m.payer, payee=m.payee, nonce=m.nonce):
+        with self.engine.begin() as connection:
+            if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
                 raise _replayed(signed)
-            exposure = lock_exposure(session=session, payer=m.payer, token=m.token)
+            exposure = lock_exposure(session=connection, payer=m.payer, token=m.token)
             _check_headroom(signed, position, exposure)
-            row = insert_accepted(session=session, exposure=exposure, fields=_fields(signed, accepted_at, transport))
-            insert_receipt(session=session, mandate_id=row.id, signed=receipt)
-            return row.id
+            mandate_id = insert_accepted(
+                session=connection, exposure=exposure, fields=_fields(signed, accepted_at, transport)
+            )
+            insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
+            return mandate_id
 
 
 def _fields(signed: SignedMandate, accepted_at: datetime, transport: str) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """Store functions for mandates: the atomic accept, exposure bookkeeping and state transitions.
 
 Keyword-only ``(*, session, ...)`` functions; the caller owns the transaction.
+The hot-path functions accept a Core ``Connection`` as well as an ORM ``Session``:
+the payee's check uses a connection, since ORM bookkeeping was most of its cost.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from aep2.store.models import (
@@ -24,8 +27,14 @@ from aep2.store.models import (
     utcnow,
 )
 
+Executor = Session | Connection
 
-def lock_exposure(*, session: Session, payer: str, token: str) -> int:
+
+def _dialect(session: Executor) -> str:
+    return session.dialect.name if isinstance(session, Connection) else session.get_bind().dialect.name
+
+
+def lock_exposure(*, session: Executor, payer: str, token: str) -> int:
     """Lock the (payer, token) exposure row for this transaction and return its unsettled total.
 
     On PostgreSQL this is ``SELECT … FOR UPDATE`` on a row created on demand, so
@@ -33,48 +42,71 @@ def lock_exposure(*, session: Session, payer: str, token: str) -> int:
     parallel. On SQLite the transaction already holds the database write lock
     (``BEGIN IMMEDIATE``), and ``FOR UPDATE`` is omitted by the dialect.
     """
-    dialect = session.get_bind().dialect.name
-    values = {"payer": payer, "token": token, "unsettled": "0"}
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(ExposureRow).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(ExposureRow).values(values).on_conflict_do_nothing())
-    query = select(ExposureRow.unsettled).where(ExposureRow.payer == payer, ExposureRow.token == token)
-    return int(session.execute(query.with_for_update()).scalar_one())
+    keys = {"p": payer, "t": token}
+    upsert = _UPSERT_EXPOSURE_PG if _dialect(session) == "postgresql" else _UPSERT_EXPOSURE_SQLITE
+    session.execute(upsert, keys)
+    return int(session.execute(_LOCK_EXPOSURE, keys).scalar_one())
 
 
-def exposure_of(*, session: Session, payer: str, token: str) -> int:
+def exposure_of(*, session: Executor, payer: str, token: str) -> int:
     """The (payer, token) unsettled total without locking (for read-only pre-checks)."""
-    query = select(ExposureRow.unsettled).where(ExposureRow.payer == payer, ExposureRow.token == token)
-    value = session.execute(query).scalar_one_or_none()
+    value = session.execute(_READ_EXPOSURE, {"p": payer, "t": token}).scalar_one_or_none()
     return int(value) if value is not None else 0
 
 
-def nonce_seen(*, session: Session, payer: str, payee: str, nonce: int) -> bool:
-    query = select(MandateRow.id).where(
-        MandateRow.payer == payer, MandateRow.payee == payee, MandateRow.nonce == uint64_key(nonce)
-    )
-    return session.execute(query).first() is not None
+def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int) -> bool:
+    found = session.execute(_NONCE_SEEN, {"payer": payer, "payee": payee, "nonce": uint64_key(nonce)})
+    return found.first() is not None
 
 
-def insert_accepted(*, session: Session, exposure: int, fields: dict[str, Any]) -> MandateRow:
-    """Insert an accepted mandate and raise its (payer, token) exposure; the row's id is flushed."""
-    row = MandateRow(state=MandateState.ACCEPTED.value, **fields)
-    session.add(row)
-    session.flush()
+def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any]) -> int:
+    """Insert an accepted mandate, its first transition, and raise its (payer, token) exposure.
+
+    Core statements rather than ORM units of work: this runs inside the payee's
+    write lock on every paid call, and the ORM's bookkeeping was most of its cost.
+    Returns the new mandate's id.
+    """
+    accepted_at = fields.get("accepted_at") or utcnow()
+    row = {"state": MandateState.ACCEPTED.value, "accepted_at": accepted_at, "updated_at": accepted_at} | fields
+    mandate_id = int(session.execute(_INSERT_MANDATE, row).scalar_one())
     session.execute(
-        ExposureRow.__table__.update()
-        .where(ExposureRow.payer == row.payer, ExposureRow.token == row.token)
-        .values(unsettled=str(exposure + int(row.amount)))
+        _RAISE_EXPOSURE,
+        {"p": row["payer"], "t": row["token"], "unsettled": str(exposure + int(row["amount"]))},
     )
-    session.add(StateTransitionRow(mandate_id=row.id, from_state=None, to_state=row.state, at=row.accepted_at))
-    return row
+    session.execute(
+        _INSERT_TRANSITION,
+        {"mandate_id": mandate_id, "from_state": None, "to_state": row["state"], "at": accepted_at, "reason": None},
+    )
+    return mandate_id
 
 
-def insert_receipt(*, session: Session, mandate_id: int, signed: dict[str, Any]) -> ReceiptRow:
-    row = ReceiptRow(mandate_id=mandate_id, receipt=signed["receipt"], signature=signed["signature"])
-    session.add(row)
-    return row
+def insert_receipt(*, session: Executor, mandate_id: int, signed: dict[str, Any]) -> None:
+    session.execute(
+        _INSERT_RECEIPT,
+        {"mandate_id": mandate_id, "receipt": signed["receipt"], "signature": signed["signature"], "created_at": utcnow()},
+    )
+
+
+# Statements built once: the hot path only binds values (no per-call cache-key work).
+_EXPOSURE_KEY = (ExposureRow.payer == bindparam("p"), ExposureRow.token == bindparam("t"))
+_EXPOSURE_ROW = {"payer": bindparam("p"), "token": bindparam("t"), "unsettled": "0"}
+_UPSERT_EXPOSURE_SQLITE = sqlite.insert(ExposureRow).values(_EXPOSURE_ROW).on_conflict_do_nothing()
+_UPSERT_EXPOSURE_PG = postgresql.insert(ExposureRow).values(_EXPOSURE_ROW).on_conflict_do_nothing()
+_READ_EXPOSURE = select(ExposureRow.unsettled).where(*_EXPOSURE_KEY)
+_LOCK_EXPOSURE = _READ_EXPOSURE.with_for_update()
+_NONCE_SEEN = (
+    select(MandateRow.id)
+    .where(
+        MandateRow.payer == bindparam("payer"),
+        MandateRow.payee == bindparam("payee"),
+        MandateRow.nonce == bindparam("nonce"),
+    )
+    .limit(1)
+)
+_INSERT_MANDATE = insert(MandateRow).returning(MandateRow.id)
+_RAISE_EXPOSURE = update(ExposureRow).where(*_EXPOSURE_KEY).values(unsettled=bindparam("unsettled"))
+_INSERT_TRANSITION = insert(StateTransitionRow)
+_INSERT_RECEIPT = insert(ReceiptRow)
 
 
 def transition(
@@ -92,11 +124,8 @@ def transition(
             continue
         if row.state in UNSETTLED_STATES and to not in UNSETTLED_STATES:
             exposure = lock_exposure(session=session, payer=row.payer, token=row.token)
-            session.execute(
-                ExposureRow.__table__.update()
-                .where(ExposureRow.payer == row.payer, ExposureRow.token == row.token)
-                .values(unsettled=str(exposure - int(row.amount)))
-            )
+            released = {"p": row.payer, "t": row.token, "unsettled": str(exposure - int(row.amount))}
+            session.execute(_RAISE_EXPOSURE, released)
         session.add(StateTransitionRow(mandate_id=row.id, from_state=row.state, to_state=to.value, at=now, reason=reason))
         row.state, row.updated_at = to.value, now
         changed += 1

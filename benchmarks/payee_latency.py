@@ -65,8 +65,11 @@ def _mandates(count: int, ref: bytes, payee: str, first_nonce: int = 1) -> list[
 
     domain, deadline = Domain(chain_id=CHAIN_ID, escrow=ESCROW), int(time.time()) + 10 * HORIZON
     return [
-        encode(Mandate.build(payer=_payer(), payee=payee, token=TOKEN, amount=PRICE, nonce=n,
-                             deadline=deadline, ref=ref).sign(domain, PAYER_KEY))  # fmt: skip
+        encode(
+            Mandate.build(
+                payer=_payer(), payee=payee, token=TOKEN, amount=PRICE, nonce=n, deadline=deadline, ref=ref
+            ).sign(domain, PAYER_KEY)
+        )
         for n in range(first_nonce, first_nonce + count)
     ]
 
@@ -148,7 +151,9 @@ def _payment_headers(base: str, count: int) -> list[str]:
     accepted = challenge["accepts"][0]
     mandates = _mandates(count, http_ref("GET", url), accepted["payTo"], first_nonce=10**6)
     return [
-        base64.b64encode(json.dumps({"x402Version": 2, "accepted": accepted, "payload": {"mandate": m}}).encode()).decode()
+        base64.b64encode(
+            json.dumps({"x402Version": 2, "accepted": accepted, "payload": {"mandate": m}}).encode()
+        ).decode()
         for m in mandates
     ]
 
@@ -203,7 +208,9 @@ def measure_throughput(seconds: float, concurrency: int, db: Path) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -212,7 +219,11 @@ def main() -> None:
         latency = measure_latency(args.calls, Path(tmp) / "latency.db")
         throughput = measure_throughput(args.seconds, args.concurrency, Path(tmp) / "serve.db")
     result = {
-        "machine": {"python": platform.python_version(), "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": multiprocessing.cpu_count(),
+            "platform": platform.platform(),
+        },
         "store": "sqlite (WAL, synchronous=NORMAL)",
         "added_latency": latency,
         "throughput": throughput | {"concurrency": args.concurrency, "seconds": args.seconds},
@@ -222,12 +233,16 @@ def main() -> None:
     print(f"payee check + commit on SQLite, {latency['calls']} calls (in process)")
     print(f"  {'':28}{'median':>10}{'p99':>10}")
     print(f"  {'accept (all 8 steps)':28}{latency['median_ms']:>8.3f}ms{latency['p99_ms']:>8.3f}ms")
-    print(f"  {'  CPU time of the above':28}{latency['cpu_median_ms']:>8.3f}ms{latency['cpu_p99_ms']:>8.3f}ms")
-    print(f"  {'  of which steps 1-5':28}{latency['offline_steps_median_ms']:>8.3f}ms{latency['offline_steps_p99_ms']:>8.3f}ms")
+    print(
+        f"  {'  CPU time of the above':28}{latency['cpu_median_ms']:>8.3f}ms{latency['cpu_p99_ms']:>8.3f}ms"
+    )
+    offline = (latency["offline_steps_median_ms"], latency["offline_steps_p99_ms"])
+    print(f"  {'  of which steps 1-5':28}{offline[0]:>8.3f}ms{offline[1]:>8.3f}ms")
     print(f"one uvicorn process, {args.concurrency} concurrent connections, {args.seconds:.0f}s each")
     print(f"  {'route':10}{'calls/s':>10}{'median':>10}{'p99':>10}{'failed':>8}")
     for name, row in throughput.items():
-        print(f"  {name:10}{row['per_second']:>10.0f}{row['median_ms']:>8.2f}ms{row['p99_ms']:>8.2f}ms{row['failed']:>8.0f}")
+        rate, median, p99 = row["per_second"], row["median_ms"], row["p99_ms"]
+        print(f"  {name:10}{rate:>10.0f}{median:>8.2f}ms{p99:>8.2f}ms{row['failed']:>8.0f}")
     print(f"wrote {RESULTS}")
 
 

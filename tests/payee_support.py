@@ -13,12 +13,11 @@ from typing import Any
 
 import uvicorn
 from eth_account import Account
-from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from aep2.devnet._process import free_port
-from aep2.mandate import Domain, Mandate, SignedMandate, encode
+from aep2.mandate import Domain, Mandate, SignedMandate
 from aep2.payee import Route, Settings
 from aep2.store import MandateRow, ReceiptRow, StateTransitionRow
 from aep2.transports.scheme import SCHEME, payload_of

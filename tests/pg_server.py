@@ -30,7 +30,9 @@ def _install() -> None:
         return
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env, capture_output=True
+    )
 
 
 def _as_user(user: str | None) -> list[str]:
@@ -49,7 +51,16 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            stop = [*_as_user(self.user), f"{self.bindir}/pg_ctl", "stop", "-D", self.datadir, "-m", "fast", "-w"]
+            stop = [
+                *_as_user(self.user),
+                f"{self.bindir}/pg_ctl",
+                "stop",
+                "-D",
+                self.datadir,
+                "-m",
+                "fast",
+                "-w",
+            ]
             subprocess.run(stop, capture_output=True, timeout=30, check=False)
             self.process.terminate()
             try:
@@ -89,7 +100,9 @@ def start_postgres() -> PostgresServer | str:
     args = [*prefix, f"{bindir}/postgres", "-D", datadir, "-p", str(port), "-h", "127.0.0.1",
             "-k", datadir, "-c", "fsync=off", "-c", "max_connections=100"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = PostgresServer(f"postgresql+psycopg://aep2@127.0.0.1:{port}/postgres", datadir, bindir, user, process)
+    server = PostgresServer(
+        f"postgresql+psycopg://aep2@127.0.0.1:{port}/postgres", datadir, bindir, user, process
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ready = subprocess.run(

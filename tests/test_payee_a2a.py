@@ -74,7 +74,9 @@ def agent(engine: Engine) -> Iterator[AgentCard]:
     chain = StaticChainView()
     chain.set(payer=s.PAYER, token=s.TOKEN, balance=10**9)
     check = PayeeCheck(settings=s.settings(), engine=engine, chain=chain)
-    executor = PaidAgentExecutor(lambda text: f"the answer to {text!r} is 42", check=check, price=s.PRICE, skill_id="oracle")
+    executor = PaidAgentExecutor(
+        lambda text: f"the answer to {text!r} is 42", check=check, price=s.PRICE, skill_id="oracle"
+    )
     handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore())
     agent_card = card("http://127.0.0.1/")
     with s.serve(A2AStarletteApplication(agent_card=agent_card, http_handler=handler).build()) as running:
@@ -114,7 +116,9 @@ def meta(task: Task) -> dict[str, Any]:
 def submission(task: Task, mandate_header: str) -> Message:
     accepted = s.aep2_accept(meta(task)[REQUIRED])
     payload = {"x402Version": 2, "accepted": accepted, "payload": payload_of(mandate_header)}
-    return message("Here is the payment.", task=task, metadata={STATUS: "payment-submitted", PAYLOAD: payload})
+    return message(
+        "Here is the payment.", task=task, metadata={STATUS: "payment-submitted", PAYLOAD: payload}
+    )
 
 
 def test_paid_task(agent: AgentCard, engine: Engine) -> None:
@@ -138,7 +142,9 @@ def test_paid_task(agent: AgentCard, engine: Engine) -> None:
     ("change", "reason"),
     [({"amount": s.PRICE - 1}, Reason.AMOUNT_BELOW_PRICE), ({"ref": b"\x05" * 32}, Reason.REF_MISMATCH)],
 )
-def test_rejected_mandate_fails_the_task(agent: AgentCard, engine: Engine, change: dict[str, Any], reason: Reason) -> None:
+def test_rejected_mandate_fails_the_task(
+    agent: AgentCard, engine: Engine, change: dict[str, Any], reason: Reason
+) -> None:
     (demand,) = send(agent, message(QUESTION))
     fields: dict[str, Any] = {"ref": a2a_ref(QUESTION, skill="oracle", task=demand.id)} | change
     (failed,) = send(agent, submission(demand, encode(s.sign(**fields))))

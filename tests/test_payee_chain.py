@@ -51,9 +51,13 @@ contract EscrowViews {
         pending[payer][token] = amount;
         emit WithdrawalRequested(payer, token, amount, uint64(block.timestamp + 1 days));
     }
-    function setHighWater(address payer, address payee, uint64 nonce) external { highWater[payer][payee] = nonce; }
-    function setBalanceSilently(address payer, address token, uint256 amount) external { balance[payer][token] = amount; }
-    function pendingWithdrawal(address payer, address token) external view returns (uint256 amount, uint64 readyAt) {
+    function setHighWater(address payer, address payee, uint64 nonce) external {
+        highWater[payer][payee] = nonce;
+    }
+    function setBalanceSilently(address payer, address token, uint256 amount) external {
+        balance[payer][token] = amount;
+    }
+    function pendingWithdrawal(address payer, address token) external view returns (uint256, uint64) {
         return (pending[payer][token], 0);
     }
 }
@@ -67,7 +71,10 @@ def compile_stand_in() -> Artifact:
         "settings": {"evmVersion": "prague", "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
     }
     out = subprocess.run(
-        [find_tool("solc"), "--standard-json"], input=json.dumps(request).encode(), capture_output=True, check=True
+        [find_tool("solc"), "--standard-json"],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        check=True,
     )
     built = json.loads(out.stdout)["contracts"]["EscrowViews.sol"]["EscrowViews"]
     return Artifact(name="EscrowViews", abi=built["abi"], bytecode="0x" + built["evm"]["bytecode"]["object"])
@@ -78,7 +85,9 @@ def escrow(w3: Web3, deployer_key: bytes) -> Contract:
     return deploy(w3, compile_stand_in(), private_key=deployer_key)
 
 
-def test_reads_cache_and_invalidates_on_escrow_events(w3: Web3, escrow: Contract, deployer_key: bytes) -> None:
+def test_reads_cache_and_invalidates_on_escrow_events(
+    w3: Web3, escrow: Contract, deployer_key: bytes
+) -> None:
     payer = Account.create().address
     view = Web3ChainView(w3=w3, escrow=escrow.address, max_age=3600, poll_interval=0)
     transact(w3, escrow.functions.deposit(payer, s.TOKEN, 500), deployer_key)
@@ -108,7 +117,9 @@ def test_check_over_the_real_chain(w3: Web3, escrow: Contract, deployer_key: byt
     settings = s.settings(escrow=escrow.address)
     engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
     create_schema(engine)
-    check = PayeeCheck(settings=settings, engine=engine, chain=Web3ChainView(w3=w3, escrow=escrow.address, poll_interval=0))
+    check = PayeeCheck(
+        settings=settings, engine=engine, chain=Web3ChainView(w3=w3, escrow=escrow.address, poll_interval=0)
+    )
     ref = http_ref("GET", "http://x/weather")
 
     def accept(nonce: int) -> None:
@@ -141,7 +152,16 @@ def cli_server(anvil: Anvil, escrow: Contract, tmp_path: Path) -> Iterator[str]:
         "routes": [{"path": "/weather", "price": s.PRICE, "description": "weather"}],
     }  # fmt: skip
     (tmp_path / "payee.yaml").write_text(json.dumps(config))
-    args = [sys.executable, "-m", "aep2.cli.payee", "serve", "--config", str(tmp_path / "payee.yaml"), "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "aep2.cli.payee",
+        "serve",
+        "--config",
+        str(tmp_path / "payee.yaml"),
+        "--port",
+        str(port),
+    ]
     env = os.environ | {"PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

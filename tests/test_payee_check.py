@@ -64,7 +64,7 @@ def high_s(signed: SignedMandate) -> str:
 
 def test_accepts_and_signs_a_receipt(check: PayeeCheck) -> None:
     acceptance = check.accept(encode(s.sign(ref=REF)), price=s.PRICE, ref=REF, transport="test")
-    receipt = verify_receipt(acceptance.receipt)  # type: ignore[arg-type]
+    receipt = verify_receipt(acceptance.receipt)
     assert (receipt.payer, receipt.payee, receipt.amount, receipt.nonce) == (s.PAYER, s.PAYEE, "1000", "1")
     assert receipt.digest == "0x" + acceptance.signed.digest.hex()
     assert s.stored(check.engine) == (1, 1, 1)
@@ -181,7 +181,11 @@ def test_uint64_nonces_and_deadlines_are_stored_exactly(check: PayeeCheck) -> No
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=st.one_of(st.text(max_size=1500), st.binary(max_size=1100).map(lambda b: base64.b64encode(b).decode())))
+@given(
+    header=st.one_of(
+        st.text(max_size=1500), st.binary(max_size=1100).map(lambda b: base64.b64encode(b).decode())
+    )
+)
 def test_fuzzed_headers_are_rejected_with_a_reason_and_nothing_stored(check: PayeeCheck, header: str) -> None:
     with pytest.raises(MandateError) as caught:
         check.accept(header, price=s.PRICE, ref=REF, transport="test")

@@ -50,7 +50,9 @@ def challenge(client: httpx.Client, method: str, url: str, **kwargs: Any) -> dic
     return decoded
 
 
-def pay(client: httpx.Client, method: str, url: str, accepted: dict[str, Any], header: str, **kw: Any) -> httpx.Response:
+def pay(
+    client: httpx.Client, method: str, url: str, accepted: dict[str, Any], header: str, **kw: Any
+) -> httpx.Response:
     return client.request(method, url, headers={"PAYMENT-SIGNATURE": s.x402_header(header, accepted)}, **kw)
 
 

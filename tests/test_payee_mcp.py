@@ -51,7 +51,10 @@ def server(engine: Engine) -> Iterator[s.RunningServer]:
 
 def call(url: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> CallToolResult:
     async def run() -> CallToolResult:
-        async with streamable_http_client(url + "/mcp") as (read, write, _), ClientSession(read, write) as session:
+        async with (
+            streamable_http_client(url + "/mcp") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await session.call_tool("get_weather", arguments, meta=meta)
 
@@ -80,7 +83,11 @@ def test_paid_tool_call(server: s.RunningServer, engine: Engine) -> None:
 
     replay = call(server.url, args, payment(accepted, encode(signed)))
     assert replay.isError and replay.structuredContent["error"] == Reason.NONCE_REPLAYED  # type: ignore[index]
-    other_args = call(server.url, {"city": "Rome", "days": 2}, payment(accepted, encode(s.sign(ref=signed.mandate.ref, nonce=2))))
+    other_args = call(
+        server.url,
+        {"city": "Rome", "days": 2},
+        payment(accepted, encode(s.sign(ref=signed.mandate.ref, nonce=2))),
+    )
     assert other_args.structuredContent["error"] == Reason.REF_MISMATCH  # type: ignore[index]
     garbage = call(server.url, args, {PAYMENT_META_KEY: {"x402Version": 1}})
     assert garbage.structuredContent["error"] == Reason.MANDATE_UNSUPPORTED_VERSION  # type: ignore[index]

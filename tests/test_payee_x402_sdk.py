@@ -31,7 +31,7 @@ from x402.mechanisms.evm.exact import (
     register_exact_evm_facilitator,
     register_exact_evm_server,
 )
-from x402.schemas import PaymentRequired, PaymentRequirements
+from x402.schemas import AssetAmount, PaymentRequired, PaymentRequirements
 
 from aep2.devnet import Anvil
 from aep2.errors import Reason
@@ -76,7 +76,9 @@ def app(engine: Engine, anvil: Anvil) -> FastAPI:
     chain.set(payer=s.PAYER, token=s.TOKEN, balance=10**9)
     check = PayeeCheck(settings=s.settings(), engine=engine, chain=chain)
     facilitator = x402Facilitator()
-    exact_signer = FacilitatorWeb3Signer(private_key="0x" + anvil.private_keys[9].hex(), rpc_url=anvil.rpc_url)
+    exact_signer = FacilitatorWeb3Signer(
+        private_key="0x" + anvil.private_keys[9].hex(), rpc_url=anvil.rpc_url
+    )
     register_exact_evm_facilitator(facilitator, exact_signer, networks=NETWORK)
     register_aep2_facilitator(facilitator, check)
     server = register_aep2_server(register_exact_evm_server(x402ResourceServer(facilitator)))
@@ -84,7 +86,7 @@ def app(engine: Engine, anvil: Anvil) -> FastAPI:
         accepts=[
             PaymentOption(
                 scheme="exact", network=NETWORK, pay_to=s.PAYEE,
-                price={"amount": "1000", "asset": s.TOKEN, "extra": {"name": "USD Coin", "version": "2"}},
+                price=AssetAmount(amount="1000", asset=s.TOKEN, extra={"name": "USD Coin", "version": "2"}),
             ),
             PaymentOption(scheme="aep2", network=NETWORK, pay_to=s.PAYEE, price=aep2_price(s.PRICE, s.TOKEN)),
         ],
@@ -142,7 +144,7 @@ def test_route_offers_exact_and_aep2(server: s.RunningServer) -> None:
 
 
 def test_official_client_pays_with_aep2(server: s.RunningServer, engine: Engine) -> None:
-    client = x402ClientSync().register(NETWORK, Aep2TestClientScheme(nonce=5))  # type: ignore[arg-type]
+    client = x402ClientSync().register(NETWORK, Aep2TestClientScheme(nonce=5))
     response = pay_with(client, server.url + "/weather")
     assert response.status_code == 200, response.text
     assert response.json() == {"weather": "sunny"}
@@ -156,7 +158,7 @@ def test_official_client_pays_with_aep2(server: s.RunningServer, engine: Engine)
 
 
 def test_wrong_ref_reaches_the_check(server: s.RunningServer, engine: Engine) -> None:
-    client = x402ClientSync().register(NETWORK, Aep2TestClientScheme(ref_override=b"\x07" * 32))  # type: ignore[arg-type]
+    client = x402ClientSync().register(NETWORK, Aep2TestClientScheme(ref_override=b"\x07" * 32))
     response = pay_with(client, server.url + "/weather")
     assert error_of(response) == Reason.REF_MISMATCH
     assert s.stored(engine) == (0, 0, 0)

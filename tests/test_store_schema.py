@@ -1,4 +1,4 @@
-"""The store's schema: Alembic migrations equal the models, on SQLite and PostgreSQL; audit and transitions."""
+"""The store's schema: migrations equal the models (SQLite and PostgreSQL); audit log and transitions."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from aep2.store import (
     make_engine,
     transition,
 )
-from aep2.store.engine import database_url, normalise_url
+from aep2.store.engine import database_url, normalise_url, upgrade_to_head
 from aep2.store.mandates import insert_accepted, lock_exposure
 from aep2.store.models import uint64_key
 from tests.pg_server import PostgresServer, start_postgres
@@ -43,6 +43,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def alembic_upgrade(url: str) -> None:
+    """Through the repository's alembic.ini, as ``alembic upgrade head`` would."""
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["url"] = url
     config.attributes["configure_logger"] = False
@@ -62,6 +63,13 @@ def test_alembic_head_equals_models_on_sqlite(tmp_path: Path) -> None:
     assert_matches_models(engine)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_packaged_upgrade_equals_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'packaged.db'}"
+    upgrade_to_head(url)
+    upgrade_to_head(url)  # idempotent: a second run finds head already applied
+    assert_matches_models(make_engine(url))
 
 
 def test_alembic_head_equals_models_on_postgresql(postgres: PostgresServer) -> None:
@@ -127,8 +135,15 @@ def test_transitions_are_recorded_and_release_exposure(engine: Engine) -> None:
 
 def test_audit_is_append_only_and_generic(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        append_audit(session=session, actor="payer", action="sign", outcome="rejected", reason="max_per_payment",
-                     details={"amount": "5", "payee": "0x" + "33" * 20})  # fmt: skip
+        details = {"amount": "5", "payee": "0x" + "33" * 20}
+        append_audit(
+            session=session,
+            actor="payer",
+            action="sign",
+            outcome="rejected",
+            reason="max_per_payment",
+            details=details,
+        )
         append_audit(session=session, actor="payee", action="serve", outcome="ok")
     with Session(engine) as session:
         entries = list_audit(session=session)

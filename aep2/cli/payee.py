@@ -24,11 +24,11 @@ import uvicorn
 from sqlalchemy import Engine
 from web3 import Web3
 
-from aep2.devnet import repo_root
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, create_app, load_settings
 from aep2.payee.chain_web3 import Web3ChainView
-from aep2.store import create_schema, make_engine
+from aep2.store import make_engine
+from aep2.store.engine import upgrade_to_head
 
 payee_app = typer.Typer(help="The payee: serve a paid API that accepts aep2 mandates.", no_args_is_help=True)
 
@@ -39,25 +39,17 @@ def _payee() -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """``alembic upgrade head`` when the repository's migrations are at hand, else create the tables."""
-    ini = repo_root() / "alembic.ini"
-    if not ini.exists():
-        create_schema(engine)
-        return
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ini))
-    config.attributes["url"] = engine.url.render_as_string(hide_password=False)
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    """``alembic upgrade head`` with the migrations shipped in ``aep2.store.migrations``."""
+    upgrade_to_head(engine.url.render_as_string(hide_password=False))
 
 
 def chain_view(settings: Settings) -> Web3ChainView:
     if settings.rpc_url is None:
         raise ConfigurationError("rpc_url is required: the check reads balances and nonces from the escrow")
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 10}))
-    return Web3ChainView(w3=w3, escrow=settings.escrow, max_age=min(60.0, settings.settlement_horizon_seconds))
+    return Web3ChainView(
+        w3=w3, escrow=settings.escrow, max_age=min(60.0, settings.settlement_horizon_seconds)
+    )
 
 
 @payee_app.command()

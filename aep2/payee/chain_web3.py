@@ -80,7 +80,9 @@ class Web3ChainView:
             pending, _ready_at = views.pendingWithdrawal(payer, token).call()
             high_water = int(views.highWater(payer, payee).call())
         except Exception as exc:  # web3 raises many unrelated types; to the payer all are "try later"
-            raise ConfigurationError(f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow) from exc
+            raise ConfigurationError(
+                f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow
+            ) from exc
         return PayerPosition(balance=balance, pending_withdrawal=int(pending), high_water=high_water)
 
     def poll_events(self, *, force: bool = False) -> int:

@@ -99,7 +99,9 @@ def payload_from(data: object) -> PaymentPayload:
     try:
         payload = PaymentPayload.model_validate(data)
     except ValidationError as exc:
-        raise MandateDecodeError(f"payment payload does not match x402 v2: {exc.errors()[0]['msg']}") from None
+        raise MandateDecodeError(
+            f"payment payload does not match x402 v2: {exc.errors()[0]['msg']}"
+        ) from None
     if payload.accepted.scheme != SCHEME:
         raise MandateDecodeError(f"payment scheme {payload.accepted.scheme!r} is not {SCHEME!r}")
     return payload

@@ -1,6 +1,6 @@
-"""The payee's check, whole: steps 1–5 offline, then nonce, headroom and persist in one transaction.
+"""The payee's check, whole: steps 1-5 offline, then nonce, headroom and persist in one transaction.
 
-Steps 6–8 run inside a single database transaction that holds the payer's
+Steps 6-8 run inside a single database transaction that holds the payer's
 exposure lock (SQLite: the ``BEGIN IMMEDIATE`` write lock; PostgreSQL: ``SELECT
 … FOR UPDATE`` on the (payer, token) exposure row). The unique (payer, payee,
 nonce) key is the last line against replays, so two racing requests can never
@@ -24,9 +24,9 @@ from aep2.payee.chain_view import ChainView, PayerPosition
 from aep2.payee.config import Settings
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
-from aep2.store.models import uint64_key
 from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
 from aep2.store.mandates import exposure_of
+from aep2.store.models import uint64_key
 from aep2.transports.receipt import Receipt
 
 
@@ -67,7 +67,8 @@ def _check_headroom(signed: SignedMandate, position: PayerPosition, exposure: in
 def _replayed(signed: SignedMandate) -> MandateError:
     m = signed.mandate
     return MandateError(
-        f"nonce {m.nonce} of payer {m.payer} to payee {m.payee} was already used", reason=Reason.NONCE_REPLAYED
+        f"nonce {m.nonce} of payer {m.payer} to payee {m.payee} was already used",
+        reason=Reason.NONCE_REPLAYED,
     )
 
 
@@ -96,7 +97,7 @@ class PayeeCheck:
         self._receipts = ReceiptSigner(settings.key_bytes)
 
     def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
-        """Steps 1–7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
+        """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
@@ -115,15 +116,17 @@ class PayeeCheck:
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         check_nonce_floor(signed, position)
         accepted_at = datetime.fromtimestamp(self.clock(), UTC)
-        receipt = self._receipts.sign(Receipt(
-            digest="0x" + signed.digest.hex(),
-            payer=m.payer,
-            payee=m.payee,
-            token=m.token,
-            amount=str(m.amount),
-            nonce=str(m.nonce),
-            accepted_at=accepted_at.isoformat(),
-        ))
+        receipt = self._receipts.sign(
+            Receipt(
+                digest="0x" + signed.digest.hex(),
+                payer=m.payer,
+                payee=m.payee,
+                token=m.token,
+                amount=str(m.amount),
+                nonce=str(m.nonce),
+                accepted_at=accepted_at.isoformat(),
+            )
+        )
         try:
             mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
         except IntegrityError:

@@ -1,4 +1,4 @@
-"""The stateless steps of the payee's check (DESIGN "The payee's check", steps 1–5).
+"""The stateless steps of the payee's check (DESIGN "The payee's check", steps 1-5).
 
 Each step raises a :class:`~aep2.errors.MandateError` carrying the step's own
 :class:`~aep2.errors.Reason`; none touches the store or the chain, so a
@@ -34,12 +34,15 @@ def check_domain(signed: SignedMandate, terms: Terms) -> None:
     domain, mandate = signed.domain, signed.mandate
     if domain.chain_id != terms.chain_id:
         raise MandateError(
-            f"chain id {domain.chain_id} is not this payee's chain {terms.chain_id}", reason=Reason.WRONG_CHAIN
+            f"chain id {domain.chain_id} is not this payee's chain {terms.chain_id}",
+            reason=Reason.WRONG_CHAIN,
         )
     if domain.escrow != terms.escrow:
         raise MandateError(f"escrow {domain.escrow} is not {terms.escrow}", reason=Reason.WRONG_ESCROW)
     if mandate.payee != terms.payee:
-        raise MandateError(f"payee {mandate.payee} is not this payee {terms.payee}", reason=Reason.WRONG_PAYEE)
+        raise MandateError(
+            f"payee {mandate.payee} is not this payee {terms.payee}", reason=Reason.WRONG_PAYEE
+        )
     if mandate.token not in terms.tokens:
         raise MandateError(
             f"token {mandate.token} is not accepted (accepted: {sorted(terms.tokens)})",
@@ -72,15 +75,14 @@ def check_time(signed: SignedMandate, *, now: int, horizon_seconds: int) -> None
     if deadline < now + horizon_seconds:
         what = "expired" if deadline < now else "too soon"
         raise MandateError(
-            f"deadline {deadline} is {what}: it must be at least now + {horizon_seconds} = {now + horizon_seconds}",
+            f"deadline {deadline} is {what}: it must be at least now + {horizon_seconds}"
+            f" = {now + horizon_seconds}",
             reason=Reason.DEADLINE_TOO_SOON,
         )
 
 
-def offline_checks(
-    header: str | bytes, *, terms: Terms, price: int, ref: bytes, now: int
-) -> SignedMandate:
-    """Steps 1–5 in DESIGN's order."""
+def offline_checks(header: str | bytes, *, terms: Terms, price: int, ref: bytes, now: int) -> SignedMandate:
+    """Steps 1-5 in DESIGN's order."""
     signed = decoded(header)
     check_domain(signed, terms)
     check_signature(signed)

@@ -65,7 +65,9 @@ def charge(price: int, *, description: str = "") -> Callable[[Request, Response]
             if header is None:
                 raise _challenge(settings, price=price, ref=ref, url=url, error=None, description=description)
             mandate = mandate_header(parse_payload(header))
-            acceptance = await run_in_threadpool(check.accept, mandate, price=price, ref=ref, transport="http")
+            acceptance = await run_in_threadpool(
+                check.accept, mandate, price=price, ref=ref, transport="http"
+            )
         except MandateError as exc:
             raise _challenge(
                 settings, price=price, ref=ref, url=url, error=exc, description=description
@@ -80,7 +82,9 @@ def _challenge(
     settings: Settings, *, price: int, ref: bytes, url: str, error: MandateError | None, description: str
 ) -> PaymentRequiredError:
     reason = str(error.reason) if error else None
-    challenge = payment_required(settings, price=price, ref=ref, url=url, error=reason, description=description)
+    challenge = payment_required(
+        settings, price=price, ref=ref, url=url, error=reason, description=description
+    )
     body = challenge.model_dump(mode="json", by_alias=True, exclude_none=True)
     if error is not None:
         body["message"] = error.message

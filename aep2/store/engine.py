@@ -68,3 +68,15 @@ def create_schema(engine: Engine) -> None:
     from aep2.store.models import Base
 
     Base.metadata.create_all(engine)
+
+
+def upgrade_to_head(url: str) -> None:
+    """``alembic upgrade head`` on ``url`` with the migrations in this package (no alembic.ini needed)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")

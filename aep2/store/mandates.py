@@ -67,7 +67,11 @@ def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any])
     Returns the new mandate's id.
     """
     accepted_at = fields.get("accepted_at") or utcnow()
-    row = {"state": MandateState.ACCEPTED.value, "accepted_at": accepted_at, "updated_at": accepted_at} | fields
+    row: dict[str, Any] = {
+        "state": MandateState.ACCEPTED.value,
+        "accepted_at": accepted_at,
+        "updated_at": accepted_at,
+    } | fields
     mandate_id = int(session.execute(_INSERT_MANDATE, row).scalar_one())
     session.execute(
         _RAISE_EXPOSURE,
@@ -75,7 +79,13 @@ def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any])
     )
     session.execute(
         _INSERT_TRANSITION,
-        {"mandate_id": mandate_id, "from_state": None, "to_state": row["state"], "at": accepted_at, "reason": None},
+        {
+            "mandate_id": mandate_id,
+            "from_state": None,
+            "to_state": row["state"],
+            "at": accepted_at,
+            "reason": None,
+        },
     )
     return mandate_id
 
@@ -83,7 +93,12 @@ def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any])
 def insert_receipt(*, session: Executor, mandate_id: int, signed: dict[str, Any]) -> None:
     session.execute(
         _INSERT_RECEIPT,
-        {"mandate_id": mandate_id, "receipt": signed["receipt"], "signature": signed["signature"], "created_at": utcnow()},
+        {
+            "mandate_id": mandate_id,
+            "receipt": signed["receipt"],
+            "signature": signed["signature"],
+            "created_at": utcnow(),
+        },
     )
 
 
@@ -126,7 +141,11 @@ def transition(
             exposure = lock_exposure(session=session, payer=row.payer, token=row.token)
             released = {"p": row.payer, "t": row.token, "unsettled": str(exposure - int(row.amount))}
             session.execute(_RAISE_EXPOSURE, released)
-        session.add(StateTransitionRow(mandate_id=row.id, from_state=row.state, to_state=to.value, at=now, reason=reason))
+        session.add(
+            StateTransitionRow(
+                mandate_id=row.id, from_state=row.state, to_state=to.value, at=now, reason=reason
+            )
+        )
         row.state, row.updated_at = to.value, now
         changed += 1
     return changed

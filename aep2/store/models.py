@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,12 +39,15 @@ class MandateState(StrEnum):
     FAILED = "failed"
 
 
-UNSETTLED_STATES: frozenset[MandateState] = frozenset(MandateState) - {MandateState.SETTLED, MandateState.FAILED}
+UNSETTLED_STATES: frozenset[MandateState] = frozenset(MandateState) - {
+    MandateState.SETTLED,
+    MandateState.FAILED,
+}
 """States whose amount still counts against the payer's headroom."""
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
 class MandateRow(Base):

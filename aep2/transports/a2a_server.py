@@ -111,7 +111,9 @@ class PaidAgentExecutor(AgentExecutor):
             answer = await answer
         await updater.add_artifact(_text(str(answer)), name="result")
         receipt = _dump(settle_response(self.check.settings, acceptance))
-        done = updater.new_agent_message(_text("Payment successful."), {STATUS: "payment-completed", RECEIPTS: [receipt]})
+        done = updater.new_agent_message(
+            _text("Payment successful."), {STATUS: "payment-completed", RECEIPTS: [receipt]}
+        )
         await updater.complete(done)
 
     async def _fail(self, updater: TaskUpdater, exc: MandateError) -> None:

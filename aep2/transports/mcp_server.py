@@ -41,14 +41,22 @@ def _payment_of(ctx: Context[Any, Any, Any] | None) -> object | None:
     return (meta.model_extra or {}).get(PAYMENT_META_KEY) if meta is not None else None
 
 
-def _required_result(check: PayeeCheck, *, tool: str, price: int, ref: bytes, error: MandateError | None) -> CallToolResult:
+def _required_result(
+    check: PayeeCheck, *, tool: str, price: int, ref: bytes, error: MandateError | None
+) -> CallToolResult:
     challenge = payment_required(
-        check.settings, price=price, ref=ref, url=f"mcp://tool/{tool}", error=str(error.reason) if error else None
+        check.settings,
+        price=price,
+        ref=ref,
+        url=f"mcp://tool/{tool}",
+        error=str(error.reason) if error else None,
     )
     body = challenge.model_dump(mode="json", by_alias=True, exclude_none=True)
     if error is not None:
         body["message"] = error.message
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], structuredContent=body, isError=True)
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(body))], structuredContent=body, isError=True
+    )
 
 
 def _text(value: object) -> str:
@@ -77,7 +85,9 @@ def paid(
         result = handler(**kwargs)
         if inspect.isawaitable(result):
             result = await result
-        response = settle_response(check.settings, acceptance).model_dump(mode="json", by_alias=True, exclude_none=True)
+        response = settle_response(check.settings, acceptance).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
         return CallToolResult(
             content=[TextContent(type="text", text=_text(result))],
             isError=False,
@@ -91,7 +101,11 @@ def paid(
     wrapped.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), ctx_param], return_annotation=CallToolResult
     )
-    wrapped.__annotations__ = {**inspect.get_annotations(handler, eval_str=True), "ctx": Context, "return": CallToolResult}
+    wrapped.__annotations__ = {
+        **inspect.get_annotations(handler, eval_str=True),
+        "ctx": Context,
+        "return": CallToolResult,
+    }
     wrapped.__name__, wrapped.__doc__ = tool, handler.__doc__
     return wrapped
 

@@ -33,7 +33,9 @@ def _terms(requirements: PaymentRequirements, check: PayeeCheck) -> tuple[int, b
     ref = (requirements.extra or {}).get("ref")
     if not isinstance(ref, str) or len(ref) != 66:
         raise Aep2Error("requirements carry no call ref: price the route with aep2_price()")
-    if requirements.pay_to != check.settings.payee or requirements.network != network_of(check.settings.chain_id):
+    if requirements.pay_to != check.settings.payee or requirements.network != network_of(
+        check.settings.chain_id
+    ):
         raise Aep2Error(f"requirements pay {requirements.pay_to} on {requirements.network}, not this payee")
     return int(requirements.amount), bytes.fromhex(ref[2:])
 
@@ -59,7 +61,10 @@ class Aep2FacilitatorScheme:
         return [self.check.settings.payee]
 
     def verify(
-        self, payload: PaymentPayload, requirements: PaymentRequirements, context: FacilitatorContext | None = None
+        self,
+        payload: PaymentPayload,
+        requirements: PaymentRequirements,
+        context: FacilitatorContext | None = None,
     ) -> VerifyResponse:
         try:
             price, ref = _terms(requirements, self.check)
@@ -69,7 +74,10 @@ class Aep2FacilitatorScheme:
         return VerifyResponse(is_valid=True, payer=signed.mandate.payer)
 
     def settle(
-        self, payload: PaymentPayload, requirements: PaymentRequirements, context: FacilitatorContext | None = None
+        self,
+        payload: PaymentPayload,
+        requirements: PaymentRequirements,
+        context: FacilitatorContext | None = None,
     ) -> SettleResponse:
         try:
             price, ref = _terms(requirements, self.check)
@@ -99,5 +107,3 @@ def register_aep2_facilitator(
     chosen = [networks] if isinstance(networks, str) else (networks or [network_of(check.settings.chain_id)])
     facilitator.register(chosen, Aep2FacilitatorScheme(check))  # type: ignore[attr-defined]
     return facilitator
-
-

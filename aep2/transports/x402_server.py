@@ -105,7 +105,8 @@ async def _body_of(context: HTTPRequestContext) -> bytes:
 def register_aep2_server(
     server: ServerT, networks: str | list[str] | None = None, *, token: str | None = None, decimals: int = 6
 ) -> ServerT:
-    """Register aep2 on an ``x402ResourceServer`` (or its sync twin); chainable like ``register_exact_evm_server``."""
+    """Register aep2 on an ``x402ResourceServer`` (or its sync twin); chainable, like
+    ``register_exact_evm_server``."""
     scheme = Aep2ServerScheme(token=token, decimals=decimals)
     for network in [networks] if isinstance(networks, str) else (networks or ["eip155:*"]):
         server.register(network, scheme)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from aep2.store.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
-    fileConfig(config.config_file_name)
+    fileConfig(config.config_file_name)  # only via alembic.ini
 
 target_metadata = Base.metadata
 

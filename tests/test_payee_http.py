@@ -147,5 +147,9 @@ def test_every_check_step_over_http(server: s.RunningServer, engine: Engine, cha
     assert s.stored(engine) == (0, 0, 0)
     paid = s.x402_header(encode(s.sign(ref=ref, nonce=11)), accepted)
     assert httpx.get(url, headers={"PAYMENT-SIGNATURE": paid}).status_code == 200
-    assert _rejection(server, paid)["error"] == Reason.NONCE_REPLAYED
+    replayed = _rejection(server, paid)
+    assert replayed["error"] == Reason.NONCE_REPLAYED
+    assert replayed["accepts"][0]["extra"]["nonceFloor"] == 11  # the payer's SDK resumes above it
+    below = s.x402_header(encode(s.sign(ref=ref, nonce=4)), accepted)
+    assert _rejection(server, below)["accepts"][0]["extra"]["nonceFloor"] == 11
     assert s.stored(engine) == (1, 1, 1)

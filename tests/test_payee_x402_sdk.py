@@ -45,6 +45,8 @@ from aep2.transports.x402_server import aep2_price, register_aep2_server
 from tests import payee_support as s
 
 NETWORK = f"eip155:{s.CHAIN_ID}"
+NO_TOKEN = "0x000000000000000000000000000000000000dEaD"
+"""The exact option's asset: no code there on any anvil, whatever other tests deployed."""
 
 
 class Aep2TestClientScheme:
@@ -86,7 +88,7 @@ def app(engine: Engine, anvil: Anvil) -> FastAPI:
         accepts=[
             PaymentOption(
                 scheme="exact", network=NETWORK, pay_to=s.PAYEE,
-                price=AssetAmount(amount="1000", asset=s.TOKEN, extra={"name": "USD Coin", "version": "2"}),
+                price=AssetAmount(amount="1000", asset=NO_TOKEN, extra={"name": "USD Coin", "version": "2"}),
             ),
             PaymentOption(scheme="aep2", network=NETWORK, pay_to=s.PAYEE, price=aep2_price(s.PRICE, s.TOKEN)),
         ],

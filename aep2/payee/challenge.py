@@ -13,7 +13,7 @@ import json
 from pydantic import ValidationError
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements, ResourceInfo, SettleResponse
 
-from aep2.errors import MandateDecodeError, Reason
+from aep2.errors import Aep2Error, MandateDecodeError, Reason
 from aep2.mandate import MAX_HEADER_LENGTH
 from aep2.payee.check import Acceptance
 from aep2.payee.config import Settings
@@ -27,10 +27,15 @@ MAX_PAYLOAD_LENGTH = 8 * MAX_HEADER_LENGTH
 """Longest accepted x402 payment header: the echoed requirements plus one mandate."""
 
 
-def requirements(settings: Settings, *, price: int, ref: bytes) -> PaymentRequirements:
-    """The aep2 entry of a challenge's ``accepts`` for one call."""
+def requirements(
+    settings: Settings, *, price: int, ref: bytes, nonce_floor: int | None = None
+) -> PaymentRequirements:
+    """The aep2 entry of a challenge's ``accepts`` for one call (``nonceFloor`` once the payer is known)."""
     extra = Aep2Extra(
-        escrow=settings.escrow, min_deadline_seconds=settings.settlement_horizon_seconds, ref="0x" + ref.hex()
+        escrow=settings.escrow,
+        min_deadline_seconds=settings.settlement_horizon_seconds,
+        ref="0x" + ref.hex(),
+        nonce_floor=nonce_floor,
     )
     return PaymentRequirements(
         scheme=SCHEME,
@@ -44,14 +49,22 @@ def requirements(settings: Settings, *, price: int, ref: bytes) -> PaymentRequir
 
 
 def payment_required(
-    settings: Settings, *, price: int, ref: bytes, url: str, error: str | None = None, description: str = ""
+    settings: Settings,
+    *,
+    price: int,
+    ref: bytes,
+    url: str,
+    rejection: Aep2Error | None = None,
+    description: str = "",
 ) -> PaymentRequired:
-    """A 402 challenge; ``error`` is the reason code of a rejected mandate, if one was sent."""
+    """A 402 challenge; after a rejected mandate, ``error`` is its reason code (and a nonce
+    rejection adds the payer's ``nonceFloor``, so its SDK can resume above it)."""
+    floor = rejection.context.get("nonce_floor") if rejection is not None else None
     return PaymentRequired(
         x402_version=X402_VERSION,
-        error=error,
+        error=str(rejection.reason) if rejection is not None else None,
         resource=ResourceInfo(url=url, description=description or None),
-        accepts=[requirements(settings, price=price, ref=ref)],
+        accepts=[requirements(settings, price=price, ref=ref, nonce_floor=floor)],
     )
 
 

@@ -11,7 +11,8 @@ The chain is read *before* the transaction so no lock waits on an RPC.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ from aep2.payee.config import Settings
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
 from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
-from aep2.store.mandates import exposure_of
+from aep2.store.mandates import exposure_of, highest_nonce
 from aep2.store.models import uint64_key
 from aep2.transports.receipt import Receipt
 
@@ -62,6 +63,9 @@ def _check_headroom(signed: SignedMandate, position: PayerPosition, exposure: in
             f"{position.debitable}, accepted but unsettled {exposure})",
             reason=Reason.INSUFFICIENT_HEADROOM,
         )
+
+
+NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER})
 
 
 def _replayed(signed: SignedMandate) -> MandateError:
@@ -101,20 +105,38 @@ class PayeeCheck:
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
-        check_nonce_floor(signed, position)
-        with self.engine.connect() as connection:
-            if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
-                raise _replayed(signed)
-            exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
+        with self._nonce_floor_on_rejection(signed, position):
+            check_nonce_floor(signed, position)
+            with self.engine.connect() as connection:
+                if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
+                    raise _replayed(signed)
+                exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
         _check_headroom(signed, position, exposure)
         return signed
+
+    @contextmanager
+    def _nonce_floor_on_rejection(self, signed: SignedMandate, position: PayerPosition) -> Iterator[None]:
+        """On a nonce rejection, tell the payer where to resume: ``context["nonce_floor"]``.
+
+        Only on this (rare) failure path, so the hot path pays no extra query.
+        """
+        try:
+            yield
+        except MandateError as exc:
+            if exc.reason in NONCE_REASONS:
+                m = signed.mandate
+                with self.engine.connect() as connection:
+                    seen = highest_nonce(session=connection, payer=m.payer, payee=m.payee)
+                exc.context["nonce_floor"] = max(seen, position.high_water)
+            raise
 
     def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
         """All eight steps; returns only once the mandate and its receipt are committed."""
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
-        check_nonce_floor(signed, position)
+        with self._nonce_floor_on_rejection(signed, position):
+            check_nonce_floor(signed, position)
         accepted_at = datetime.fromtimestamp(self.clock(), UTC)
         receipt = self._receipts.sign(
             Receipt(
@@ -127,10 +149,11 @@ class PayeeCheck:
                 accepted_at=accepted_at.isoformat(),
             )
         )
-        try:
-            mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
-        except IntegrityError:
-            raise _replayed(signed) from None
+        with self._nonce_floor_on_rejection(signed, position):
+            try:
+                mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
+            except IntegrityError:
+                raise _replayed(signed) from None
         return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt)
 
     def _persist(

@@ -81,9 +81,8 @@ def charge(price: int, *, description: str = "") -> Callable[[Request, Response]
 def _challenge(
     settings: Settings, *, price: int, ref: bytes, url: str, error: MandateError | None, description: str
 ) -> PaymentRequiredError:
-    reason = str(error.reason) if error else None
     challenge = payment_required(
-        settings, price=price, ref=ref, url=url, error=reason, description=description
+        settings, price=price, ref=ref, url=url, rejection=error, description=description
     )
     body = challenge.model_dump(mode="json", by_alias=True, exclude_none=True)
     if error is not None:

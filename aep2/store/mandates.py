@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -57,6 +57,12 @@ def exposure_of(*, session: Executor, payer: str, token: str) -> int:
 def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int) -> bool:
     found = session.execute(_NONCE_SEEN, {"payer": payer, "payee": payee, "nonce": uint64_key(nonce)})
     return found.first() is not None
+
+
+def highest_nonce(*, session: Executor, payer: str, payee: str) -> int:
+    """The largest nonce accepted from ``payer`` for ``payee`` (0 if none); padded keys sort numerically."""
+    value = session.execute(_HIGHEST_NONCE, {"payer": payer, "payee": payee}).scalar_one_or_none()
+    return int(value) if value is not None else 0
 
 
 def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any]) -> int:
@@ -117,6 +123,9 @@ _NONCE_SEEN = (
         MandateRow.nonce == bindparam("nonce"),
     )
     .limit(1)
+)
+_HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(
+    MandateRow.payer == bindparam("payer"), MandateRow.payee == bindparam("payee")
 )
 _INSERT_MANDATE = insert(MandateRow).returning(MandateRow.id)
 _RAISE_EXPOSURE = update(ExposureRow).where(*_EXPOSURE_KEY).values(unsettled=bindparam("unsettled"))

@@ -49,7 +49,7 @@ def _required_result(
         price=price,
         ref=ref,
         url=f"mcp://tool/{tool}",
-        error=str(error.reason) if error else None,
+        rejection=error,
     )
     body = challenge.model_dump(mode="json", by_alias=True, exclude_none=True)
     if error is not None:

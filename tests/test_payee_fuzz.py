@@ -113,7 +113,7 @@ def test_a_valid_mandate_in_a_mangled_envelope_is_never_accepted(
         return
     # The envelope survived validation: then it is an aep2 v2 payload whose mandate the check judges alone.
     assert payload.x402_version == 2 and payload.accepted.scheme == "aep2"
-    assert mandate_header(payload) == envelope["payload"]["mandate"]
+    assert mandate_header(payload) == mandate
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -97,14 +97,9 @@ def test_any_payment_header_is_rejected_with_a_reason(check: PayeeCheck, header:
         st.sampled_from(["x402Version", "accepted", "resource"]), json_values, max_size=2
     )
 )
-def test_a_valid_mandate_in_a_mangled_envelope_is_never_accepted(
-    check: PayeeCheck, mutation: dict[str, Any]
-) -> None:
-    envelope = {
-        "x402Version": 2,
-        "accepted": ACCEPTED,
-        "payload": {"mandate": encode(s.sign(ref=REF))},
-    } | mutation
+def test_a_mangled_envelope_is_rejected_with_a_reason_or_keeps_its_mandate(mutation: dict[str, Any]) -> None:
+    mandate = encode(s.sign(ref=REF))
+    envelope = {"x402Version": 2, "accepted": ACCEPTED, "payload": {"mandate": mandate}} | mutation
     header = base64.b64encode(json.dumps(envelope).encode()).decode()
     try:
         payload = parse_payload(header)

@@ -20,6 +20,7 @@ import asyncio
 import base64
 import json
 import multiprocessing
+import os
 import platform
 import statistics
 import tempfile
@@ -215,14 +216,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="aep2-bench-") as tmp:
         latency = measure_latency(args.calls, Path(tmp) / "latency.db")
         throughput = measure_throughput(args.seconds, args.concurrency, Path(tmp) / "serve.db")
-    result = {
+    result: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
             "cpus": multiprocessing.cpu_count(),
             "platform": platform.platform(),
+            # Shared machines skew wall-clock numbers; the load says how much.
+            "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
         },
         "store": "sqlite (WAL, synchronous=NORMAL)",
         "added_latency": latency,
@@ -243,6 +247,8 @@ def main() -> None:
     for name, row in throughput.items():
         rate, median, p99 = row["per_second"], row["median_ms"], row["p99_ms"]
         print(f"  {name:10}{rate:>10.0f}{median:>8.2f}ms{p99:>8.2f}ms{row['failed']:>8.0f}")
+    after = os.getloadavg()[0]
+    print(f"load average (1 min): {load_before[0]:.1f} before, {after:.1f} after, {os.cpu_count()} CPUs")
     print(f"wrote {RESULTS}")
 
 

@@ -7,6 +7,8 @@
 2. *throughput*: one uvicorn process serving the same handler paid (``charge``)
    and unpaid, driven by a separate client process with concurrent keep-alive
    connections; mandates are signed beforehand (signing is the payer's cost).
+   Besides calls per wall-clock second, it reports calls per CPU-second of the
+   server process: on a shared machine that is what one free core would sustain.
 
     python benchmarks/payee_latency.py [--calls 3000] [--seconds 8] [--concurrency 32]
 
@@ -184,6 +186,22 @@ async def _drive(url: str, seconds: float, concurrency: int, headers: list[str] 
     }  # fmt: skip
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``), to measure the server alone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drive_measured(
+    pid: int, url: str, seconds: float, concurrency: int, headers: list[str] | None
+) -> dict[str, float]:
+    """Drive ``url`` and add the server's CPU cost: calls per CPU-second is what one free core sustains."""
+    before = _cpu_seconds(pid)
+    row = asyncio.run(_drive(url, seconds, concurrency, headers))
+    cpu = _cpu_seconds(pid) - before
+    return row | {"server_cpu_s": cpu, "per_cpu_second": row["requests"] / cpu if cpu else 0.0}
+
+
 def measure_throughput(seconds: float, concurrency: int, db: Path) -> dict[str, dict[str, float]]:
     from aep2.devnet._process import free_port
 
@@ -200,8 +218,9 @@ def measure_throughput(seconds: float, concurrency: int, db: Path) -> dict[str, 
                 time.sleep(0.1)
         headers = _payment_headers(base, int(seconds * 4000) + 1000)
         asyncio.run(_drive(base + "/free", 1.0, concurrency, None))  # warm up
-        unpaid = asyncio.run(_drive(base + "/free", seconds, concurrency, None))
-        paid = asyncio.run(_drive(base + "/paid-bench", seconds, concurrency, headers))
+        assert server.pid is not None
+        unpaid = _drive_measured(server.pid, base + "/free", seconds, concurrency, None)
+        paid = _drive_measured(server.pid, base + "/paid-bench", seconds, concurrency, headers)
     finally:
         server.terminate()
         server.join(timeout=10)
@@ -243,10 +262,11 @@ def main() -> None:
     offline = (latency["offline_steps_median_ms"], latency["offline_steps_p99_ms"])
     print(f"  {'  of which steps 1-5':28}{offline[0]:>8.3f}ms{offline[1]:>8.3f}ms")
     print(f"one uvicorn process, {args.concurrency} concurrent connections, {args.seconds:.0f}s each")
-    print(f"  {'route':10}{'calls/s':>10}{'median':>10}{'p99':>10}{'failed':>8}")
+    print(f"  {'route':10}{'calls/s':>10}{'per CPU-s':>11}{'median':>10}{'p99':>10}{'failed':>8}")
     for name, row in throughput.items():
         rate, median, p99 = row["per_second"], row["median_ms"], row["p99_ms"]
-        print(f"  {name:10}{rate:>10.0f}{median:>8.2f}ms{p99:>8.2f}ms{row['failed']:>8.0f}")
+        per_cpu = row["per_cpu_second"]
+        print(f"  {name:10}{rate:>10.0f}{per_cpu:>11.0f}{median:>8.2f}ms{p99:>8.2f}ms{row['failed']:>8.0f}")
     after = os.getloadavg()[0]
     print(f"load average (1 min): {load_before[0]:.1f} before, {after:.1f} after, {os.cpu_count()} CPUs")
     print(f"wrote {RESULTS}")

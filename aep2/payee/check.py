@@ -164,11 +164,14 @@ class PayeeCheck:
         accepted_at: datetime,
         transport: str,
     ) -> int:
-        """Steps 6b, 7 and 8 in one transaction, committed on return."""
+        """Steps 6b, 7 and 8 in one transaction, committed on return.
+
+        "Never seen" (6b) is the unique (payer, payee, nonce) key itself: a replay fails the
+        insert (``IntegrityError``, turned into ``nonce_replayed`` by the caller), which
+        saves a query on every accepted call; ``verify`` looks the nonce up explicitly.
+        """
         m = signed.mandate
         with self.engine.begin() as connection:
-            if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
-                raise _replayed(signed)
             exposure = lock_exposure(session=connection, payer=m.payer, token=m.token)
             _check_headroom(signed, position, exposure)
             mandate_id = insert_accepted(

@@ -37,15 +37,15 @@ def _dialect(session: Executor) -> str:
 def lock_exposure(*, session: Executor, payer: str, token: str) -> int:
     """Lock the (payer, token) exposure row for this transaction and return its unsettled total.
 
-    On PostgreSQL this is ``SELECT … FOR UPDATE`` on a row created on demand, so
-    two checks draining one payer's headroom serialise while other payers run in
-    parallel. On SQLite the transaction already holds the database write lock
-    (``BEGIN IMMEDIATE``), and ``FOR UPDATE`` is omitted by the dialect.
+    One statement, ``INSERT … ON CONFLICT (payer, token) DO UPDATE SET unsettled =
+    unsettled RETURNING unsettled``: it creates the row on first use and, on
+    PostgreSQL, leaves it row-locked until commit exactly as ``SELECT … FOR UPDATE``
+    would, so two checks draining one payer's headroom serialise while other
+    payers run in parallel. On SQLite the transaction already holds the database
+    write lock (``BEGIN IMMEDIATE``).
     """
-    keys = {"p": payer, "t": token}
-    upsert = _UPSERT_EXPOSURE_PG if _dialect(session) == "postgresql" else _UPSERT_EXPOSURE_SQLITE
-    session.execute(upsert, keys)
-    return int(session.execute(_LOCK_EXPOSURE, keys).scalar_one())
+    upsert = _LOCK_EXPOSURE_PG if _dialect(session) == "postgresql" else _LOCK_EXPOSURE_SQLITE
+    return int(session.execute(upsert, {"p": payer, "t": token}).scalar_one())
 
 
 def exposure_of(*, session: Executor, payer: str, token: str) -> int:
@@ -111,10 +111,19 @@ def insert_receipt(*, session: Executor, mandate_id: int, signed: dict[str, Any]
 # Statements built once: the hot path only binds values (no per-call cache-key work).
 _EXPOSURE_KEY = (ExposureRow.payer == bindparam("p"), ExposureRow.token == bindparam("t"))
 _EXPOSURE_ROW = {"payer": bindparam("p"), "token": bindparam("t"), "unsettled": "0"}
-_UPSERT_EXPOSURE_SQLITE = sqlite.insert(ExposureRow).values(_EXPOSURE_ROW).on_conflict_do_nothing()
-_UPSERT_EXPOSURE_PG = postgresql.insert(ExposureRow).values(_EXPOSURE_ROW).on_conflict_do_nothing()
+_LOCK_EXPOSURE_SQLITE = (
+    sqlite.insert(ExposureRow)
+    .values(_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["payer", "token"], set_={"unsettled": ExposureRow.unsettled})
+    .returning(ExposureRow.unsettled)
+)
+_LOCK_EXPOSURE_PG = (
+    postgresql.insert(ExposureRow)
+    .values(_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["payer", "token"], set_={"unsettled": ExposureRow.unsettled})
+    .returning(ExposureRow.unsettled)
+)
 _READ_EXPOSURE = select(ExposureRow.unsettled).where(*_EXPOSURE_KEY)
-_LOCK_EXPOSURE = _READ_EXPOSURE.with_for_update()
 _NONCE_SEEN = (
     select(MandateRow.id)
     .where(

@@ -47,7 +47,9 @@ func (k *Keys) Save(dir string) error {
 
 // rawWriter writes curve points uncompressed, which loads several times faster.
 type rawWriter struct {
-	obj interface{ WriteRawTo(io.Writer) (int64, error) }
+	obj interface {
+		WriteRawTo(io.Writer) (int64, error)
+	}
 }
 
 func (r rawWriter) WriteTo(w io.Writer) (int64, error) { return r.obj.WriteRawTo(w) }

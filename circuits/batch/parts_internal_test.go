@@ -1,3 +1,5 @@
+//go:build measure
+
 package batch
 
 import (
@@ -6,8 +8,6 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
-	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
-	"github.com/consensys/gnark/std/math/emulated"
 	"github.com/consensys/gnark/std/math/uints"
 )
 
@@ -32,8 +32,10 @@ func (c *ecdsaPart) Define(api frontend.API) error {
 	return nil
 }
 
-var _ = sw_emulated.AffinePoint[emulated.Secp256k1Fp]{}
-
+// TestPartCosts prints the constraint cost of one Keccak-f permutation and
+// one ECDSA check in isolation (README "Measurements"):
+//
+//	go test -tags measure -run TestPartCosts -v ./batch
 func TestPartCosts(t *testing.T) {
 	for name, c := range map[string]frontend.Circuit{"keccak1": &keccakPart{}, "ecdsa": &ecdsaPart{}} {
 		cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)

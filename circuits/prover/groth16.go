@@ -55,6 +55,12 @@ func Prove(size Size, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, s 
 
 // ProveAssignment proves an already laid-out circuit assignment.
 func ProveAssignment(size Size, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, a *batch.Circuit) (*Proof, error) {
+	return ProveCircuit(size.ID(), ccs, pk, a, toBig(a.PublicInput))
+}
+
+// ProveCircuit proves any assignment of a circuit whose only public input
+// is publicInput, with the Solidity-target options.
+func ProveCircuit(id string, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, a frontend.Circuit, publicInput *big.Int) (*Proof, error) {
 	w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
 	if err != nil {
 		return nil, fmt.Errorf("build witness: %w", err)
@@ -64,8 +70,7 @@ func ProveAssignment(size Size, ccs constraint.ConstraintSystem, pk groth16.Prov
 		return nil, fmt.Errorf("%w: %w", ErrUnsatisfied, err)
 	}
 	raw := proof.(*groth16bn254.Proof).MarshalSolidity()
-	pi := new(big.Int).Set(toBig(a.PublicInput))
-	return &Proof{Proof: fmt.Sprintf("0x%x", raw), PublicInput: pi.String(), CircuitID: size.ID()}, nil
+	return &Proof{Proof: fmt.Sprintf("0x%x", raw), PublicInput: publicInput.String(), CircuitID: id}, nil
 }
 
 func toBig(v frontend.Variable) *big.Int {

@@ -1,3 +1,5 @@
+//go:build heavy
+
 package prover_test
 
 import (
@@ -13,13 +15,13 @@ import (
 	"github.com/aep2/aep2/circuits/prover"
 )
 
-// TestGroth16 runs the real backend at the smallest size: compile, dev
-// setup, prove, verify, a rejected public input, key round trip and the
-// Solidity export. It takes a few minutes on two cores.
+// TestGroth16 runs the real backend on the full circuit at the smallest
+// size: compile, dev setup, prove, verify, a rejected public input, key round
+// trip, serve and the Solidity export. The setup alone takes several minutes
+// on two cores, hence the build tag:
+//
+//	go test -tags heavy -run TestGroth16 -timeout 60m -v ./prover
 func TestGroth16(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Groth16 setup/prove: skipped in -short")
-	}
 	size := prover.Size{N: 1, P: 1}
 	start := time.Now()
 	ccs, err := prover.Compile(size)
@@ -80,6 +82,22 @@ func TestGroth16(t *testing.T) {
 		}
 		if err := prover.Verify(k.VK, proof); err != nil {
 			t.Fatalf("verify with loaded key: %v", err)
+		}
+	})
+	t.Run("serve", func(t *testing.T) {
+		home := t.TempDir()
+		if err := (&prover.Keys{Size: size, CCS: ccs, PK: pk, VK: vk}).Save(size.KeyDir(home)); err != nil {
+			t.Fatal(err)
+		}
+		s := &prover.Server{Home: home}
+		req := requestJSON(t, fixture.Settlement(1))
+		replies := serve(t, s, `{"id":1,"method":"prove","params":{"n":1,"p":1,"request":`+req+`}}`)
+		if replies[0].Error != nil {
+			t.Fatalf("prove: %+v", replies[0].Error)
+		}
+		replies = serve(t, s, `{"id":2,"method":"verify","params":{"n":1,"p":1,"proof":`+string(replies[0].Result)+`}}`)
+		if replies[0].Error != nil || string(replies[0].Result) != `{"valid":true}` {
+			t.Fatalf("verify: %s %+v", replies[0].Result, replies[0].Error)
 		}
 	})
 	t.Run("solidity export", func(t *testing.T) {

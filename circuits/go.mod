@@ -1,11 +1,11 @@
 module github.com/aep2/aep2/circuits
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/consensys/gnark v0.16.3
 	github.com/consensys/gnark-crypto v0.21.0
-	golang.org/x/crypto v0.58.0
+	golang.org/x/crypto v0.54.0
 )
 
 require (

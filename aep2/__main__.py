@@ -1,0 +1,5 @@
+"""``python -m aep2`` runs the CLI."""
+
+from aep2.cli import app
+
+app()

@@ -1,0 +1,14 @@
+"""The ``aep2`` command: a thin shell over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from aep2.cli import demo, mandate, pay
+
+app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
+app.add_typer(mandate.app, name="mandate")
+app.command(name="pay")(pay.pay)
+app.command(name="demo")(demo.run)
+
+__all__ = ["app"]

@@ -1,0 +1,67 @@
+"""A real anvil on 127.0.0.1: the local chain of the demo, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from aep2.devnet._process import free_port, stop, wait_for_port
+from aep2.devnet._tools import find_tool
+
+
+@dataclass
+class Anvil:
+    """Start with :meth:`start` (or ``with Anvil() as chain``); stopped by PID on :meth:`stop`."""
+
+    chain_id: int = 31337
+    accounts: int = 10
+    block_time: float | None = None
+    port: int = 0
+    private_keys: list[bytes] = field(default_factory=list)
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> Anvil:
+        self.port = self.port or free_port()
+        with tempfile.TemporaryDirectory(prefix="aep2-anvil-") as tmp:
+            config = Path(tmp) / "config.json"
+            args = [
+                find_tool("anvil"),
+                "--host", "127.0.0.1",
+                "--port", str(self.port),
+                "--chain-id", str(self.chain_id),
+                "--accounts", str(self.accounts),
+                "--config-out", str(config),
+                "--silent",
+            ]  # fmt: skip
+            if self.block_time:
+                args += ["--block-time", str(self.block_time)]
+            self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            wait_for_port(self.port, self._process)
+            keys = json.loads(config.read_text())["private_keys"]
+        self.private_keys = [bytes.fromhex(k.removeprefix("0x")) for k in keys]
+        return self
+
+    def stop(self) -> None:
+        if self._process:
+            stop(self._process)
+            self._process = None
+
+    def __enter__(self) -> Anvil:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

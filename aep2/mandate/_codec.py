@@ -1,0 +1,157 @@
+"""The wire form of a signed mandate: base64 of canonical JSON.
+
+Canonical JSON here means: an object of strings only, keys sorted, no
+whitespace, ASCII; numbers as decimal strings without leading zeros;
+addresses EIP-55 checksummed; bytes as lower-case ``0x`` hex; and a
+``version`` field. Decoding accepts exactly the bytes :func:`encode` would
+produce for the same mandate, so one mandate has one spelling on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Final
+
+from aep2.errors import MandateDecodeError, MandateFieldError, Reason
+from aep2.mandate._model import Domain, Mandate, SignedMandate
+
+WIRE_VERSION: Final = "1"
+MAX_HEADER_LENGTH: Final = 1024
+"""Longest accepted base64 header; a canonical mandate is about 750 characters."""
+
+_NUMBER_FIELDS: Final = ("chainId", "amount", "nonce", "deadline")
+_FIELDS: Final = frozenset(
+    {
+        "version",
+        "chainId",
+        "escrow",
+        "payer",
+        "payee",
+        "token",
+        "amount",
+        "nonce",
+        "deadline",
+        "ref",
+        "signature",
+    }
+)
+
+
+def to_wire(signed: SignedMandate) -> dict[str, str]:
+    """The canonical JSON object of a signed mandate (before serialisation)."""
+    m = signed.mandate
+    return {
+        "version": WIRE_VERSION,
+        "chainId": str(signed.domain.chain_id),
+        "escrow": signed.domain.escrow,
+        "payer": m.payer,
+        "payee": m.payee,
+        "token": m.token,
+        "amount": str(m.amount),
+        "nonce": str(m.nonce),
+        "deadline": str(m.deadline),
+        "ref": "0x" + m.ref.hex(),
+        "signature": "0x" + signed.signature.hex(),
+    }
+
+
+def canonical_json(obj: dict[str, str]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def encode(signed: SignedMandate) -> str:
+    """The header value that carries ``signed`` in a call."""
+    return base64.b64encode(canonical_json(to_wire(signed))).decode("ascii")
+
+
+def _decimal(name: str, text: str) -> int:
+    if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+        raise MandateFieldError(f"{name}: {text!r} is not a decimal string without leading zeros", field=name)
+    return int(text)
+
+
+def _hex_bytes(name: str, text: str) -> bytes:
+    body = text[2:]
+    if not text.startswith("0x") or body != body.lower() or len(body) % 2:
+        raise MandateFieldError(f"{name}: {text!r} is not lower-case 0x-prefixed hex", field=name)
+    try:
+        return bytes.fromhex(body)
+    except ValueError:
+        raise MandateFieldError(f"{name}: {text!r} is not hex", field=name) from None
+
+
+def _check_version(obj: dict[str, Any]) -> None:
+    version = obj.get("version")
+    if version != WIRE_VERSION:
+        raise MandateDecodeError(
+            f"version {version!r} is not supported (this build speaks {WIRE_VERSION!r})",
+            reason=Reason.MANDATE_UNSUPPORTED_VERSION,
+        )
+
+
+def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
+    """Validate the wire fields of a mandate that may not be signed yet (no ``signature``)."""
+    _check_version(obj)
+    expected = _FIELDS - {"signature"}
+    if set(obj) - {"signature"} != expected:
+        missing, unknown = sorted(expected - set(obj)), sorted(set(obj) - _FIELDS)
+        raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
+    for name, value in obj.items():
+        if not isinstance(value, str):
+            raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
+    numbers = {name: _decimal(name, obj[name]) for name in _NUMBER_FIELDS}
+    domain = Domain.parse(chain_id=numbers["chainId"], escrow=obj["escrow"])
+    mandate = Mandate.parse(
+        payer=obj["payer"],
+        payee=obj["payee"],
+        token=obj["token"],
+        amount=numbers["amount"],
+        nonce=numbers["nonce"],
+        deadline=numbers["deadline"],
+        ref=_hex_bytes("ref", obj["ref"]),
+    )
+    return domain, mandate
+
+
+def from_wire(obj: dict[str, Any]) -> SignedMandate:
+    """Validate a decoded JSON object field by field into a :class:`SignedMandate`."""
+    _check_version(obj)
+    if "signature" not in obj:
+        raise MandateFieldError("fields missing ['signature']", field="signature")
+    domain, mandate = unsigned_from_wire(obj)
+    signature = _hex_bytes("signature", obj["signature"])
+    return SignedMandate(domain=domain, mandate=mandate, signature=signature)
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise MandateDecodeError(f"duplicate keys in {keys}", reason=Reason.MANDATE_MALFORMED)
+    return dict(pairs)
+
+
+def decode(header: str | bytes) -> SignedMandate:
+    """Parse a header value into a :class:`SignedMandate`; the signature is *not* checked here."""
+    if len(header) > MAX_HEADER_LENGTH:
+        raise MandateDecodeError(
+            f"header is {len(header)} characters, the limit is {MAX_HEADER_LENGTH}",
+            reason=Reason.MANDATE_TOO_LARGE,
+        )
+    try:
+        raw = base64.b64decode(header, validate=True)
+        obj = json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except (binascii.Error, ValueError) as exc:
+        if isinstance(exc, MandateDecodeError):
+            raise
+        raise MandateDecodeError(f"header is not base64 of JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise MandateDecodeError(f"header holds a JSON {type(obj).__name__}, not an object")
+    signed = from_wire(obj)
+    if canonical_json(to_wire(signed)) != raw:
+        raise MandateDecodeError(
+            "mandate JSON is not canonical (sorted keys, no whitespace, ASCII)",
+            reason=Reason.MANDATE_NOT_CANONICAL,
+        )
+    return signed

@@ -1,0 +1,40 @@
+"""The payer SDK: sign aep2 mandates under a spending policy, with an audit log and safe nonces.
+
+>>> payer = Payer(LocalKeySigner.from_file("agent.key"), "policy.yaml")
+>>> header = payer.pay(requirements, ref=http_ref("GET", url))   # or let a transport do it
+
+Transports that answer a 402 by themselves live in :mod:`aep2.transports`
+(``httpx_auth``, ``x402_client``, ``mcp_client``, ``a2a_client``).
+"""
+
+from aep2.payer._audit import APPROVED, REJECTED, AuditEntry, AuditLog
+from aep2.payer._db import default_path, open_engine
+from aep2.payer._engine import PolicyEngine
+from aep2.payer._payer import DEFAULT_DEADLINE_MARGIN, FAILED, Payer
+from aep2.payer._policy import ActiveHours, Policy, load_policy, parse_policy
+from aep2.payer._request import PaymentRequest, parse_requirement, select_aep2
+from aep2.payer._signer import CallbackSigner, LocalKeySigner, Signer, typed_data_digest
+
+__all__ = [
+    "APPROVED",
+    "DEFAULT_DEADLINE_MARGIN",
+    "FAILED",
+    "REJECTED",
+    "ActiveHours",
+    "AuditEntry",
+    "AuditLog",
+    "CallbackSigner",
+    "LocalKeySigner",
+    "Payer",
+    "PaymentRequest",
+    "Policy",
+    "PolicyEngine",
+    "Signer",
+    "default_path",
+    "load_policy",
+    "open_engine",
+    "parse_policy",
+    "parse_requirement",
+    "select_aep2",
+    "typed_data_digest",
+]

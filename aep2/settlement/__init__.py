@@ -1,0 +1,1 @@
+"""Settlement: closing windows, planning chunks, proving and submitting them."""

@@ -1,0 +1,200 @@
+"""Cutting a closed window of accepted mandates into chunks the circuits can prove.
+
+The escrow settles a pair only if its ``fromNonce`` equals the stored
+high-water mark, and ``settleMany`` applies chunks in order; so a pair's
+mandates go in nonce order, a pair that is split over several chunks appears
+in consecutive chunks, and a mandate that cannot settle now (over the payer's
+balance, or behind one that cannot) waits for a later window instead of
+breaking the chain of nonces. Nonces run per pair across tokens while a
+settlement has one token, so a pair that pays in two tokens is cut into
+alternating chunks in nonce order. Mandates too close to their deadline to make it
+on chain are reported as expired, never dropped silently; those nearest their
+deadline go first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Deferral(StrEnum):
+    """Why a mandate is not in this window's plan."""
+
+    EXPIRED = "expired"  # cannot reach the chain before its deadline: fails for good
+    STALE_NONCE = "stale_nonce"  # at or below the on-chain high-water mark: fails for good
+    INSUFFICIENT_BALANCE = "insufficient_balance"  # waits: the payer may top up
+    BEHIND_DEFERRED = "behind_deferred"  # waits: an earlier nonce of its pair is waiting
+
+
+@dataclass(frozen=True)
+class PendingMandate:
+    id: int
+    payer: str
+    payee: str
+    token: str
+    amount: int
+    nonce: int
+    deadline: int
+
+
+@dataclass(frozen=True)
+class CircuitSize:
+    """A registered verifier: its id and how many mandate and pair slots its circuit has."""
+
+    verifier_id: int
+    mandates: int
+    pairs: int
+
+
+@dataclass(frozen=True)
+class PairSlice:
+    """Consecutive mandates of one (payer, payee) pair inside one chunk."""
+
+    payer: str
+    payee: str
+    from_nonce: int
+    mandates: tuple[PendingMandate, ...]
+
+    @property
+    def to_nonce(self) -> int:
+        return self.mandates[-1].nonce
+
+    @property
+    def total(self) -> int:
+        return sum(m.amount for m in self.mandates)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One proof's worth of work: a settlement for one token on one circuit size."""
+
+    circuit: CircuitSize
+    token: str
+    pairs: tuple[PairSlice, ...]
+
+    @property
+    def not_after(self) -> int:
+        return min(m.deadline for pair in self.pairs for m in pair.mandates)
+
+    @property
+    def mandate_count(self) -> int:
+        return sum(len(pair.mandates) for pair in self.pairs)
+
+
+@dataclass(frozen=True)
+class Plan:
+    chunks: tuple[Chunk, ...]
+    deferred: tuple[tuple[PendingMandate, Deferral], ...] = field(default=())
+
+
+PairKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What the planner reads from the chain and the clock, once per window."""
+
+    high_water: Mapping[PairKey, int]
+    available: Mapping[tuple[str, str], int]  # (payer, token) -> debitable balance not yet spoken for
+    now: int
+    submit_margin: int  # seconds a proof and its transaction may take
+
+
+def plan_window(mandates: Iterable[PendingMandate], sizes: Sequence[CircuitSize], inputs: PlanInputs) -> Plan:
+    """Group, order, filter and chunk ``mandates``; see the module docstring for the rules."""
+    if not sizes:
+        raise ValueError("no circuit sizes registered")
+    ready, deferred = _select(list(mandates), inputs)
+    return Plan(tuple(_cut(ready, inputs.high_water, sizes)), tuple(deferred))
+
+
+def _select(
+    mandates: list[PendingMandate], inputs: PlanInputs
+) -> tuple[list[list[PendingMandate]], list[tuple[PendingMandate, Deferral]]]:
+    """Per pair, the nonce-ordered prefix that can settle now, most urgent pair first."""
+    pairs: dict[PairKey, list[PendingMandate]] = defaultdict(list)
+    for m in mandates:
+        pairs[(m.payer, m.payee)].append(m)
+    ordered = sorted(pairs.values(), key=lambda ms: (min(m.deadline for m in ms), ms[0].payer, ms[0].payee))
+    spent: dict[tuple[str, str], int] = defaultdict(int)
+    ready: list[list[PendingMandate]] = []
+    deferred: list[tuple[PendingMandate, Deferral]] = []
+    for pair in ordered:
+        taken: list[PendingMandate] = []
+        blocked = False
+        for m in sorted(pair, key=lambda m: m.nonce):
+            budget = inputs.available.get((m.payer, m.token), 0) - spent[(m.payer, m.token)]
+            if m.nonce <= inputs.high_water.get((m.payer, m.payee), 0):
+                deferred.append((m, Deferral.STALE_NONCE))
+            elif m.deadline < inputs.now + inputs.submit_margin:
+                deferred.append((m, Deferral.EXPIRED))
+            elif blocked:
+                deferred.append((m, Deferral.BEHIND_DEFERRED))
+            elif m.amount > budget:
+                blocked = True
+                deferred.append((m, Deferral.INSUFFICIENT_BALANCE))
+            else:
+                spent[(m.payer, m.token)] += m.amount
+                taken.append(m)
+        if taken:
+            ready.append(taken)
+    return ready, deferred
+
+
+def _token_runs(pair: list[PendingMandate]) -> list[list[PendingMandate]]:
+    """Split a nonce-ordered pair where the token changes: one settlement has one token."""
+    runs: list[list[PendingMandate]] = []
+    for m in pair:
+        if runs and runs[-1][0].token == m.token:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+@dataclass
+class _OpenChunk:
+    token: str
+    slices: list[PairSlice] = field(default_factory=list)
+    count: int = 0
+
+
+def _cut(
+    pairs: list[list[PendingMandate]], high_water: Mapping[PairKey, int], sizes: Sequence[CircuitSize]
+) -> list[Chunk]:
+    """Fill chunks of the largest circuit greedily, then shrink each to the smallest that fits.
+
+    A pair's pieces land in strictly later chunks than its earlier pieces, because
+    ``settleMany`` applies chunks in order and each piece starts at the previous one's end.
+    """
+    largest = max(sizes, key=lambda s: (s.mandates, s.pairs))
+    chunks: list[_OpenChunk] = []
+    open_for: dict[str, int] = {}
+    for pair in pairs:
+        from_nonce = high_water.get((pair[0].payer, pair[0].payee), 0)
+        last_index = -1
+        for run in _token_runs(pair):
+            rest = run
+            while rest:
+                index = open_for.get(run[0].token, -1)
+                if index <= last_index or _full(chunks[index], largest):
+                    chunks.append(_OpenChunk(run[0].token))
+                    index = open_for[run[0].token] = len(chunks) - 1
+                chunk = chunks[index]
+                piece, rest = rest[: largest.mandates - chunk.count], rest[largest.mandates - chunk.count :]
+                chunk.slices.append(PairSlice(piece[0].payer, piece[0].payee, from_nonce, tuple(piece)))
+                chunk.count += len(piece)
+                from_nonce, last_index = piece[-1].nonce, index
+    return [Chunk(_smallest_fit(sizes, c), c.token, tuple(c.slices)) for c in chunks]
+
+
+def _full(chunk: _OpenChunk, largest: CircuitSize) -> bool:
+    return chunk.count >= largest.mandates or len(chunk.slices) >= largest.pairs
+
+
+def _smallest_fit(sizes: Sequence[CircuitSize], chunk: _OpenChunk) -> CircuitSize:
+    fitting = [s for s in sizes if s.mandates >= chunk.count and s.pairs >= len(chunk.slices)]
+    return min(fitting, key=lambda s: (s.mandates, s.pairs))

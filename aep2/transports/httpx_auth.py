@@ -1,0 +1,135 @@
+"""Pay for HTTP calls with aep2: an ``httpx.Auth`` that answers a 402 like ``DigestAuth`` answers a 401.
+
+>>> auth = Aep2Auth(payer)
+>>> response = httpx.get(url, auth=auth)          # or httpx.AsyncClient(auth=auth)
+>>> payment_of(response).receipt                   # the payee's signed receipt
+
+The flow: send the request; on ``402`` read ``PAYMENT-REQUIRED`` (x402 v2),
+pick the ``aep2`` requirement, recompute the ``ref`` of *this* request
+(method, URL, body) and refuse to sign if the payee asks for another, run the
+payer's policy, allocate a nonce, sign, and retry once with
+``PAYMENT-SIGNATURE``. The answer's ``PAYMENT-RESPONSE`` receipt is verified
+against the mandate we sent and attached to the response.
+
+The decision and the signature (SQLite, maybe a remote signer) run in a
+worker thread under ``AsyncClient``, so an event loop never blocks on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import anyio.to_thread
+import httpx
+
+from aep2.errors import PaymentRequestError
+from aep2.mandate import encode
+from aep2.payer import Payer, select_aep2
+from aep2.payer._wire import (
+    PAYMENT_REQUIRED,
+    PAYMENT_RESPONSE,
+    PAYMENT_SIGNATURE,
+    Payment,
+    b64_json,
+    from_b64_json,
+    outcome,
+    payment_payload,
+    read_payment_required,
+)
+from aep2.transports.call_ref import http_ref
+
+PAYMENT_EXTENSION = "aep2.payment"
+"""Key of :class:`~aep2.payer._wire.Payment` in ``response.extensions`` after a paid call."""
+
+__all__ = ["PAYMENT_EXTENSION", "Aep2Auth", "Payment", "payment_of"]
+
+
+class _Pending:
+    """The paid retry of one request, and what is needed to read its answer."""
+
+    def __init__(self, request: httpx.Request, payment: Callable[[httpx.Response], Payment]) -> None:
+        self.request = request
+        self.payment = payment
+
+
+class Aep2Auth(httpx.Auth):
+    """Answers an x402 v2 ``402`` with an aep2 mandate from ``payer``.
+
+    ``chain_id`` picks the requirement when a route offers several chains;
+    ``verify_ref=False`` trusts the payee's ``extra.ref`` (for proxies that
+    rewrite URLs; the mandate then proves less about the call).
+    """
+
+    requires_request_body = True
+
+    def __init__(self, payer: Payer, *, chain_id: int | None = None, verify_ref: bool = True) -> None:
+        self.payer = payer
+        self.chain_id = chain_id
+        self.verify_ref = verify_ref
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()
+        response = yield request
+        if not _asks_payment(request, response):
+            return
+        response.read()
+        pending = self._pay(request, response)
+        paid = yield pending.request
+        paid.extensions[PAYMENT_EXTENSION] = pending.payment(paid)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
+        response = yield request
+        if not _asks_payment(request, response):
+            return
+        await response.aread()
+        pending = await anyio.to_thread.run_sync(self._pay, request, response)
+        paid = yield pending.request
+        paid.extensions[PAYMENT_EXTENSION] = pending.payment(paid)
+
+    def _pay(self, request: httpx.Request, response: httpx.Response) -> _Pending:
+        """Policy → nonce → signature for the 402 ``response`` to ``request``; raises if we refuse."""
+        required = read_payment_required(from_b64_json(response.headers[PAYMENT_REQUIRED], PAYMENT_REQUIRED))
+        requirement = select_aep2(required["accepts"], chain_id=self.chain_id)
+        url = str(request.url)
+        ref = http_ref(request.method, url, request.content) if self.verify_ref else None
+        resource = required.get("resource")
+        signed = self.payer.authorize(requirement, ref, resource=url)
+        header = encode(signed)
+        retry = _copy(request)
+        retry.headers[PAYMENT_SIGNATURE] = b64_json(payment_payload(requirement, header, resource))
+
+        def read(paid: httpx.Response) -> Payment:
+            settle = paid.headers.get(PAYMENT_RESPONSE)
+            if settle is not None:
+                return outcome(signed, header, from_b64_json(settle, PAYMENT_RESPONSE))
+            if paid.status_code == 402 and PAYMENT_REQUIRED in paid.headers:
+                refusal = from_b64_json(paid.headers[PAYMENT_REQUIRED], PAYMENT_REQUIRED).get("error")
+                return Payment(signed, header, None, None, f"payee refused the mandate: {refusal}")
+            return outcome(signed, header, None)
+
+        return _Pending(retry, read)
+
+
+def _asks_payment(request: httpx.Request, response: httpx.Response) -> bool:
+    return (
+        response.status_code == 402
+        and PAYMENT_REQUIRED in response.headers
+        and PAYMENT_SIGNATURE not in request.headers  # never pay twice for one request
+    )
+
+
+def _copy(request: httpx.Request) -> httpx.Request:
+    return httpx.Request(
+        request.method, request.url, headers=request.headers, content=request.content,
+        extensions=dict(request.extensions),
+    )  # fmt: skip
+
+
+def payment_of(response: httpx.Response) -> Payment:
+    """The :class:`Payment` of a paid response; raises if the call was not paid with aep2."""
+    payment: Any = response.extensions.get(PAYMENT_EXTENSION)
+    if not isinstance(payment, Payment):
+        raise PaymentRequestError(f"{response.request.method} {response.request.url} was not paid with aep2")
+    return payment

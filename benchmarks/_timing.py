@@ -1,0 +1,40 @@
+"""Repeated timing with medians and tails: these machines are noisy, so never a single run."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    runs: int
+    median_us: float
+    p99_us: float
+    min_us: float
+
+
+def measure(name: str, fn: Callable[[], object], *, runs: int = 2_000, warmup: int = 100) -> Sample:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - started) / 1_000)
+    times.sort()
+    return Sample(name, runs, statistics.median(times), times[int(0.99 * (runs - 1))], times[0])
+
+
+def write_results(stem: str, payload: dict[str, object]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{stem}.json"
+    path.write_text(json.dumps(payload, indent=2, default=asdict) + "\n")
+    return path

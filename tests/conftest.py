@@ -1,0 +1,73 @@
+"""Shared fixtures: real anvil and Redis processes on 127.0.0.1, stopped by PID at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from aep2.devnet import Anvil, RedisServer
+
+VECTORS = Path(__file__).parent / "vectors" / "mandates.json"
+
+
+@pytest.fixture(scope="session")
+def vectors() -> dict[str, Any]:
+    return json.loads(VECTORS.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    with Anvil() as chain:
+        yield chain
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: Anvil) -> Web3:
+    return Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture(scope="session")
+def deployer_key(anvil: Anvil) -> bytes:
+    return anvil.private_keys[0]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+# --- payer SDK (tests/test_payer_*.py, tests/test_policy_*.py) --------------------------------------
+
+PAYER_KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+"""anvil's second account: a well-known devnet key, never a real one."""
+PAYEE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+ESCROW = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+def aep2_requirement(**overrides: Any) -> dict[str, Any]:
+    """A PaymentRequirements of scheme aep2 as a payee would send it (camelCase JSON)."""
+    extra = {"escrow": ESCROW, "minDeadlineSeconds": 600, "ref": "0x" + "ab" * 32}
+    extra.update(overrides.pop("extra", {}))
+    requirement = {
+        "scheme": "aep2",
+        "network": "eip155:31337",
+        "asset": TOKEN,
+        "amount": "1000",
+        "payTo": PAYEE,
+        "maxTimeoutSeconds": 60,
+        "extra": extra,
+    }
+    requirement.update(overrides)
+    return requirement
+
+
+@pytest.fixture
+def payer_db(tmp_path: Path) -> Path:
+    return tmp_path / "payer.db"

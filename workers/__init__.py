@@ -1,0 +1,1 @@
+"""Celery workers: thin tasks over ``aep2.settlement`` (prove a chunk, submit a window, reconcile)."""

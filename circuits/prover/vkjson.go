@@ -43,13 +43,13 @@ func g2(p *curve.G2Affine) G2JSON {
 }
 
 // VerifyingKeyJSON converts a BN254 Groth16 verifying key.
-func VerifyingKeyJSON(vk groth16.VerifyingKey, size Size) (*VKJSON, error) {
+func VerifyingKeyJSON(vk groth16.VerifyingKey, circuitID string) (*VKJSON, error) {
 	v, ok := vk.(*groth16bn254.VerifyingKey)
 	if !ok {
 		return nil, fmt.Errorf("verifying key is %T, not BN254", vk)
 	}
 	out := &VKJSON{
-		CircuitID: size.ID(), Alpha: g1(&v.G1.Alpha), Beta: g2(&v.G2.Beta), Gamma: g2(&v.G2.Gamma),
+		CircuitID: circuitID, Alpha: g1(&v.G1.Alpha), Beta: g2(&v.G2.Beta), Gamma: g2(&v.G2.Gamma),
 		Delta: g2(&v.G2.Delta), PublicAndCommitmentCommitted: v.PublicAndCommitmentCommitted,
 	}
 	for i := range v.G1.K {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aep2/aep2/circuits/internal/fixture"
 	"github.com/aep2/aep2/circuits/prover"
 	"github.com/aep2/aep2/circuits/witness"
 )
@@ -241,7 +242,7 @@ func runExportVK(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	j, err := prover.VerifyingKeyJSON(vk, f.size)
+	j, err := prover.VerifyingKeyJSON(vk, f.size.ID())
 	if err != nil {
 		return err
 	}
@@ -255,4 +256,19 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	s := &prover.Server{Home: f.home}
 	return s.Serve(stdin, stdout)
+}
+
+// runDevRequest prints a prove request that fills every slot of the size
+// with mandates signed by fixed, publicly known test keys: for benchmarks
+// and smoke tests only.
+func runDevRequest(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	f := newFlags("dev-request", stderr)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	counts := make([]int, f.size.P)
+	for i := 0; i < f.size.N; i++ {
+		counts[i%f.size.P]++
+	}
+	return writeJSON(stdout, witness.RequestOf(fixture.Settlement(counts...)))
 }

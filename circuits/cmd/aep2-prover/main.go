@@ -22,6 +22,7 @@ commands:
   export-vk        write the verifying key as JSON (for independent checks)
   info             constraint counts as JSON
   serve            JSON lines on stdin, one reply per line on stdout
+  dev-request      a request filling every slot, signed by public TEST keys (benchmarks)
 
 common flags: --n N --p P (circuit size), --home DIR (default $AEP2_HOME or ~/.aep2)
 `
@@ -35,6 +36,7 @@ var commands = map[string]func(args []string, stdin io.Reader, stdout, stderr io
 	"export-vk":       runExportVK,
 	"info":            runInfo,
 	"serve":           runServe,
+	"dev-request":     runDevRequest,
 }
 
 func main() {

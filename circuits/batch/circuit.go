@@ -1,0 +1,104 @@
+package batch
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/math/uints"
+	"github.com/consensys/gnark/std/rangecheck"
+)
+
+// Version names the circuit's statement; it is part of every circuit id, so
+// keys made for another version are never reused.
+const Version = "v1"
+
+// Limits enforced by the circuit (DESIGN.md, "The mandate").
+const (
+	AmountBytes = 12 // amount < 2^96
+	TotalBytes  = 16 // uint128 in the packed settlement
+)
+
+// Circuit proves one settlement of up to N mandates over up to P pairs.
+type Circuit struct {
+	// PublicInput is uint256(keccak256(packed settlement)) mod r.
+	PublicInput frontend.Variable `gnark:",public"`
+
+	DomainSeparator [32]uints.U8
+	VerifierID      frontend.Variable // uint32
+	Token           frontend.Variable // address
+	NotAfter        frontend.Variable // uint64
+
+	Pairs    []Pair
+	Mandates []Mandate
+}
+
+// Pair is one (payer, payee) record of the settlement.
+type Pair struct {
+	Payer, Payee frontend.Variable // addresses
+	FromNonce    frontend.Variable // uint64
+	ToNonce      frontend.Variable // uint64
+	Total        frontend.Variable // uint128
+	PublicKey    [64]uints.U8      // uncompressed secp256k1 key X ‖ Y
+}
+
+// Mandate is one mandate slot. Its payer, payee and token come from its pair
+// and the settlement.
+type Mandate struct {
+	Enabled  frontend.Variable // 1 for a real mandate; enabled slots first
+	NewPair  frontend.Variable // 1 if this slot starts the next pair
+	Amount   frontend.Variable // < 2^96
+	Nonce    frontend.Variable // uint64
+	Deadline frontend.Variable // uint64
+	Ref      [32]uints.U8
+	Sig      Signature
+}
+
+// New returns an empty circuit of N mandate slots and P pair slots, ready
+// to compile.
+func New(n, p int) *Circuit {
+	if n < 1 || p < 1 || p > n {
+		panic(fmt.Sprintf("batch: invalid size N=%d P=%d (need 1 ≤ P ≤ N)", n, p))
+	}
+	return &Circuit{Pairs: make([]Pair, p), Mandates: make([]Mandate, n)}
+}
+
+// Define states the settlement (README "The circuit's statement").
+func (c *Circuit) Define(api frontend.API) error {
+	g, err := newGadgets(api)
+	if err != nil {
+		return err
+	}
+	ds := checkedBytes(g.bytes, c.DomainSeparator[:])
+	token := toBytesBE(api, g.bytes, c.Token, 20)
+	slots := assertSlotLayout(api, c.Mandates, len(c.Pairs))
+	pairs := c.pairBytes(api, g)
+	keys := c.assertPairs(api, g, slots)
+	c.assertMandates(api, g, slots, ds, token, keys)
+	packed := packSettlement(api, g.bytes, ds, c.VerifierID, token, c.NotAfter, pairs)
+	api.AssertIsEqual(c.PublicInput, settlementHash(api, g.bytes, packed, slots.pairCount))
+	return nil
+}
+
+// gadgets are the shared helpers a Define needs.
+type gadgets struct {
+	bytes *uints.Bytes
+	ec    *secp256k1
+	rc    frontend.Rangechecker
+}
+
+func newGadgets(api frontend.API) (*gadgets, error) {
+	bapi, err := uints.NewBytes(api)
+	if err != nil {
+		return nil, fmt.Errorf("bytes api: %w", err)
+	}
+	ec, err := newSecp256k1(api)
+	if err != nil {
+		return nil, err
+	}
+	return &gadgets{bytes: bapi, ec: ec, rc: rangecheck.New(api)}, nil
+}
+
+// assertGE asserts a ≥ b when cond == 1, for a, b < 2^64.
+func assertGE(api frontend.API, rc frontend.Rangechecker, cond, a, b frontend.Variable) {
+	rc.Check(api.Mul(cond, api.Sub(a, b)), 64)
+}

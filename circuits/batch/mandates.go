@@ -1,0 +1,73 @@
+package batch
+
+import (
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
+	"github.com/consensys/gnark/std/math/emulated"
+	"github.com/consensys/gnark/std/math/uints"
+)
+
+// pairView is what a slot sees of its pair.
+type pairView struct {
+	payer, payee, fromNonce, toNonce frontend.Variable
+	key                              *sw_emulated.AffinePoint[fp]
+}
+
+// assertMandates checks every enabled slot: its signature over its EIP-712
+// digest, its nonce order within the pair and its deadline.
+func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *slotLayout, ds, token []uints.U8, keys []*sw_emulated.AffinePoint[fp]) {
+	prevNonce := frontend.Variable(0)
+	for i, m := range c.Mandates {
+		pv := c.selectPair(api, g, l.sel[i], keys)
+		digest := mandateDigest(api, ds, mandateWords{
+			Payer:    abiWord(toBytesBE(api, g.bytes, pv.payer, 20)),
+			Payee:    abiWord(toBytesBE(api, g.bytes, pv.payee, 20)),
+			Token:    abiWord(token),
+			Amount:   abiWord(toBytesBE(api, g.bytes, m.Amount, AmountBytes)),
+			Nonce:    abiWord(toBytesBE(api, g.bytes, m.Nonce, 8)),
+			Deadline: abiWord(toBytesBE(api, g.bytes, m.Deadline, 8)),
+			Ref:      checkedBytes(g.bytes, m.Ref[:]),
+		})
+		g.ec.assertSignedIf(api, m.Enabled, pv.key, g.ec.digestScalar(api, g.bytes, digest), &m.Sig)
+		floor := pv.fromNonce
+		if i > 0 {
+			floor = api.Select(m.NewPair, pv.fromNonce, prevNonce)
+		}
+		assertGE(api, g.rc, m.Enabled, m.Nonce, api.Add(floor, 1))
+		api.AssertIsEqual(api.Mul(l.last[i], api.Sub(m.Nonce, pv.toNonce)), 0)
+		assertGE(api, g.rc, m.Enabled, m.Deadline, c.NotAfter)
+		prevNonce = m.Nonce
+	}
+}
+
+// selectPair reads the slot's pair through its one-hot selector.
+func (c *Circuit) selectPair(api frontend.API, g *gadgets, sel []frontend.Variable, keys []*sw_emulated.AffinePoint[fp]) pairView {
+	field := func(get func(Pair) frontend.Variable) frontend.Variable {
+		vs := make([]frontend.Variable, len(c.Pairs))
+		for j, p := range c.Pairs {
+			vs[j] = get(p)
+		}
+		return dot(api, sel, vs)
+	}
+	coord := func(get func(*sw_emulated.AffinePoint[fp]) *emulated.Element[fp]) emulated.Element[fp] {
+		limbs := make([]frontend.Variable, len(get(keys[0]).Limbs))
+		for k := range limbs {
+			vs := make([]frontend.Variable, len(keys))
+			for j := range keys {
+				vs[j] = get(keys[j]).Limbs[k]
+			}
+			limbs[k] = dot(api, sel, vs)
+		}
+		return *g.ec.fp.NewElement(limbs)
+	}
+	return pairView{
+		payer:     field(func(p Pair) frontend.Variable { return p.Payer }),
+		payee:     field(func(p Pair) frontend.Variable { return p.Payee }),
+		fromNonce: field(func(p Pair) frontend.Variable { return p.FromNonce }),
+		toNonce:   field(func(p Pair) frontend.Variable { return p.ToNonce }),
+		key: &sw_emulated.AffinePoint[fp]{
+			X: coord(func(k *sw_emulated.AffinePoint[fp]) *emulated.Element[fp] { return &k.X }),
+			Y: coord(func(k *sw_emulated.AffinePoint[fp]) *emulated.Element[fp] { return &k.Y }),
+		},
+	}
+}

@@ -1,0 +1,73 @@
+package batch
+
+import (
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
+	"github.com/consensys/gnark/std/math/uints"
+)
+
+// pairRecord is one pair's 72-byte settlement record, field by field.
+type pairRecord struct {
+	Payer, Payee, FromNonce, ToNonce, Total []uints.U8
+}
+
+func (r pairRecord) bytes() []uints.U8 {
+	out := append([]uints.U8{}, r.Payer...)
+	out = append(out, r.Payee...)
+	out = append(out, r.FromNonce...)
+	out = append(out, r.ToNonce...)
+	return append(out, r.Total...)
+}
+
+// pairBytes decomposes every pair's fields; this also range-checks them.
+func (c *Circuit) pairBytes(api frontend.API, g *gadgets) []pairRecord {
+	out := make([]pairRecord, len(c.Pairs))
+	for j, p := range c.Pairs {
+		out[j] = pairRecord{
+			Payer:     toBytesBE(api, g.bytes, p.Payer, 20),
+			Payee:     toBytesBE(api, g.bytes, p.Payee, 20),
+			FromNonce: toBytesBE(api, g.bytes, p.FromNonce, 8),
+			ToNonce:   toBytesBE(api, g.bytes, p.ToNonce, 8),
+			Total:     toBytesBE(api, g.bytes, p.Total, TotalBytes),
+		}
+	}
+	return out
+}
+
+// assertPairs checks, for every enabled pair, that its payer is the address
+// of its public key (a point on secp256k1 with canonical coordinates) and
+// that its total is the sum of its mandates' amounts. Nonces are checked per
+// slot, where the order is known. It returns the pairs' public keys.
+func (c *Circuit) assertPairs(api frontend.API, g *gadgets, l *slotLayout) []*sw_emulated.AffinePoint[fp] {
+	keys := make([]*sw_emulated.AffinePoint[fp], len(c.Pairs))
+	amounts := make([]frontend.Variable, len(c.Mandates))
+	for i, m := range c.Mandates {
+		amounts[i] = api.Mul(m.Enabled, m.Amount)
+	}
+	for j, p := range c.Pairs {
+		on := l.pairEnabled[j]
+		key := checkedBytes(g.bytes, p.PublicKey[:])
+		addr := fromBytesBE(api, g.bytes, keccak(api, key)[12:])
+		api.AssertIsEqual(api.Mul(on, api.Sub(addr, p.Payer)), 0)
+		pt := g.ec.pointFromBytes(api, values(api, g.bytes, key))
+		keys[j] = pt
+		g.ec.fp.AssertIsInRange(&pt.X)
+		g.ec.fp.AssertIsInRange(&pt.Y)
+		g.ec.curve.AssertIsOnCurve(g.ec.curve.Select(on, pt, g.ec.curve.Generator()))
+		col := make([]frontend.Variable, len(c.Mandates))
+		for i := range c.Mandates {
+			col[i] = l.sel[i][j]
+		}
+		api.AssertIsEqual(api.Mul(on, api.Sub(p.Total, dot(api, col, amounts))), 0)
+	}
+	return keys
+}
+
+// values are the native values of range-checked bytes.
+func values(api frontend.API, bapi *uints.Bytes, bs []uints.U8) []frontend.Variable {
+	out := make([]frontend.Variable, len(bs))
+	for i := range bs {
+		out[i] = bapi.Value(bs[i])
+	}
+	return out
+}

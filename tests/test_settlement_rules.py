@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from aep2.settlement.states import TERMINAL, TRANSITIONS, InvalidTransition, MandateState, check_transition
 from aep2.settlement.window import WindowPolicy
+from aep2.store import create_schema, insert_accepted, make_engine, transition
 
 S = MandateState
 HAPPY_PATH = [S.ACCEPTED, S.BATCHED, S.PROVING, S.PROVED, S.SUBMITTED, S.SETTLED]
@@ -55,3 +58,33 @@ def test_window_closes_by_count_or_age() -> None:
 def test_window_bounds_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         WindowPolicy(max_age_seconds=0)
+
+
+def test_store_transition_refuses_edges_not_in_the_map(tmp_path: Path) -> None:
+    """The store's ``transition`` is the only writer of states, so it enforces the map itself."""
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    create_schema(engine)
+    fields = {
+        "chain_id": 1,
+        "escrow": "0x" + "00" * 20,
+        "payer": "0x" + "01" * 20,
+        "payee": "0x" + "02" * 20,
+        "token": "0x" + "03" * 20,
+        "amount": "5",
+        "nonce": "1".zfill(20),
+        "deadline": "9".zfill(20),
+        "ref": "0x" + "00" * 32,
+        "signature": "0x",
+        "digest": "0x" + "04" * 32,
+        "header": "",
+        "transport": "http",
+    }
+    with Session(engine) as session, session.begin():
+        mandate_id = insert_accepted(session=session, exposure=0, fields=fields)
+    with Session(engine) as session, session.begin(), pytest.raises(InvalidTransition):
+        transition(session=session, mandate_ids=[mandate_id], to=S.SETTLED)
+    with Session(engine) as session, session.begin():
+        assert transition(session=session, mandate_ids=[mandate_id], to=S.FAILED, reason="test") == 1
+        assert transition(session=session, mandate_ids=[mandate_id], to=S.FAILED) == 0  # already there
+    with Session(engine) as session, session.begin(), pytest.raises(InvalidTransition):
+        transition(session=session, mandate_ids=[mandate_id], to=S.ACCEPTED)

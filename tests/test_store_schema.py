@@ -14,6 +14,8 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+# The settlement tables share the store's metadata and its Alembic history (revision 0002).
+import aep2.settlement.models  # noqa: F401
 from aep2.store import (
     AuditEntryRow,
     Base,

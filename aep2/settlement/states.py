@@ -1,56 +1,5 @@
-"""The life of an accepted mandate, as committed rows: which transitions exist and why.
+"""The mandate state machine, re-exported: its single definition is :mod:`aep2.store.states`."""
 
-    accepted ─► batched ─► proving ─► proved ─► submitted ─► settled
-       ▲           │          │          │          │
-       └───────────┴──────────┴──────────┴──────────┘  back to accepted: a chunk failed to
-                                                       prove, a transaction was dropped, or
-                                                       the chain skipped the pair
-    any state before settled ─► failed  (can never settle: past its deadline, stale nonce)
+from aep2.store.states import TERMINAL, TRANSITIONS, InvalidTransition, MandateState, check_transition
 
-The chain is the source of truth: ``settled`` is only entered from what the
-escrow's events or high-water marks say, never from a sent transaction alone.
-"""
-
-from __future__ import annotations
-
-from enum import StrEnum
-from typing import Final
-
-from aep2.errors import Aep2Error, Reason
-
-
-class MandateState(StrEnum):
-    ACCEPTED = "accepted"
-    BATCHED = "batched"
-    PROVING = "proving"
-    PROVED = "proved"
-    SUBMITTED = "submitted"
-    SETTLED = "settled"
-    FAILED = "failed"
-
-
-_S = MandateState
-TRANSITIONS: Final[dict[MandateState, frozenset[MandateState]]] = {
-    _S.ACCEPTED: frozenset({_S.BATCHED, _S.FAILED}),
-    _S.BATCHED: frozenset({_S.PROVING, _S.ACCEPTED, _S.FAILED}),
-    _S.PROVING: frozenset({_S.PROVED, _S.ACCEPTED, _S.FAILED}),
-    _S.PROVED: frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.FAILED}),
-    # a submitted pair may be confirmed by the chain (settled) or skipped / dropped (accepted)
-    _S.SUBMITTED: frozenset({_S.SETTLED, _S.ACCEPTED, _S.FAILED}),
-    _S.SETTLED: frozenset(),
-    _S.FAILED: frozenset(),
-}
-TERMINAL: Final = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
-
-
-class InvalidTransition(Aep2Error):
-    """A state change the pipeline never makes: a bug or a corrupted row, never ignored."""
-
-    default_reason = Reason.CONFIGURATION
-
-
-def check_transition(current: MandateState, target: MandateState) -> None:
-    if target not in TRANSITIONS[current]:
-        raise InvalidTransition(
-            f"a mandate cannot go from {current} to {target}", current=current, target=target
-        )
+__all__ = ["TERMINAL", "TRANSITIONS", "InvalidTransition", "MandateState", "check_transition"]

@@ -13,17 +13,22 @@ from aep2.store.models import (
     ReceiptRow,
     StateTransitionRow,
 )
+from aep2.store.states import TERMINAL, TRANSITIONS, InvalidTransition, check_transition
 
 __all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
     "UNSETTLED_STATES",
     "AuditEntryRow",
     "Base",
     "ExposureRow",
+    "InvalidTransition",
     "MandateRow",
     "MandateState",
     "ReceiptRow",
     "StateTransitionRow",
     "append_audit",
+    "check_transition",
     "create_schema",
     "database_url",
     "insert_accepted",

@@ -26,6 +26,7 @@ from aep2.store.models import (
     uint64_key,
     utcnow,
 )
+from aep2.store.states import check_transition
 
 Executor = Session | Connection
 
@@ -147,7 +148,9 @@ def transition(
 ) -> int:
     """Move mandates to ``to``, recording each change; leaving the unsettled states releases exposure.
 
-    Returns how many mandates changed state. The settlement pipeline calls this.
+    Returns how many mandates changed state (one already in ``to`` is left alone, so a re-run
+    task is harmless). Raises :class:`~aep2.store.states.InvalidTransition` for an edge not in
+    :data:`~aep2.store.states.TRANSITIONS`. The settlement pipeline calls this.
     """
     now: datetime = utcnow()
     rows = session.execute(select(MandateRow).where(MandateRow.id.in_(list(mandate_ids)))).scalars().all()
@@ -155,6 +158,7 @@ def transition(
     for row in rows:
         if row.state == to.value:
             continue
+        check_transition(MandateState(row.state), to)
         if row.state in UNSETTLED_STATES and to not in UNSETTLED_STATES:
             exposure = lock_exposure(session=session, payer=row.payer, token=row.token)
             released = {"p": row.payer, "t": row.token, "unsettled": str(exposure - int(row.amount))}

@@ -11,11 +11,14 @@ ordered exactly like the numbers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Re-exported: the state machine is defined in aep2.store.states, callers also import it from here.
+from aep2.store.states import UNSETTLED_STATES as UNSETTLED_STATES
+from aep2.store.states import MandateState as MandateState
 
 
 def uint64_key(value: int) -> str:
@@ -25,25 +28,6 @@ def uint64_key(value: int) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class MandateState(StrEnum):
-    """Settlement states of an accepted mandate (DESIGN "Settlement pipeline")."""
-
-    ACCEPTED = "accepted"
-    BATCHED = "batched"
-    PROVING = "proving"
-    PROVED = "proved"
-    SUBMITTED = "submitted"
-    SETTLED = "settled"
-    FAILED = "failed"
-
-
-UNSETTLED_STATES: frozenset[MandateState] = frozenset(MandateState) - {
-    MandateState.SETTLED,
-    MandateState.FAILED,
-}
-"""States whose amount still counts against the payer's headroom."""
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,78 @@
+"""Where the pipeline's collaborators are, read from the environment (workers and the CLI share it).
+
+AEP2_DATABASE_URL   the payee's store (see aep2.store.database_url)
+AEP2_RPC_URL        the chain's JSON-RPC endpoint
+AEP2_ESCROW         the escrow's address
+AEP2_SUBMITTER_KEY  hex key that pays for settlement transactions
+AEP2_CIRCUITS       registered sizes as ``verifierId:N:P`` separated by commas (default ``1:1:1``)
+AEP2_PROVER         ``gnark`` (default: ``aep2-prover serve``) or ``attestation:<hex key>``
+                    (the AttestationVerifier test stand-in; never on a real chain)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from web3 import Web3
+
+from aep2.chain.escrow import EscrowClient
+from aep2.settlement.pipeline import Chain
+from aep2.settlement.planner import CircuitSize
+from aep2.settlement.proving import AttestationProver, ChunkProver, GnarkProver
+from aep2.store.engine import make_engine
+
+
+def parse_sizes(spec: str) -> tuple[CircuitSize, ...]:
+    sizes = []
+    for item in spec.split(","):
+        verifier_id, n, p = (int(x) for x in item.strip().split(":"))
+        sizes.append(CircuitSize(verifier_id, n, p))
+    return tuple(sizes)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    database_url: str | None
+    rpc_url: str
+    escrow: str
+    submitter_key: bytes
+    sizes: tuple[CircuitSize, ...]
+    prover: str
+
+    @classmethod
+    def from_env(cls) -> PipelineConfig:
+        env = os.environ
+        return cls(
+            database_url=env.get("AEP2_DATABASE_URL"),
+            rpc_url=env.get("AEP2_RPC_URL", "http://127.0.0.1:8545"),
+            escrow=env["AEP2_ESCROW"],
+            submitter_key=bytes.fromhex(env["AEP2_SUBMITTER_KEY"].removeprefix("0x")),
+            sizes=parse_sizes(env.get("AEP2_CIRCUITS", "1:1:1")),
+            prover=env.get("AEP2_PROVER", "gnark"),
+        )
+
+    def engine(self) -> Engine:
+        import aep2.settlement.models  # noqa: F401  (the settlement tables join the store's metadata)
+
+        return make_engine(self.database_url)
+
+    def chain(self) -> Chain:
+        w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 60}))
+        return Chain(EscrowClient.at(w3, self.escrow), self.submitter_key)
+
+    def make_prover(self, chain: Chain) -> ChunkProver:
+        """A prover for this process; a gnark one owns an ``aep2-prover serve`` subprocess."""
+        if self.prover.startswith("attestation:"):
+            key = bytes.fromhex(self.prover.split(":", 1)[1].removeprefix("0x"))
+            verifiers = {}
+            for s in self.sizes:
+                info = chain.escrow.verifier_info(s.verifier_id)
+                if info is None:
+                    raise ValueError(f"verifier {s.verifier_id} is not registered on {chain.escrow.address}")
+                verifiers[s.verifier_id] = info.verifier
+            return AttestationProver(key, verifiers)
+        from aep2.prover import ProverProcess  # type: ignore[import-not-found,unused-ignore]
+
+        return GnarkProver(ProverProcess())

@@ -1,0 +1,139 @@
+"""How a chunk gets its proof: the job handed to a prover, and the two provers the pipeline knows.
+
+:class:`GnarkProver` drives ``aep2-prover serve`` (anything with its ``request(method, params)``
+call, e.g. ``aep2.prover.ProverProcess``) with the witness request of ``circuits/README.md``.
+:class:`AttestationProver` signs the public input for the escrow's ``AttestationVerifier`` test
+stand-in, so the pipeline's bookkeeping can be exercised on anvil in seconds instead of the
+Groth16 prover's minutes; it proves nothing about mandates and says so in its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aep2.chain.attestation import unsafe_attestation_proof
+from aep2.chain.settlement import Settlement, settlement_public_input
+from aep2.mandate._signature import recover_public_key
+
+
+@dataclass(frozen=True)
+class ProofMandate:
+    """A stored mandate as the witness needs it (decimal amounts, hex ref/signature/digest)."""
+
+    payer: str
+    payee: str
+    token: str
+    amount: int
+    nonce: int
+    deadline: int
+    ref: str
+    signature: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class ProofJob:
+    """Everything one proof needs: the settlement in ``settleMany`` order and its mandates."""
+
+    chain_id: int
+    domain_separator: bytes
+    settlement: Settlement
+    n: int
+    p: int
+    mandates: Sequence[ProofMandate]
+
+    @property
+    def public_input(self) -> int:
+        return settlement_public_input(self.domain_separator, self.settlement)
+
+
+class ChunkProver(Protocol):
+    def prove(self, job: ProofJob) -> bytes: ...
+
+
+class ServeClient(Protocol):
+    def request(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any: ...
+
+
+def _public_key(m: ProofMandate) -> str:
+    """The payer's uncompressed key, recovered from a stored (already verified) signature."""
+    digest = bytes.fromhex(m.digest.removeprefix("0x"))
+    signature = bytes.fromhex(m.signature.removeprefix("0x"))
+    return "0x" + bytes(recover_public_key(digest, signature).format(compressed=False)).hex()
+
+
+def witness_request(job: ProofJob) -> dict[str, Any]:
+    """The ``prove`` request of ``circuits/README.md``: pairs in settlement order, mandates by pair."""
+    s = job.settlement
+    index = {(p.payer.lower(), p.payee.lower()): i for i, p in enumerate(s.pairs)}
+    keys_by_pair: dict[int, str] = {}
+    mandates = []
+    for m in job.mandates:
+        i = index[(m.payer.lower(), m.payee.lower())]
+        keys_by_pair.setdefault(i, _public_key(m))
+        mandates.append(
+            {
+                "pairIndex": i,
+                "payer": m.payer,
+                "payee": m.payee,
+                "token": m.token,
+                "amount": str(m.amount),
+                "nonce": str(m.nonce),
+                "deadline": str(m.deadline),
+                "ref": m.ref,
+                "signature": m.signature,
+            }
+        )
+    pairs = [
+        {
+            "payer": p.payer,
+            "payee": p.payee,
+            "fromNonce": str(p.from_nonce),
+            "toNonce": str(p.to_nonce),
+            "total": str(p.total),
+            "publicKey": keys_by_pair[i],
+        }
+        for i, p in enumerate(s.pairs)
+    ]
+    return {
+        "settlement": {
+            "domainSeparator": "0x" + job.domain_separator.hex(),
+            "verifierId": str(s.verifier_id),
+            "token": s.token,
+            "notAfter": str(s.not_after),
+            "pairs": pairs,
+        },
+        "mandates": mandates,
+    }
+
+
+@dataclass
+class GnarkProver:
+    """Groth16 proofs from ``aep2-prover serve``; checks the prover hashed the same public input."""
+
+    client: ServeClient
+    timeout: float | None = None
+
+    def prove(self, job: ProofJob) -> bytes:
+        params = {"n": job.n, "p": job.p, "request": witness_request(job)}
+        reply = self.client.request("prove", params, timeout=self.timeout)
+        proof: Mapping[str, Any] = reply if isinstance(reply, Mapping) else reply.to_json()
+        if int(proof["publicInput"]) != job.public_input:
+            raise ValueError(f"prover's public input {proof['publicInput']} is not {job.public_input}")
+        return bytes.fromhex(str(proof["proof"]).removeprefix("0x"))
+
+
+@dataclass(frozen=True)
+class AttestationProver:
+    """Test stand-in: ``attester_key`` signs the public input for the verifier at ``verifiers[id]``."""
+
+    attester_key: bytes
+    verifiers: Mapping[int, str]
+
+    def prove(self, job: ProofJob) -> bytes:
+        verifier = self.verifiers[job.settlement.verifier_id]
+        return unsafe_attestation_proof(self.attester_key, verifier, job.chain_id, job.public_input)

@@ -1,0 +1,114 @@
+"""A settlement world on a private anvil: a deployed stack, funded payers and a payee store.
+
+Mandates enter the store exactly as the payee's check writes them (``insert_accepted`` with
+the same fields), so the pipeline sees what it would see behind a real payee.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from aep2.chain import EscrowClient, Stack, TokenClient
+from aep2.mandate import Mandate, SignedMandate
+from aep2.mandate._codec import encode
+from aep2.settlement.pipeline import Chain
+from aep2.settlement.planner import CircuitSize
+from aep2.store import insert_accepted, lock_exposure
+from aep2.store.models import MandateRow, StateTransitionRow, uint64_key
+
+
+@dataclass
+class World:
+    w3: Web3
+    stack: Stack
+    escrow: EscrowClient
+    token: TokenClient
+    owner: bytes
+    submitter: bytes
+    attester: bytes
+    keys: list[bytes]
+    engine: Engine
+    sizes: Sequence[CircuitSize]
+    nonces: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> Chain:
+        return Chain(self.escrow, self.submitter)
+
+    def address(self, key: bytes) -> str:
+        return str(Account.from_key(key).address)
+
+    def new_account(self, eth: int = 10**18) -> bytes:
+        account = Account.create()
+        self.w3.eth.send_transaction(
+            {"from": self.address(self.owner), "to": account.address, "value": eth}  # type: ignore[typeddict-item]
+        )
+        return bytes(account.key)
+
+    def fund(self, key: bytes, amount: int) -> None:
+        self.token.mint(self.address(key), amount, key)
+        self.token.approve(self.escrow.address, amount, key)
+        self.escrow.deposit(self.token.address, amount, key)
+
+    def chain_now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def sign(self, payer: bytes, payee: str, amount: int, *, deadline: int | None = None) -> SignedMandate:
+        key = (self.address(payer), payee)
+        nonce = self.nonces.get(key, 0) + 1
+        self.nonces[key] = nonce
+        mandate = Mandate.build(
+            payer=key[0],
+            payee=payee,
+            token=self.token.address,
+            amount=amount,
+            nonce=nonce,
+            deadline=deadline if deadline is not None else int(time.time()) + 86_400,
+            ref=secrets.token_bytes(32),
+        )
+        return mandate.sign(self.escrow.domain(), payer)
+
+    def accept(self, signed: SignedMandate) -> int:
+        """Store ``signed`` as the payee's check would (same fields, same exposure bookkeeping)."""
+        m, d = signed.mandate, signed.domain
+        fields: dict[str, Any] = {
+            "chain_id": d.chain_id,
+            "escrow": d.escrow,
+            "payer": m.payer,
+            "payee": m.payee,
+            "token": m.token,
+            "amount": str(m.amount),
+            "nonce": uint64_key(m.nonce),
+            "deadline": uint64_key(m.deadline),
+            "ref": "0x" + m.ref.hex(),
+            "signature": "0x" + signed.signature.hex(),
+            "digest": "0x" + signed.digest.hex(),
+            "header": encode(signed),
+            "transport": "http",
+        }
+        with self.engine.begin() as conn:
+            exposure = lock_exposure(session=conn, payer=m.payer, token=m.token)
+            return insert_accepted(session=conn, exposure=exposure, fields=fields)
+
+    def states(self, ids: Sequence[int]) -> dict[int, str]:
+        with Session(self.engine) as s:
+            rows = s.execute(select(MandateRow.id, MandateRow.state).where(MandateRow.id.in_(ids))).all()
+            return {i: st for i, st in rows}
+
+    def reasons(self, mandate_id: int) -> list[str | None]:
+        with Session(self.engine) as s:
+            q = select(StateTransitionRow.reason).where(StateTransitionRow.mandate_id == mandate_id)
+            return list(s.execute(q.order_by(StateTransitionRow.id)).scalars())
+
+    def warp(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

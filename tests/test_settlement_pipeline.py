@@ -1,0 +1,251 @@
+"""The pipeline's steps on a real anvil, escrow and SQLite store; proofs by the attestation stand-in.
+
+Each test ends with every mandate settled or failed with a reason, and the chain's balances,
+high-water marks and the payee's credit exactly what the settled mandates add up to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from aep2.chain import attestation_verifier, deploy_stack
+from aep2.devnet import Anvil
+from aep2.settlement.models import ChunkRow, WindowRow, WindowState
+from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, submit_window
+from aep2.settlement.planner import CircuitSize
+from aep2.settlement.proving import AttestationProver, ProofJob, witness_request
+from aep2.store import create_schema, make_engine
+from tests.settlement_support import World
+
+DELAY = 3600
+SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2))
+
+
+@pytest.fixture(scope="module")
+def chain_parts() -> Iterator[tuple[Web3, object, list[bytes]]]:
+    with Anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
+        owner, submitter, attester, *keys = node.private_keys
+        specs = [
+            attestation_verifier(s.verifier_id, s.mandates, s.pairs, Account.from_key(attester).address)
+            for s in SIZES
+        ]
+        stack = deploy_stack(w3, owner, verifiers=specs, withdraw_delay=DELAY)
+        yield w3, stack, [owner, submitter, attester, *keys]
+
+
+@pytest.fixture
+def world(chain_parts: tuple[Web3, object, list[bytes]], tmp_path: Path) -> World:
+    w3, stack, (owner, submitter, attester, *keys) = chain_parts  # type: ignore[misc]
+    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
+
+    create_schema(engine)
+    return World(
+        w3,
+        stack,
+        stack.escrow_client(w3),
+        stack.token_client(w3),
+        owner,
+        submitter,
+        attester,
+        keys,
+        engine,
+        SIZES,
+    )
+
+
+def prover(world: World) -> AttestationProver:
+    return AttestationProver(world.attester, world.stack.verifiers)
+
+
+def run_window(world: World) -> int:
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    for chunk_id in closed.chunk_ids:
+        assert prove_chunk(world.engine, chunk_id, prover(world), world.chain).status == "proved"
+    out = submit_window(world.engine, closed.window_id, world.chain)
+    assert out.status == "settled", out
+    return closed.window_id
+
+
+def test_window_settles_every_pair_in_one_transaction(world: World) -> None:
+    payers = [world.new_account() for _ in range(3)]
+    payees = [world.address(world.new_account(0)) for _ in range(2)]
+    for p in payers:
+        world.fund(p, 10_000_000)
+    ids, owed = [], {q: 0 for q in payees}
+    for i, p in enumerate(payers):
+        for j in range(3):
+            payee = payees[(i + j) % 2]
+            ids.append(world.accept(world.sign(p, payee, 1000 + j)))
+            owed[payee] += 1000 + j
+    window_id = run_window(world)
+    assert set(world.states(ids).values()) == {"settled"}
+    for q in payees:
+        assert world.escrow.payee_balance(q, world.token.address) == owed[q]
+    for p in payers:
+        assert world.escrow.balance(world.address(p), world.token.address) == 10_000_000 - 3003
+    for (payer, payee), nonce in world.nonces.items():
+        assert world.escrow.high_water(payer, payee) == nonce
+    with Session(world.engine) as s:
+        window = s.get(WindowRow, window_id)
+        assert window is not None and window.state == "settled" and window.gas_used and window.tx_hash
+        receipt = world.w3.eth.get_transaction_receipt(window.tx_hash)  # type: ignore[arg-type]
+        assert receipt["gasUsed"] == window.gas_used and receipt["status"] == 1
+    # every step is idempotent: re-running settles nothing twice
+    assert submit_window(world.engine, window_id, world.chain).status == "already"
+    assert close_window(world.engine, world.chain, world.sizes).window_id is None
+
+
+def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 500)) for _ in range(2)]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    for c in closed.chunk_ids:
+        prove_chunk(world.engine, c, prover(world), world.chain)
+
+    def crash(_: int) -> None:
+        raise KeyboardInterrupt("submitter killed between record and send")
+
+    with pytest.raises(KeyboardInterrupt):
+        submit_window(world.engine, closed.window_id, world.chain, after_record=crash)
+    assert set(world.states(ids).values()) == {"submitted"}
+    report = reconcile(world.engine, world.chain)
+    assert report.rebroadcast == [closed.window_id]
+    world.w3.eth.wait_for_transaction_receipt(_tx(world, closed.window_id))
+    assert reconcile(world.engine, world.chain).applied == [closed.window_id]
+    assert set(world.states(ids).values()) == {"settled"}
+    assert world.escrow.payee_balance(payee, world.token.address) == 1000
+    assert world.escrow.balance(world.address(payer), world.token.address) == 999_000
+
+
+def test_submitting_twice_settles_once(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 700))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
+    first = submit_window(world.engine, closed.window_id, world.chain)
+    second = submit_window(world.engine, closed.window_id, world.chain)
+    assert (first.status, second.status) == ("settled", "already")
+    # the same settlement and proof sent again by hand: the escrow skips the pair (nonce moved)
+    with Session(world.engine) as s:
+        chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
+        from aep2.settlement.pipeline import settlement_of
+
+        again = world.escrow.submit_many(
+            [bytes.fromhex(chunk.proof[2:])], [settlement_of(chunk.settlement)], world.submitter
+        )  # type: ignore[index]
+    assert not again.settled and len(again.skipped) == 1
+    assert world.states(ids) == {ids[0]: "settled"}
+    assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 700
+
+
+def test_withdrawn_payer_is_skipped_and_returns_to_accepted(world: World) -> None:
+    rich, poor = world.new_account(), world.new_account()
+    payee = world.address(world.new_account(0))
+    world.fund(rich, 1_000_000)
+    world.fund(poor, 1_000)
+    rich_ids = [world.accept(world.sign(rich, payee, 400))]
+    poor_ids = [world.accept(world.sign(poor, payee, 900))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None and len(closed.chunk_ids) == 1
+    for c in closed.chunk_ids:
+        prove_chunk(world.engine, c, prover(world), world.chain)
+    # the poor payer withdraws everything after the delay, before the window is submitted
+    world.escrow.request_withdraw(world.token.address, 1_000, poor)
+    world.warp(DELAY + 1)
+    world.escrow.execute_withdraw(world.token.address, poor)
+    out = submit_window(world.engine, closed.window_id, world.chain)
+    assert (out.status, out.settled_pairs, out.skipped_pairs) == ("settled", 1, 1)
+    assert world.states(rich_ids) == {rich_ids[0]: "settled"}
+    assert world.states(poor_ids) == {poor_ids[0]: "accepted"}
+    assert "INSUFFICIENT_BALANCE" in str(world.reasons(poor_ids[0])[-1])
+    assert world.escrow.payee_balance(payee, world.token.address) == 400
+    # the next window does not plan it (no balance): it waits, never silently dropped
+    assert close_window(world.engine, world.chain, world.sizes, payee=payee).window_id is None
+    assert world.states(poor_ids) == {poor_ids[0]: "accepted"}
+
+
+class FlakyProver:
+    def __init__(self, inner: AttestationProver, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    def prove(self, job: ProofJob) -> bytes:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("prover crashed")
+        return self.inner.prove(job)
+
+
+def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 300))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    flaky = FlakyProver(prover(world), failures=1)
+    assert prove_chunk(world.engine, closed.chunk_ids[0], flaky, world.chain).status == "retry"
+    assert prove_chunk(world.engine, closed.chunk_ids[0], flaky, world.chain).status == "proved"
+    assert submit_window(world.engine, closed.window_id, world.chain).status == "settled"
+    assert world.states(ids) == {ids[0]: "settled"}
+
+    more = [world.accept(world.sign(payer, payee, 300))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    dead = FlakyProver(prover(world), failures=99)
+    outcomes = [
+        prove_chunk(world.engine, closed.chunk_ids[0], dead, world.chain, max_attempts=2).status
+        for _ in range(3)
+    ]
+    assert outcomes == ["retry", "failed", "skipped"]
+    assert world.states(more) == {more[0]: "accepted"}
+    assert "failed after 2 attempts" in str(world.reasons(more[0])[-1])
+    with Session(world.engine) as s:
+        window = s.get(WindowRow, closed.window_id)
+        assert window is not None and window.state == WindowState.FAILED.value and window.error
+
+
+def test_expired_mandate_fails_with_reason(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    soon = world.accept(world.sign(payer, payee, 100, deadline=int(__import__("time").time()) + 60))
+    closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
+    assert closed.failed == (soon,)
+    assert world.states([soon]) == {soon: "failed"}
+    assert world.reasons(soon)[-1] == "planner: expired"
+
+
+def test_witness_request_matches_the_readme_shape(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    signed = world.sign(payer, payee, 5)
+    world.accept(signed)
+    from aep2.settlement.pipeline import _job, sessions
+
+    closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
+    assert closed.window_id is None  # unfunded: waits
+    world.fund(payer, 10)
+    closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
+    with sessions(world.engine)() as s:
+        chunk = s.get(ChunkRow, closed.chunk_ids[0])
+        assert chunk is not None
+        request = witness_request(_job(s, world.chain, chunk, world.escrow.domain_separator()))
+    assert request["settlement"]["pairs"][0]["publicKey"] == "0x" + signed.public_key().hex()
+    assert request["mandates"][0]["nonce"] == "1" and request["mandates"][0]["pairIndex"] == 0
+
+
+def _tx(world: World, window_id: int) -> str:
+    with Session(world.engine) as s:
+        window = s.get(WindowRow, window_id)
+        assert window is not None and window.tx_hash
+        return window.tx_hash

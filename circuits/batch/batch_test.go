@@ -10,7 +10,6 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/std/math/emulated"
-	"github.com/consensys/gnark/test"
 
 	"github.com/aep2/aep2/circuits/batch"
 	"github.com/aep2/aep2/circuits/internal/fixture"
@@ -262,22 +261,4 @@ func TestPairLayout(t *testing.T) {
 		c.Mandates[2].NewPair = 0 // pair 1's mandate counted in pair 0
 		mustFail(t, c)
 	})
-}
-
-// TestEngine runs gnark's test engine on the smallest size, cross-checking
-// the compiled-solver results above with an independent interpreter.
-func TestEngine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("engine run of a ~1M-constraint circuit: skipped in -short")
-	}
-	s := fixture.Settlement(1)
-	valid, err := witness.Assign(s, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	invalid, _ := witness.Assign(s, 1, 1)
-	invalid.Pairs[0].Total = new(big.Int).Add(s.Pairs[0].Total, big.NewInt(1))
-	assert := test.NewAssert(t)
-	assert.CheckCircuit(batch.New(1, 1), test.WithValidAssignment(valid), test.WithInvalidAssignment(invalid),
-		test.WithCurves(ecc.BN254), test.NoProverChecks(), test.NoSerializationChecks())
 }

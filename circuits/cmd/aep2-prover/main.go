@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/consensys/gnark/logger"
 )
 
 const usage = `usage: aep2-prover <command> [flags]
@@ -44,6 +46,9 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	// gnark logs to stdout by default; stdout carries JSON (serve replies,
+	// proofs), so its progress lines go to stderr.
+	logger.SetOutput(os.Stderr)
 	run, ok := commands[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "aep2-prover: unknown command %q\n\n%s", os.Args[1], usage)

@@ -1,0 +1,33 @@
+"""The prover client: witness requests, the ``aep2-prover serve`` process, proofs.
+
+>>> request = build_request(signed_mandates, verifier_id=1, from_nonces={})
+>>> with ProverProcess() as prover:
+...     proof = prover.prove(request, n=1, p=1)
+>>> verify_proof(verifying_key_json, proof)     # independent py_ecc check
+
+Errors::
+
+    ProverError                 (aep2.errors.ConfigurationError)
+    ├── ProverRejected          the prover answered with an error code
+    ├── ProverTimeout           a request ran past its timeout; the process was killed
+    └── ProverCrashed           the process died; the next request restarts it
+"""
+
+from aep2.prover._errors import ProverCrashed, ProverError, ProverRejected, ProverTimeout
+from aep2.prover._process import ProverProcess, default_binary
+from aep2.prover._request import PairSpec, ProveRequest, build_request
+from aep2.prover._verify import Proof, verify_proof
+
+__all__ = [
+    "PairSpec",
+    "Proof",
+    "ProveRequest",
+    "ProverCrashed",
+    "ProverError",
+    "ProverProcess",
+    "ProverRejected",
+    "ProverTimeout",
+    "build_request",
+    "default_binary",
+    "verify_proof",
+]

@@ -72,7 +72,7 @@ class PipelineConfig:
                 if info is None:
                     raise ValueError(f"verifier {s.verifier_id} is not registered on {chain.escrow.address}")
                 verifiers[s.verifier_id] = info.verifier
-            return AttestationProver(key, verifiers)
-        from aep2.prover import ProverProcess  # type: ignore[import-not-found,unused-ignore]
+            return AttestationProver(key, verifiers, float(os.environ.get("AEP2_PROVER_DELAY", "0")))
+        from aep2.prover import ProverProcess
 
         return GnarkProver(ProverProcess())

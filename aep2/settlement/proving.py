@@ -9,6 +9,7 @@ Groth16 prover's minutes; it proves nothing about mandates and says so in its na
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -133,7 +134,10 @@ class AttestationProver:
 
     attester_key: bytes
     verifiers: Mapping[int, str]
+    delay_seconds: float = 0.0  # stands in for a real proof's duration, so crash tests have a window
 
     def prove(self, job: ProofJob) -> bytes:
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
         verifier = self.verifiers[job.settlement.verifier_id]
         return unsafe_attestation_proof(self.attester_key, verifier, job.chain_id, job.public_input)

@@ -128,6 +128,63 @@ def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) 
     assert world.escrow.balance(world.address(payer), world.token.address) == 999_000
 
 
+def test_submitter_crash_after_send_before_recording_the_result(world: World) -> None:
+    """The transaction reaches the node, then the submitter dies before it records the receipt:
+    reconcile finds the receipt by the recorded hash and settles exactly once."""
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 250)) for _ in range(3)]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    for c in closed.chunk_ids:
+        prove_chunk(world.engine, c, prover(world), world.chain)
+
+    def send_then_die(window_id: int) -> None:
+        with Session(world.engine) as s:
+            window = s.get(WindowRow, window_id)
+            assert window is not None and window.raw_tx
+            world.w3.eth.send_raw_transaction(window.raw_tx)
+        raise KeyboardInterrupt("submitter killed after send, before recording the result")
+
+    with pytest.raises(KeyboardInterrupt):
+        submit_window(world.engine, closed.window_id, world.chain, after_record=send_then_die)
+    world.w3.eth.wait_for_transaction_receipt(_tx(world, closed.window_id))
+    assert set(world.states(ids).values()) == {"submitted"}
+    report = reconcile(world.engine, world.chain)
+    assert report.applied == [closed.window_id] and report.rebroadcast == []
+    assert set(world.states(ids).values()) == {"settled"}
+    # a second submit (a redelivered task) changes nothing
+    assert submit_window(world.engine, closed.window_id, world.chain).status == "already"
+    assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 750
+    assert world.escrow.payee_balance(payee, world.token.address) == 750
+
+
+def test_dropped_transaction_is_settled_by_high_water_marks(world: World) -> None:
+    """The recorded transaction never mined and its nonce went to another transaction: pairs
+    whose high-water mark did not move go back to accepted and settle in the next window."""
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 100))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
+
+    def replace_nonce(_: int) -> None:  # something else uses the submitter's nonce first
+        sender = world.address(world.submitter)
+        world.w3.eth.send_transaction({"from": sender, "to": sender, "value": 0})  # type: ignore[typeddict-item]
+        raise KeyboardInterrupt("submitter killed before send")
+
+    with pytest.raises(KeyboardInterrupt):
+        submit_window(world.engine, closed.window_id, world.chain, after_record=replace_nonce)
+    report = reconcile(world.engine, world.chain)
+    assert report.rolled_back == [closed.window_id]
+    assert world.states(ids) == {ids[0]: "accepted"}
+    assert "dropped" in str(world.reasons(ids[0])[-1])
+    run_window(world)
+    assert world.states(ids) == {ids[0]: "settled"}
+    assert world.escrow.payee_balance(payee, world.token.address) == 100
+
+
 def test_submitting_twice_settles_once(world: World) -> None:
     payer, payee = world.new_account(), world.address(world.new_account(0))
     world.fund(payer, 1_000_000)

@@ -11,12 +11,13 @@ TOOLBIN := $(ROOT)/.tools/bin
 export PATH := $(TOOLBIN):$(ROOT)/bin:$(VENV)/bin:$(PATH)
 export AEP2_REPO := $(ROOT)
 
-.PHONY: help setup venv foundry contracts circuits redis test test-contracts test-circuits test-python demo bench vectors lint gas-snapshot
+.PHONY: help setup venv foundry contracts circuits redis test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot
 
 help:
 	@echo "make test    install everything, then forge test, go test and pytest"
 	@echo "make demo    install everything, then run the main job end to end"
 	@echo "make bench   benchmarks (aep2 against per-call x402)"
+	@echo "make soak    the slow tests: settlement soak (500+ mandates) and real-Groth16 settlement"
 
 setup: venv foundry contracts circuits redis
 
@@ -69,6 +70,11 @@ test-circuits: circuits
 test-python: venv contracts circuits redis
 	$(PY) scripts/gen_vectors.py --check
 	$(PY) -m pytest
+
+# The slow tests: the 500-mandate settlement soak and the pipeline with real Groth16 at N=1
+# (which skips unless the N=1 dev keys and the exported verifier are built; see circuits/README.md).
+soak: venv contracts circuits redis
+	$(PY) -m pytest -m slow -s tests/test_settlement_soak.py tests/test_settlement_groth16.py
 
 lint: venv
 	$(PY) -m ruff check aep2 workers tests benchmarks scripts

@@ -156,8 +156,8 @@ def rig(deployed: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> Iterator[R
             "AEP2_ESCROW": stack.escrow,
             "AEP2_SUBMITTER_KEY": submitter.hex(),
             "AEP2_CIRCUITS": ",".join(f"{s.verifier_id}:{s.mandates}:{s.pairs}" for s in SIZES),
-            "AEP2_PROVER": "attestation:" + attester.hex(),
-            "AEP2_PROVER_DELAY": "3",
+            "AEP2_SETTLEMENT_PROVER": "attestation:" + attester.hex(),
+            "AEP2_SETTLEMENT_PROVER_DELAY": "3",
         }
         worker = WorkerProcess(env, tmp_path / "worker.log")
         try:

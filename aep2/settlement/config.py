@@ -1,12 +1,19 @@
 """Where the pipeline's collaborators are, read from the environment (workers and the CLI share it).
 
-AEP2_DATABASE_URL   the payee's store (see aep2.store.database_url)
-AEP2_RPC_URL        the chain's JSON-RPC endpoint
-AEP2_ESCROW         the escrow's address
-AEP2_SUBMITTER_KEY  hex key that pays for settlement transactions
-AEP2_CIRCUITS       registered sizes as ``verifierId:N:P`` separated by commas (default ``1:1:1``)
-AEP2_PROVER         ``gnark`` (default: ``aep2-prover serve``) or ``attestation:<hex key>``
-                    (the AttestationVerifier test stand-in; never on a real chain)
+``AEP2_DATABASE_URL``
+    the payee's store (see ``aep2.store.database_url``)
+``AEP2_RPC_URL``, ``AEP2_ESCROW``
+    the chain's JSON-RPC endpoint and the escrow's address
+``AEP2_SUBMITTER_KEY``
+    hex key that pays for settlement transactions
+``AEP2_CIRCUITS``
+    registered sizes as ``verifierId:N:P`` separated by commas (default ``1:1:1``)
+``AEP2_SETTLEMENT_PROVER``
+    ``gnark`` (default: ``aep2-prover serve``, its binary from ``AEP2_PROVER`` / ``AEP2_REPO`` as
+    ``aep2.prover`` finds it) or ``attestation:<hex key>`` (the AttestationVerifier test
+    stand-in; never on a real chain)
+``AEP2_SETTLEMENT_PROVER_DELAY``
+    seconds the attestation stand-in sleeps per proof, so crash tests have a window
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ class PipelineConfig:
             escrow=env["AEP2_ESCROW"],
             submitter_key=bytes.fromhex(env["AEP2_SUBMITTER_KEY"].removeprefix("0x")),
             sizes=parse_sizes(env.get("AEP2_CIRCUITS", "1:1:1")),
-            prover=env.get("AEP2_PROVER", "gnark"),
+            prover=env.get("AEP2_SETTLEMENT_PROVER", "gnark"),
         )
 
     def engine(self) -> Engine:
@@ -72,7 +79,8 @@ class PipelineConfig:
                 if info is None:
                     raise ValueError(f"verifier {s.verifier_id} is not registered on {chain.escrow.address}")
                 verifiers[s.verifier_id] = info.verifier
-            return AttestationProver(key, verifiers, float(os.environ.get("AEP2_PROVER_DELAY", "0")))
+            delay = float(os.environ.get("AEP2_SETTLEMENT_PROVER_DELAY", "0"))
+            return AttestationProver(key, verifiers, delay)
         from aep2.prover import ProverProcess
 
         return GnarkProver(ProverProcess())

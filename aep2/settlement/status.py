@@ -32,9 +32,8 @@ def snapshot(engine: Engine, *, windows: int = 20) -> Snapshot:
             .scalars()
             .all()
         )
-        counts = dict(
-            s.execute(select(MandateRow.state, func.count()).group_by(MandateRow.state)).tuples().all()
-        )
+        by_state = select(MandateRow.state, func.count()).group_by(MandateRow.state)
+        counts = {str(state): int(n) for state, n in s.execute(by_state)}
         oldest = s.execute(
             select(func.min(MandateRow.accepted_at)).where(
                 MandateRow.state.in_([x.value for x in UNSETTLED_STATES])
@@ -69,7 +68,7 @@ def snapshot(engine: Engine, *, windows: int = 20) -> Snapshot:
             }
             for c in cs
         ],
-        counts={str(k): int(v) for k, v in counts.items()},
+        counts=counts,
         oldest_pending=oldest,
         exposure=exposure,
     )

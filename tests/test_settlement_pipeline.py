@@ -17,7 +17,7 @@ from web3 import Web3
 from aep2.chain import attestation_verifier, deploy_stack
 from aep2.devnet import Anvil
 from aep2.settlement.models import ChunkRow, WindowRow, WindowState
-from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, submit_window
+from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, settlement_of, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import AttestationProver, ProofJob, witness_request
 from aep2.store import create_schema, make_engine
@@ -306,3 +306,46 @@ def _tx(world: World, window_id: int) -> str:
         window = s.get(WindowRow, window_id)
         assert window is not None and window.tx_hash
         return window.tx_hash
+
+
+def test_duplicate_submission_racing_ours_debits_once(world: World) -> None:
+    """Someone submits the window's exact settlement and proof first (a second submitter, a
+    duplicated task on another machine): ours is skipped on chain, and the high-water mark shows
+    the mandates were paid, so they are settled, once."""
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 800)) for _ in range(2)]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
+    with Session(world.engine) as s:
+        chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
+        proof, settlement = bytes.fromhex(str(chunk.proof)[2:]), settlement_of(chunk.settlement)
+    first = world.escrow.submit_many([proof], [settlement], world.owner)
+    assert len(first.settled) == 1
+    ours = submit_window(world.engine, closed.window_id, world.chain)
+    assert (ours.status, ours.settled_pairs, ours.skipped_pairs) == ("settled", 0, 1)
+    assert set(world.states(ids).values()) == {"settled"}
+    assert "high-water" in str(world.reasons(ids[0])[-1])
+    assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 1600
+    assert world.escrow.payee_balance(payee, world.token.address) == 1600
+
+
+def test_settlement_that_would_revert_is_rolled_back_without_gas(world: World) -> None:
+    payer, payee = world.new_account(), world.address(world.new_account(0))
+    world.fund(payer, 1_000_000)
+    ids = [world.accept(world.sign(payer, payee, 90))]
+    closed = close_window(world.engine, world.chain, world.sizes)
+    assert closed.window_id is not None
+    prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
+    with Session(world.engine) as s, s.begin():
+        chunk = s.get(ChunkRow, closed.chunk_ids[0])
+        assert chunk is not None
+        chunk.proof = "0x" + "00" * 65  # a proof the verifier rejects
+    nonce = world.w3.eth.get_transaction_count(world.address(world.submitter))  # type: ignore[arg-type]
+    assert submit_window(world.engine, closed.window_id, world.chain).status == "reverted"
+    assert world.w3.eth.get_transaction_count(world.address(world.submitter)) == nonce  # type: ignore[arg-type]
+    assert world.states(ids) == {ids[0]: "accepted"}
+    assert "would revert" in str(world.reasons(ids[0])[-1])
+    run_window(world)
+    assert world.states(ids) == {ids[0]: "settled"}

@@ -28,7 +28,9 @@ from web3.exceptions import TransactionNotFound
 
 from aep2.chain.escrow import DEFAULT_VERIFIER_GAS, EscrowClient, settle_gas_limit
 from aep2.chain.events import SettlementResult, parse_settlement
+from aep2.chain.reverts import simulate
 from aep2.chain.settlement import Pair, Settlement
+from aep2.chain.transactions import TransactionFailed
 from aep2.settlement.models import (
     OPEN_WINDOW_STATES,
     ChunkMandateRow,
@@ -382,6 +384,12 @@ def submit_window(
             settlements = [settlement_of(c.settlement) for c in chunks]
             proofs = [bytes.fromhex(str(c.proof).removeprefix("0x")) for c in chunks]
             call = chain.escrow.contract.functions.settleMany(proofs, [s.as_abi() for s in settlements])
+            try:  # an eth_call first: a settlement that would revert costs no gas, only a retry
+                simulate(call, chain.submitter, list(chain.escrow.contract.abi))  # type: ignore[arg-type]
+            except TransactionFailed as exc:
+                _roll_back_window(session, window_id, f"settleMany would revert: {exc}"[:200])
+                log.error("window %s not submitted: %s", window_id, exc)
+                return SubmitOutcome(window_id, "reverted")
             gas = settle_gas_limit(settlements, proofs, verifier_gas=chain.verifier_gas)
             nonce = w3.eth.get_transaction_count(to_checksum_address(chain.submitter), "pending")
             tx = call.build_transaction(
@@ -459,6 +467,10 @@ def apply_receipt(
                         to=S.SETTLED,
                         reason=f"tx {window.tx_hash}",
                     )
+                elif chain.escrow.high_water(pair.payer, pair.payee) >= pair.to_nonce:
+                    # skipped because another transaction already paid exactly these nonces
+                    reason = f"paid before tx {window.tx_hash} (high-water mark)"
+                    transition(session=session, mandate_ids=[r.id for r in rows], to=S.SETTLED, reason=reason)
                 else:
                     why = skipped.get(key)
                     _unsettled(

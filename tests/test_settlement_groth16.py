@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from aep2.chain import VerifierSpec, deploy_stack, load_artifact
+from aep2.chain import Stack, VerifierSpec, deploy_stack, load_artifact
 from aep2.devnet import Anvil, RedisServer
 from aep2.errors import ConfigurationError
 from aep2.prover import ProverProcess
@@ -35,7 +35,7 @@ KEYS = Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2")) / "circuits" / "
 
 
 @pytest.fixture(scope="module")
-def world_parts() -> Iterator[tuple[Web3, object, list[bytes]]]:
+def world_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
     if not (KEYS / "proving.key").exists():
         pytest.skip(f"no Groth16 keys in {KEYS}: run `aep2-prover setup --dev --n 1 --p 1`")
     try:
@@ -49,10 +49,10 @@ def world_parts() -> Iterator[tuple[Web3, object, list[bytes]]]:
 
 
 @pytest.fixture
-def world(world_parts: tuple[Web3, object, list[bytes]], tmp_path: Path) -> World:
+def world(world_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
     import aep2.settlement.models  # noqa: F401
 
-    w3, stack, (owner, submitter, attester, *keys) = world_parts  # type: ignore[misc]
+    w3, stack, (owner, submitter, attester, *keys) = world_parts
     engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
     create_schema(engine)
     return World(

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from hexbytes import HexBytes
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from aep2.chain import attestation_verifier, deploy_stack
+from aep2.chain import Stack, attestation_verifier, deploy_stack
 from aep2.devnet import Anvil
 from aep2.settlement.models import ChunkRow, WindowRow, WindowState
 from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, settlement_of, submit_window
@@ -28,7 +29,7 @@ SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2))
 
 
 @pytest.fixture(scope="module")
-def chain_parts() -> Iterator[tuple[Web3, object, list[bytes]]]:
+def chain_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
         owner, submitter, attester, *keys = node.private_keys
@@ -41,8 +42,8 @@ def chain_parts() -> Iterator[tuple[Web3, object, list[bytes]]]:
 
 
 @pytest.fixture
-def world(chain_parts: tuple[Web3, object, list[bytes]], tmp_path: Path) -> World:
-    w3, stack, (owner, submitter, attester, *keys) = chain_parts  # type: ignore[misc]
+def world(chain_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
+    w3, stack, (owner, submitter, attester, *keys) = chain_parts
     engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
     import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
 
@@ -121,7 +122,7 @@ def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) 
     assert set(world.states(ids).values()) == {"submitted"}
     report = reconcile(world.engine, world.chain)
     assert report.rebroadcast == [closed.window_id]
-    world.w3.eth.wait_for_transaction_receipt(_tx(world, closed.window_id))
+    world.w3.eth.wait_for_transaction_receipt(HexBytes(_tx(world, closed.window_id)))
     assert reconcile(world.engine, world.chain).applied == [closed.window_id]
     assert set(world.states(ids).values()) == {"settled"}
     assert world.escrow.payee_balance(payee, world.token.address) == 1000
@@ -143,12 +144,12 @@ def test_submitter_crash_after_send_before_recording_the_result(world: World) ->
         with Session(world.engine) as s:
             window = s.get(WindowRow, window_id)
             assert window is not None and window.raw_tx
-            world.w3.eth.send_raw_transaction(window.raw_tx)
+            world.w3.eth.send_raw_transaction(HexBytes(window.raw_tx))
         raise KeyboardInterrupt("submitter killed after send, before recording the result")
 
     with pytest.raises(KeyboardInterrupt):
         submit_window(world.engine, closed.window_id, world.chain, after_record=send_then_die)
-    world.w3.eth.wait_for_transaction_receipt(_tx(world, closed.window_id))
+    world.w3.eth.wait_for_transaction_receipt(HexBytes(_tx(world, closed.window_id)))
     assert set(world.states(ids).values()) == {"submitted"}
     report = reconcile(world.engine, world.chain)
     assert report.applied == [closed.window_id] and report.rebroadcast == []
@@ -198,11 +199,9 @@ def test_submitting_twice_settles_once(world: World) -> None:
     # the same settlement and proof sent again by hand: the escrow skips the pair (nonce moved)
     with Session(world.engine) as s:
         chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
-        from aep2.settlement.pipeline import settlement_of
-
         again = world.escrow.submit_many(
-            [bytes.fromhex(chunk.proof[2:])], [settlement_of(chunk.settlement)], world.submitter
-        )  # type: ignore[index]
+            [bytes.fromhex(str(chunk.proof)[2:])], [settlement_of(chunk.settlement)], world.submitter
+        )
     assert not again.settled and len(again.skipped) == 1
     assert world.states(ids) == {ids[0]: "settled"}
     assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 700

@@ -115,7 +115,6 @@ def deployed() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
             for s in SIZES
         ]
         stack = deploy_stack(w3, owner, verifiers=specs)
-        w3.provider.endpoint_uri  # noqa: B018
         yield w3, stack, [owner, submitter, attester, *keys]
 
 

@@ -126,8 +126,8 @@ class WorkerProcess:
     out-of-memory kill or a pulled plug would; ``stop()`` asks it to shut down.
     """
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
+    def __init__(self, env: dict[str, str], log_path: Path, *, beat: bool = False) -> None:
+        self.env, self.log_path, self.beat = env, log_path, beat
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -146,6 +146,8 @@ class WorkerProcess:
             "--without-mingle",
             "--without-heartbeat",
         ]
+        if self.beat:  # the periodic tick, its schedule file next to the log
+            args += ["--beat", f"--schedule={self.log_path.with_suffix('.beat')}"]
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 args,

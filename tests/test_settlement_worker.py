@@ -230,3 +230,17 @@ def test_redis_restart_between_tasks_loses_the_queue_and_reconcile_recovers(rig:
     )
     assert rig.mandate_states() == {"settled": 3}
     rig.audit([payer])
+
+
+def test_beat_closes_due_windows_without_anyone_asking(rig: Rig) -> None:
+    """``aep2.tick`` (Celery beat) closes a payee's window once it holds ``max_count`` mandates."""
+    payer = rig.payer(10**9)
+    rig.worker.env |= {"AEP2_TICK_SECONDS": "1", "AEP2_WINDOW_MAX_COUNT": "3", "AEP2_WINDOW_MAX_AGE": "3600"}
+    rig.worker.beat = True
+    rig.worker.start()
+    rig.pay(payer, 2)
+    time.sleep(3)
+    assert rig.mandate_states() == {"accepted": 2}  # below the count, younger than the age bound
+    rig.pay(payer, 1)
+    wait_until(lambda: rig.mandate_states() == {"settled": 3}, 90, "settled by the tick", log=rig.worker.log)
+    rig.audit([payer])

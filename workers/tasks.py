@@ -13,6 +13,7 @@ first use after the fork, never shared between processes.
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 from typing import Any
 
@@ -102,6 +103,21 @@ def close_and_enqueue(payee: str | None = None) -> pipeline.CloseResult:
     for chunk_id in closed.chunk_ids:
         prove_chunk.delay(chunk_id)
     return closed
+
+
+@app.task(name="aep2.tick")
+def tick() -> dict[str, Any]:
+    """Periodic (beat): close the windows that are due by the window policy, then reconcile."""
+    closed = [
+        close_and_enqueue(payee).window_id for payee in pipeline.due_payees(_engine(), _config().policy)
+    ]
+    return {"closed": closed, "reconcile": reconcile(stuck_after=_config().stuck_after)}
+
+
+app.conf.beat_schedule = {
+    "aep2-tick": {"task": "aep2.tick", "schedule": float(os.environ.get("AEP2_TICK_SECONDS", "30"))},
+}
+app.conf.task_routes = {**app.conf.task_routes, "aep2.tick": {"queue": "reconcile"}}
 
 
 @app.task(name="aep2.close_window")

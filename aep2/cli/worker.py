@@ -20,6 +20,9 @@ def worker(
     queues: Annotated[str, typer.Option(help="queues to consume")] = "prove,submit,reconcile",
     concurrency: Annotated[int, typer.Option(help="worker processes (each owns one prover)")] = 1,
     loglevel: Annotated[str, typer.Option()] = "INFO",
+    beat: Annotated[
+        bool, typer.Option(help="also run the periodic tick (close due windows, reconcile)")
+    ] = True,
 ) -> None:
     """Start a Celery worker for the settlement pipeline (broker: AEP2_BROKER_URL, else embedded)."""
     # imported by name: workers/ sits above the library (and Celery ships no type information)
@@ -31,6 +34,7 @@ def worker(
             f"--concurrency={concurrency}",
             f"--loglevel={loglevel}",
             "--pool=prefork",
+            *(["--beat"] if beat else []),
         ]
     )
 

@@ -12,6 +12,10 @@
     ``gnark`` (default: ``aep2-prover serve``, its binary from ``AEP2_PROVER`` / ``AEP2_REPO`` as
     ``aep2.prover`` finds it) or ``attestation:<hex key>`` (the AttestationVerifier test
     stand-in; never on a real chain)
+``AEP2_WINDOW_MAX_AGE``, ``AEP2_WINDOW_MAX_COUNT``
+    when a payee's window closes (seconds since its oldest accepted mandate; mandates waiting)
+``AEP2_STUCK_AFTER``
+    seconds after which reconcile hands a chunk still ``proving`` back to the queue (default 900)
 ``AEP2_SETTLEMENT_PROVER_DELAY``
     seconds the attestation stand-in sleeps per proof, so crash tests have a window
 """
@@ -19,7 +23,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from web3 import Web3
@@ -28,6 +32,7 @@ from aep2.chain.escrow import EscrowClient
 from aep2.settlement.pipeline import Chain
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import AttestationProver, ChunkProver, GnarkProver
+from aep2.settlement.window import WindowPolicy
 from aep2.store.engine import make_engine
 
 
@@ -47,6 +52,8 @@ class PipelineConfig:
     submitter_key: bytes
     sizes: tuple[CircuitSize, ...]
     prover: str
+    policy: WindowPolicy = field(default_factory=WindowPolicy)
+    stuck_after: float = 900.0
 
     @classmethod
     def from_env(cls) -> PipelineConfig:
@@ -58,6 +65,11 @@ class PipelineConfig:
             submitter_key=bytes.fromhex(env["AEP2_SUBMITTER_KEY"].removeprefix("0x")),
             sizes=parse_sizes(env.get("AEP2_CIRCUITS", "1:1:1")),
             prover=env.get("AEP2_SETTLEMENT_PROVER", "gnark"),
+            policy=WindowPolicy(
+                max_age_seconds=int(env.get("AEP2_WINDOW_MAX_AGE", "300")),
+                max_count=int(env.get("AEP2_WINDOW_MAX_COUNT", "64")),
+            ),
+            stuck_after=float(env.get("AEP2_STUCK_AFTER", "900")),
         )
 
     def engine(self) -> Engine:

@@ -16,13 +16,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import TransactionNotFound
 
@@ -41,6 +41,7 @@ from aep2.settlement.models import (
 )
 from aep2.settlement.planner import CircuitSize, Deferral, PendingMandate, PlanInputs, plan_window
 from aep2.settlement.proving import ChunkProver, ProofJob, ProofMandate
+from aep2.settlement.window import WindowPolicy
 from aep2.store.mandates import transition
 from aep2.store.models import MandateRow, utcnow
 from aep2.store.states import MandateState
@@ -194,6 +195,24 @@ def _in_flight(session: Session) -> dict[str, Any]:
     for payer, _payee, token, amount in rows:
         spent[(payer, token)] += int(amount)
     return {"pairs": {(r[0], r[1]) for r in rows}, "spent": spent}
+
+
+def due_payees(engine: Engine, policy: WindowPolicy, *, now: float | None = None) -> list[str]:
+    """Payees whose accepted mandates should be closed into a window now (by count or age)."""
+    now = time.time() if now is None else now
+    with sessions(engine)() as session:
+        q = (
+            select(MandateRow.payee, func.count(), func.min(MandateRow.accepted_at))
+            .where(MandateRow.state == S.ACCEPTED.value)
+            .group_by(MandateRow.payee)
+        )
+        rows = session.execute(q).all()
+    due = []
+    for payee, pending, oldest in rows:
+        oldest_ts = _aware(oldest).timestamp() if oldest is not None else None
+        if policy.should_close(pending=int(pending), oldest_accepted_at=oldest_ts, now=now):
+            due.append(str(payee))
+    return due
 
 
 # -- prove -------------------------------------------------------------------------------------
@@ -581,8 +600,7 @@ def reconcile(
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
+    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

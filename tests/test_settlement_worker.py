@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from aep2.devnet import Anvil, RedisServer
 from aep2.payee import Route, Settings, create_app
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import LocalKeySigner, Payer, Policy
+from aep2.settlement.metrics import mount_metrics
 from aep2.settlement.models import ChunkRow, WindowRow
 from aep2.settlement.pipeline import close_window
 from aep2.settlement.planner import CircuitSize
@@ -145,9 +147,11 @@ def rig(deployed: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> Iterator[R
         settlement_horizon_seconds=3600,
         routes=[Route(path="/weather", price=PRICE)],
     )
-    app = create_app(settings=settings, engine=engine, chain=Web3ChainView(w3, stack.escrow))
     rpc_url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
-    with RedisServer() as redis, serve(app) as server:
+    app = create_app(settings=settings, engine=engine, chain=Web3ChainView(w3, stack.escrow))
+    with RedisServer() as redis, ExitStack() as stack_:
+        mount_metrics(app, engine, redis.url)
+        server = stack_.enter_context(serve(app))
         env = {
             "AEP2_BROKER_URL": redis.url,
             "AEP2_DATABASE_URL": db_url,
@@ -187,6 +191,11 @@ def test_paid_calls_settle_in_one_transaction_through_the_worker(rig: Rig) -> No
     assert receipt["status"] == 1 and receipt["to"] == rig.world.escrow.address
     assert rig.world.escrow.payee_balance(rig.payee, rig.world.token.address) == 6 * PRICE
     rig.audit(payers)
+    metrics = httpx.get(f"{rig.payee_url}/metrics").text
+    assert 'aep2_mandates{state="settled"} 6.0' in metrics
+    assert f"aep2_settlement_gas_sum {float(window.gas_used)}" in metrics
+    assert "aep2_proving_seconds_count 2.0" in metrics
+    assert 'aep2_queue_depth{queue="prove"} 0.0' in metrics
 
 
 def test_worker_killed_mid_proof_then_reconciled(rig: Rig) -> None:

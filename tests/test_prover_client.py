@@ -76,7 +76,10 @@ def _proof(j: dict[str, str]) -> Proof:
 
 
 def test_py_ecc_accepts_a_gnark_proof(pipeline: dict[str, Any]) -> None:
-    assert verify_proof(pipeline["vk"], _proof(pipeline["proof"]))
+    proof = _proof(pipeline["proof"])
+    assert verify_proof(pipeline["vk"], proof)
+    raw, inputs = proof.calldata()
+    assert len(raw) == 384 and inputs == [proof.public_input]
 
 
 def test_py_ecc_rejects_another_public_input(pipeline: dict[str, Any]) -> None:

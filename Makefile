@@ -11,7 +11,7 @@ TOOLBIN := $(ROOT)/.tools/bin
 export PATH := $(TOOLBIN):$(ROOT)/bin:$(VENV)/bin:$(PATH)
 export AEP2_REPO := $(ROOT)
 
-.PHONY: help setup venv foundry contracts circuits redis test test-contracts test-circuits test-python demo bench vectors lint
+.PHONY: help setup venv foundry contracts circuits redis test test-contracts test-circuits test-python demo bench vectors lint gas-snapshot
 
 help:
 	@echo "make test    install everything, then forge test, go test and pytest"
@@ -58,6 +58,10 @@ test: setup test-contracts test-circuits test-python
 
 test-contracts: contracts
 	cd contracts && forge test
+
+# Rewrites contracts/.gas-snapshot and contracts/snapshots/*.json (commit both).
+gas-snapshot: contracts
+	cd contracts && forge snapshot --no-match-contract Invariant
 
 test-circuits: circuits
 	cd circuits && go vet ./... && go test ./...

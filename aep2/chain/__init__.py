@@ -1,6 +1,89 @@
-"""Chain bindings: contract artefacts, deployment and transactions over web3.py."""
+"""Chain bindings: forge artefacts, deployment, the escrow and token clients, settlement encoding.
+
+>>> stack = deploy_stack(w3, deployer_key, verifiers=[attestation_verifier(1, 16, 8, attester)])
+>>> escrow = stack.escrow_client(w3)
+>>> result = escrow.submit_settlement(proof, settlement, submitter_key)
+>>> result.settled, result.skipped
+"""
 
 from aep2.chain.artifacts import Artifact, load_artifact
+from aep2.chain.attestation import attestation_digest, unsafe_attestation_proof
+from aep2.chain.deploy import (
+    DEFAULT_WITHDRAW_DELAY,
+    Stack,
+    VerifierSpec,
+    attestation_verifier,
+    deploy_escrow,
+    deploy_stack,
+    deploy_token,
+    deploy_verifier,
+)
+from aep2.chain.escrow import (
+    DEFAULT_VERIFIER_GAS,
+    EscrowClient,
+    PendingWithdrawal,
+    VerifierInfo,
+    settle_gas_limit,
+)
+from aep2.chain.events import (
+    ProcessedSettlement,
+    SettledPair,
+    SettlementResult,
+    SkippedPair,
+    SkipReason,
+    parse_settlement,
+)
+from aep2.chain.reverts import decode_custom_error, simulate
+from aep2.chain.settlement import (
+    SNARK_SCALAR_FIELD,
+    InvalidSettlement,
+    Pair,
+    Settlement,
+    build_settlement,
+    packed_settlement,
+    settlement_public_input,
+)
+from aep2.chain.token import Authorization, AuthorizationKind, TokenClient
 from aep2.chain.transactions import TransactionFailed, deploy, send, transact
 
-__all__ = ["Artifact", "TransactionFailed", "deploy", "load_artifact", "send", "transact"]
+__all__ = [
+    "DEFAULT_VERIFIER_GAS",
+    "DEFAULT_WITHDRAW_DELAY",
+    "SNARK_SCALAR_FIELD",
+    "Artifact",
+    "Authorization",
+    "AuthorizationKind",
+    "EscrowClient",
+    "InvalidSettlement",
+    "Pair",
+    "PendingWithdrawal",
+    "ProcessedSettlement",
+    "SettledPair",
+    "Settlement",
+    "SettlementResult",
+    "SkipReason",
+    "SkippedPair",
+    "Stack",
+    "TokenClient",
+    "TransactionFailed",
+    "VerifierInfo",
+    "VerifierSpec",
+    "attestation_digest",
+    "attestation_verifier",
+    "build_settlement",
+    "decode_custom_error",
+    "deploy",
+    "deploy_escrow",
+    "deploy_stack",
+    "deploy_token",
+    "deploy_verifier",
+    "load_artifact",
+    "packed_settlement",
+    "parse_settlement",
+    "send",
+    "settle_gas_limit",
+    "settlement_public_input",
+    "simulate",
+    "transact",
+    "unsafe_attestation_proof",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from web3 import Web3
@@ -39,8 +39,8 @@ def send(w3: Web3, tx: TxParams, private_key: bytes, *, timeout: float = 60.0) -
 
 def transact(w3: Web3, call: ContractFunction, private_key: bytes, **overrides: Any) -> TxReceipt:
     """Send a contract call as a transaction from ``private_key``'s account."""
-    params: TxParams = {"from": Account.from_key(private_key).address, **overrides}  # type: ignore[typeddict-item]
-    return send(w3, call.build_transaction(params), private_key)
+    sender = Account.from_key(private_key).address
+    return send(w3, call.build_transaction(cast(TxParams, {"from": sender, **overrides})), private_key)
 
 
 def deploy(w3: Web3, artifact: Artifact, *args: Any, private_key: bytes) -> Contract:
@@ -48,4 +48,4 @@ def deploy(w3: Web3, artifact: Artifact, *args: Any, private_key: bytes) -> Cont
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     sender = Account.from_key(private_key).address
     receipt = send(w3, factory.constructor(*args).build_transaction({"from": sender}), private_key)
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)  # type: ignore[return-value]
+    return cast(Contract, w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi))

@@ -1,0 +1,101 @@
+"""Deploying the aep2 stack from forge artefacts: token, escrow, and one verifier per circuit size."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+from web3.contract import Contract
+
+from aep2.chain.artifacts import Artifact, load_artifact
+from aep2.chain.escrow import EscrowClient
+from aep2.chain.token import TokenClient
+from aep2.chain.transactions import deploy
+
+DEFAULT_WITHDRAW_DELAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    """A verifier to deploy and register: its circuit size and the contract that checks its proofs.
+
+    ``artifact`` is gnark's exported Groth16 verifier (built into ``contracts/src/generated/``), or
+    :func:`attestation_verifier` for the test stand-in.
+    """
+
+    verifier_id: int
+    mandate_slots: int
+    pair_slots: int
+    artifact: Artifact
+    constructor_args: tuple[Any, ...] = ()
+
+
+def attestation_verifier(
+    verifier_id: int, mandate_slots: int, pair_slots: int, attester: str
+) -> VerifierSpec:
+    """A spec for the ``AttestationVerifier`` test stand-in that trusts ``attester``'s signatures."""
+    artifact = load_artifact("AttestationVerifier")
+    return VerifierSpec(verifier_id, mandate_slots, pair_slots, artifact, (attester,))
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Addresses of a deployed stack; ``verifiers`` maps verifier id to verifier address."""
+
+    chain_id: int
+    token: str
+    escrow: str
+    owner: str
+    verifiers: Mapping[int, str] = field(default_factory=dict)
+
+    def escrow_client(self, w3: Web3) -> EscrowClient:
+        return EscrowClient.at(w3, self.escrow)
+
+    def token_client(self, w3: Web3) -> TokenClient:
+        return TokenClient.at(w3, self.token)
+
+
+def deploy_token(w3: Web3, deployer_key: bytes) -> Contract:
+    """Deploy ``TestUSDC`` (6 decimals, EIP-3009, open mint): local chains only."""
+    return deploy(w3, load_artifact("TestUSDC"), private_key=deployer_key)
+
+
+def deploy_escrow(
+    w3: Web3, deployer_key: bytes, *, owner: str | None = None, withdraw_delay: int = DEFAULT_WITHDRAW_DELAY
+) -> Contract:
+    """Deploy ``Escrow`` owned by ``owner`` (default: the deployer)."""
+    owner = owner or Account.from_key(deployer_key).address
+    return deploy(w3, load_artifact("Escrow"), owner, withdraw_delay, private_key=deployer_key)
+
+
+def deploy_verifier(w3: Web3, deployer_key: bytes, spec: VerifierSpec) -> Contract:
+    return deploy(w3, spec.artifact, *spec.constructor_args, private_key=deployer_key)
+
+
+def deploy_stack(
+    w3: Web3,
+    deployer_key: bytes,
+    *,
+    verifiers: Sequence[VerifierSpec] = (),
+    withdraw_delay: int = DEFAULT_WITHDRAW_DELAY,
+    token: str | None = None,
+) -> Stack:
+    """Deploy the token (unless ``token`` is given), the escrow owned by the deployer, and every
+    verifier in ``verifiers``, registering each under its id."""
+    token_address = token or str(deploy_token(w3, deployer_key).address)
+    escrow = EscrowClient(w3, deploy_escrow(w3, deployer_key, withdraw_delay=withdraw_delay))
+    registered: dict[int, str] = {}
+    for spec in verifiers:
+        address = str(deploy_verifier(w3, deployer_key, spec).address)
+        escrow.register_verifier(spec.verifier_id, address, spec.mandate_slots, spec.pair_slots, deployer_key)
+        registered[spec.verifier_id] = address
+    return Stack(
+        chain_id=w3.eth.chain_id,
+        token=Web3.to_checksum_address(token_address),
+        escrow=escrow.address,
+        owner=Account.from_key(deployer_key).address,
+        verifiers=registered,
+    )

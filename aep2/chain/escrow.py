@@ -1,0 +1,201 @@
+"""Typed reads and transactions of a deployed aep2 escrow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from aep2.chain.artifacts import load_artifact
+from aep2.chain.events import SettlementResult, parse_settlement
+from aep2.chain.reverts import simulate
+from aep2.chain.settlement import Settlement
+from aep2.chain.token import Authorization, AuthorizationKind
+from aep2.chain.transactions import TransactionFailed, send
+from aep2.mandate import Domain
+
+# Gas limits for settlement transactions, from contracts/snapshots/settle.json with headroom:
+# a pair costs ~34k the first time (two zero-to-non-zero writes) and ~17k after; the fixed part is
+# ~35k of execution plus the 21k base and calldata. The Groth16 verifier (4 pairings, plus 2 if the
+# circuit uses a commitment) is budgeted separately; the attestation stand-in needs ~10k.
+SETTLE_FIXED_GAS = 90_000
+SETTLE_PAIR_GAS = 45_000
+CALLDATA_GAS_PER_BYTE = 40  # EIP-7623's floor price of a non-zero calldata byte
+DEFAULT_VERIFIER_GAS = 450_000
+
+
+def settle_gas_limit(
+    settlements: Sequence[Settlement], proofs: Sequence[bytes], *, verifier_gas: int = DEFAULT_VERIFIER_GAS
+) -> int:
+    """An upper bound on the gas of settling ``settlements`` in one transaction."""
+    pairs = sum(len(s.pairs) for s in settlements)
+    calldata = sum(len(p) + 64 for p in proofs) + sum(160 * len(s.pairs) + 160 for s in settlements)
+    return (
+        SETTLE_FIXED_GAS
+        + len(settlements) * verifier_gas
+        + pairs * SETTLE_PAIR_GAS
+        + calldata * CALLDATA_GAS_PER_BYTE
+    )
+
+
+@lru_cache(maxsize=1)
+def _errors_abi() -> list[dict[str, Any]]:
+    # Errors that bubble up from the token (allowance, EIP-3009) decode too.
+    return [*load_artifact("Escrow").abi, *load_artifact("TestUSDC").abi]
+
+
+@dataclass(frozen=True)
+class PendingWithdrawal:
+    amount: int
+    ready_at: int
+
+
+@dataclass(frozen=True)
+class VerifierInfo:
+    verifier: str
+    mandate_slots: int
+    pair_slots: int
+    retired: bool
+
+
+@dataclass(frozen=True)
+class EscrowClient:
+    """One escrow on one chain. Writes take the sender's key; reads are plain ``eth_call``s."""
+
+    w3: Web3
+    contract: Contract
+
+    @classmethod
+    def at(cls, w3: Web3, address: str) -> EscrowClient:
+        abi = load_artifact("Escrow").abi
+        return cls(w3, w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi))
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def domain(self) -> Domain:
+        """The mandates' EIP-712 domain for this escrow."""
+        return Domain(chain_id=self.w3.eth.chain_id, escrow=self.address)
+
+    def domain_separator(self) -> bytes:
+        return bytes(self.contract.functions.DOMAIN_SEPARATOR().call())
+
+    def withdraw_delay(self) -> int:
+        return int(self.contract.functions.withdrawDelay().call())
+
+    def owner(self) -> str:
+        return str(self.contract.functions.owner().call())
+
+    def balance(self, payer: str, token: str) -> int:
+        """The payer's balance, pending withdrawal included (it stays debitable until executed)."""
+        return int(self.contract.functions.balance(payer, token).call())
+
+    def pending_withdrawal(self, payer: str, token: str) -> PendingWithdrawal:
+        amount, ready_at = self.contract.functions.pendingWithdrawal(payer, token).call()
+        return PendingWithdrawal(int(amount), int(ready_at))
+
+    def free_balance(self, payer: str, token: str) -> int:
+        """The balance minus what a pending withdrawal may take: what a payee may count on."""
+        pending = self.pending_withdrawal(payer, token).amount
+        total = self.balance(payer, token)
+        return total - min(pending, total)
+
+    def high_water(self, payer: str, payee: str) -> int:
+        return int(self.contract.functions.highWater(payer, payee).call())
+
+    def payee_balance(self, payee: str, token: str) -> int:
+        return int(self.contract.functions.payeeBalance(payee, token).call())
+
+    def verifier_info(self, verifier_id: int) -> VerifierInfo | None:
+        """The registration of ``verifier_id``, or None if the id is free."""
+        info = self.contract.functions.verifierInfo(verifier_id).call()
+        verifier, mandate_slots, pair_slots, retired = info
+        if int(verifier, 16) == 0:
+            return None
+        return VerifierInfo(Web3.to_checksum_address(verifier), mandate_slots, pair_slots, retired)
+
+    def public_input_of(self, settlement: Settlement) -> int:
+        return int(self.contract.functions.publicInputOf(settlement.as_abi()).call())
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _transact(self, call: ContractFunction, private_key: bytes, gas: int | None = None) -> TxReceipt:
+        """Simulate first, so a revert raises with the decoded custom error, then send."""
+        sender = Account.from_key(private_key).address
+        simulate(call, sender, _errors_abi())
+        tx = call.build_transaction({"from": sender, **({"gas": gas} if gas is not None else {})})
+        return send(self.w3, tx, private_key)
+
+    def deposit(self, token: str, amount: int, private_key: bytes) -> TxReceipt:
+        """Deposit from the key's account (which must have approved the escrow)."""
+        return self._transact(self.contract.functions.deposit(token, amount), private_key)
+
+    def deposit_with_authorization(self, token: str, auth: Authorization, private_key: bytes) -> TxReceipt:
+        """Submit ``auth`` (a ``ReceiveWithAuthorization`` to this escrow) from any account."""
+        if auth.kind is not AuthorizationKind.RECEIVE or auth.to != self.address:
+            raise TransactionFailed(
+                f"depositWithAuthorization needs a ReceiveWithAuthorization to {self.address}, "
+                f"got a {auth.kind} to {auth.to}"
+            )
+        terms = (auth.from_, auth.value, auth.valid_after, auth.valid_before, auth.nonce)
+        call = self.contract.functions.depositWithAuthorization(token, *terms, auth.v, auth.r, auth.s)
+        return self._transact(call, private_key)
+
+    def request_withdraw(self, token: str, amount: int, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.requestWithdraw(token, amount), private_key)
+
+    def cancel_withdraw(self, token: str, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.cancelWithdraw(token), private_key)
+
+    def execute_withdraw(self, token: str, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.executeWithdraw(token), private_key)
+
+    def withdraw_payee(self, token: str, amount: int, to: str, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.withdrawPayee(token, amount, to), private_key)
+
+    def register_verifier(
+        self, verifier_id: int, verifier: str, mandate_slots: int, pair_slots: int, private_key: bytes
+    ) -> TxReceipt:
+        call = self.contract.functions.registerVerifier(verifier_id, verifier, mandate_slots, pair_slots)
+        return self._transact(call, private_key)
+
+    def retire_verifier(self, verifier_id: int, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.retireVerifier(verifier_id), private_key)
+
+    def submit_settlement(
+        self,
+        proof: bytes,
+        settlement: Settlement,
+        private_key: bytes,
+        *,
+        verifier_gas: int = DEFAULT_VERIFIER_GAS,
+        gas: int | None = None,
+    ) -> SettlementResult:
+        """``settle`` one proven batch with an explicit gas limit; returns what it paid and skipped."""
+        call = self.contract.functions.settle(proof, settlement.as_abi())
+        limit = gas if gas is not None else settle_gas_limit([settlement], [proof], verifier_gas=verifier_gas)
+        return parse_settlement(self.contract, self._transact(call, private_key, limit))
+
+    def submit_many(
+        self,
+        proofs: Sequence[bytes],
+        settlements: Sequence[Settlement],
+        private_key: bytes,
+        *,
+        verifier_gas: int = DEFAULT_VERIFIER_GAS,
+        gas: int | None = None,
+    ) -> SettlementResult:
+        """``settleMany``: several proven batches in order, in one transaction, all or nothing."""
+        call = self.contract.functions.settleMany(list(proofs), [s.as_abi() for s in settlements])
+        limit = gas if gas is not None else settle_gas_limit(settlements, proofs, verifier_gas=verifier_gas)
+        return parse_settlement(self.contract, self._transact(call, private_key, limit))

@@ -1,0 +1,209 @@
+"""The payee's check, whole: steps 1-5 offline, then nonce, headroom and persist in one transaction.
+
+Steps 6-8 run inside a single database transaction that holds the payer's
+exposure lock (SQLite: the ``BEGIN IMMEDIATE`` write lock; PostgreSQL: ``SELECT
+… FOR UPDATE`` on the (payer, token) exposure row). The unique (payer, payee,
+nonce) key is the last line against replays, so two racing requests can never
+both be accepted, nor jointly spend more headroom than the payer has.
+The chain is read *before* the transaction so no lock waits on an RPC.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from aep2.errors import MandateError, Reason
+from aep2.mandate import SignedMandate, encode
+from aep2.payee.chain_view import ChainView, PayerPosition
+from aep2.payee.config import Settings
+from aep2.payee.receipts import ReceiptSigner
+from aep2.payee.steps import Terms, offline_checks
+from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
+from aep2.store.mandates import exposure_of, highest_nonce
+from aep2.store.models import uint64_key
+from aep2.transports.receipt import Receipt
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """An accepted, committed mandate and the receipt the payee signed for it."""
+
+    signed: SignedMandate
+    mandate_id: int
+    receipt: dict[str, object]
+
+    @property
+    def payer(self) -> str:
+        return self.signed.mandate.payer
+
+
+def check_nonce_floor(signed: SignedMandate, position: PayerPosition) -> None:
+    """Step 6a: above the nonce high-water mark already settled on chain for (payer, payee)."""
+    if signed.mandate.nonce <= position.high_water:
+        raise MandateError(
+            f"nonce {signed.mandate.nonce} is not above the settled high-water mark {position.high_water}",
+            reason=Reason.NONCE_BELOW_HIGH_WATER,
+        )
+
+
+def _check_headroom(signed: SignedMandate, position: PayerPosition, exposure: int) -> None:
+    """Step 7: debitable balance minus accepted-but-unsettled amounts covers this mandate."""
+    amount = signed.mandate.amount
+    headroom = position.debitable - exposure
+    if headroom < amount:
+        raise MandateError(
+            f"amount {amount} exceeds the payer's headroom {max(headroom, 0)} (debitable "
+            f"{position.debitable}, accepted but unsettled {exposure})",
+            reason=Reason.INSUFFICIENT_HEADROOM,
+        )
+
+
+NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER})
+
+
+def _replayed(signed: SignedMandate) -> MandateError:
+    m = signed.mandate
+    return MandateError(
+        f"nonce {m.nonce} of payer {m.payer} to payee {m.payee} was already used",
+        reason=Reason.NONCE_REPLAYED,
+    )
+
+
+class PayeeCheck:
+    """Runs DESIGN's eight steps for one payee; shared by the HTTP, MCP and A2A integrations."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        chain: ChainView,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.chain = chain
+        self.clock = clock
+        self.terms = Terms(
+            chain_id=settings.chain_id,
+            escrow=settings.escrow,
+            payee=settings.payee,
+            tokens=frozenset(settings.tokens),
+            horizon_seconds=settings.settlement_horizon_seconds,
+        )
+        self._receipts = ReceiptSigner(settings.key_bytes)
+        # SQLite has one writer at a time anyway; queueing this process's writers on a Python lock
+        # spares them SQLite's busy-wait polling (sleeps of 1-100 ms). Other processes still
+        # queue on BEGIN IMMEDIATE. PostgreSQL locks per payer, so it needs no such gate.
+        self._writer: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
+        """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
+        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
+        m = signed.mandate
+        position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
+        with self._nonce_floor_on_rejection(signed, position):
+            check_nonce_floor(signed, position)
+            with self.engine.connect() as connection:
+                if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
+                    raise _replayed(signed)
+                exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
+        _check_headroom(signed, position, exposure)
+        return signed
+
+    @contextmanager
+    def _nonce_floor_on_rejection(self, signed: SignedMandate, position: PayerPosition) -> Iterator[None]:
+        """On a nonce rejection, tell the payer where to resume: ``context["nonce_floor"]``.
+
+        Only on this (rare) failure path, so the hot path pays no extra query.
+        """
+        try:
+            yield
+        except MandateError as exc:
+            if exc.reason in NONCE_REASONS:
+                m = signed.mandate
+                with self.engine.connect() as connection:
+                    seen = highest_nonce(session=connection, payer=m.payer, payee=m.payee)
+                exc.context["nonce_floor"] = max(seen, position.high_water)
+            raise
+
+    def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
+        """All eight steps; returns only once the mandate and its receipt are committed."""
+        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
+        m = signed.mandate
+        position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
+        with self._nonce_floor_on_rejection(signed, position):
+            check_nonce_floor(signed, position)
+        accepted_at = datetime.fromtimestamp(self.clock(), UTC)
+        receipt = self._receipts.sign(
+            Receipt(
+                digest="0x" + signed.digest.hex(),
+                payer=m.payer,
+                payee=m.payee,
+                token=m.token,
+                amount=str(m.amount),
+                nonce=str(m.nonce),
+                accepted_at=accepted_at.isoformat(),
+            )
+        )
+        with self._nonce_floor_on_rejection(signed, position):
+            try:
+                mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
+            except IntegrityError:
+                raise _replayed(signed) from None
+        return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt)
+
+    def _persist(
+        self,
+        signed: SignedMandate,
+        position: PayerPosition,
+        receipt: dict[str, object],
+        accepted_at: datetime,
+        transport: str,
+    ) -> int:
+        """Steps 6b, 7 and 8 in one transaction, committed on return.
+
+        "Never seen" (6b) is the unique (payer, payee, nonce) key itself: a replay fails the
+        insert (``IntegrityError``, turned into ``nonce_replayed`` by the caller), which
+        saves a query on every accepted call; ``verify`` looks the nonce up explicitly.
+        """
+        m = signed.mandate
+        with self._writer, self.engine.begin() as connection:
+            exposure = lock_exposure(session=connection, payer=m.payer, token=m.token)
+            _check_headroom(signed, position, exposure)
+            mandate_id = insert_accepted(
+                session=connection, exposure=exposure, fields=_fields(signed, accepted_at, transport)
+            )
+            insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
+            return mandate_id
+
+
+def _fields(signed: SignedMandate, accepted_at: datetime, transport: str) -> dict[str, object]:
+    m, d = signed.mandate, signed.domain
+    return {
+        "chain_id": d.chain_id,
+        "escrow": d.escrow,
+        "payer": m.payer,
+        "payee": m.payee,
+        "token": m.token,
+        "amount": str(m.amount),
+        "nonce": uint64_key(m.nonce),
+        "deadline": uint64_key(m.deadline),
+        "ref": "0x" + m.ref.hex(),
+        "signature": "0x" + signed.signature.hex(),
+        "digest": "0x" + signed.digest.hex(),
+        "header": encode(signed),
+        "transport": transport,
+        "accepted_at": accepted_at,
+        "updated_at": accepted_at,
+    }

@@ -1,0 +1,76 @@
+"""The payee's configuration: which domain it accepts, its key, its horizon, and where it stores.
+
+One pydantic-settings ``Settings`` (environment prefix ``AEP2_``) as the FastAPI
+template does; a YAML file (``aep2 payee serve --config``) fills the same model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from eth_account import Account
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aep2.mandate import checksum
+
+
+class Route(BaseModel):
+    """A paid route of the example API: price in token base units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    method: str = "GET"
+    price: int = Field(gt=0)
+    description: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything the payee's check and its integrations read."""
+
+    model_config = SettingsConfigDict(env_prefix="AEP2_", extra="forbid")
+
+    chain_id: int = Field(gt=0)
+    escrow: str
+    tokens: list[str] = Field(min_length=1, description="accepted token addresses")
+    payee_key: SecretStr = Field(description="0x-hex private key signing receipts; its address is the payee")
+    settlement_horizon_seconds: int = Field(default=3600, ge=0)
+    rpc_url: str | None = None
+    database_url: str | None = None
+    public_url: str | None = Field(default=None, description="base URL the payer sees, for call refs")
+    routes: list[Route] = Field(default_factory=list)
+
+    @field_validator("escrow")
+    @classmethod
+    def _checksum_escrow(cls, value: str) -> str:
+        return checksum(value)
+
+    @field_validator("tokens")
+    @classmethod
+    def _checksum_tokens(cls, value: list[str]) -> list[str]:
+        return [checksum(token) for token in value]
+
+    @property
+    def key_bytes(self) -> bytes:
+        return bytes.fromhex(self.payee_key.get_secret_value().removeprefix("0x"))
+
+    @property
+    def payee(self) -> str:
+        return str(Account.from_key(self.key_bytes).address)
+
+    @property
+    def token(self) -> str:
+        """The token challenges quote (the first accepted one)."""
+        return self.tokens[0]
+
+
+def load_settings(path: Path) -> Settings:
+    """Read a YAML config; ``payee_key_file`` names a file holding the key (kept out of the YAML)."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    key_file = data.pop("payee_key_file", None)
+    if key_file is not None:
+        data["payee_key"] = (path.parent / key_file).read_text().strip()
+    return Settings(**data)

@@ -1,0 +1,173 @@
+"""Store functions for mandates: the atomic accept, exposure bookkeeping and state transitions.
+
+Keyword-only ``(*, session, ...)`` functions; the caller owns the transaction.
+The hot-path functions accept a Core ``Connection`` as well as an ORM ``Session``:
+the payee's check uses a connection, since ORM bookkeeping was most of its cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from aep2.store.models import (
+    UNSETTLED_STATES,
+    ExposureRow,
+    MandateRow,
+    MandateState,
+    ReceiptRow,
+    StateTransitionRow,
+    uint64_key,
+    utcnow,
+)
+
+Executor = Session | Connection
+
+
+def _dialect(session: Executor) -> str:
+    return session.dialect.name if isinstance(session, Connection) else session.get_bind().dialect.name
+
+
+def lock_exposure(*, session: Executor, payer: str, token: str) -> int:
+    """Lock the (payer, token) exposure row for this transaction and return its unsettled total.
+
+    One statement, ``INSERT … ON CONFLICT (payer, token) DO UPDATE SET unsettled =
+    unsettled RETURNING unsettled``: it creates the row on first use and, on
+    PostgreSQL, leaves it row-locked until commit exactly as ``SELECT … FOR UPDATE``
+    would, so two checks draining one payer's headroom serialise while other
+    payers run in parallel. On SQLite the transaction already holds the database
+    write lock (``BEGIN IMMEDIATE``).
+    """
+    upsert = _LOCK_EXPOSURE_PG if _dialect(session) == "postgresql" else _LOCK_EXPOSURE_SQLITE
+    return int(session.execute(upsert, {"p": payer, "t": token}).scalar_one())
+
+
+def exposure_of(*, session: Executor, payer: str, token: str) -> int:
+    """The (payer, token) unsettled total without locking (for read-only pre-checks)."""
+    value = session.execute(_READ_EXPOSURE, {"p": payer, "t": token}).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int) -> bool:
+    found = session.execute(_NONCE_SEEN, {"payer": payer, "payee": payee, "nonce": uint64_key(nonce)})
+    return found.first() is not None
+
+
+def highest_nonce(*, session: Executor, payer: str, payee: str) -> int:
+    """The largest nonce accepted from ``payer`` for ``payee`` (0 if none); padded keys sort numerically."""
+    value = session.execute(_HIGHEST_NONCE, {"payer": payer, "payee": payee}).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any]) -> int:
+    """Insert an accepted mandate, its first transition, and raise its (payer, token) exposure.
+
+    Core statements rather than ORM units of work: this runs inside the payee's
+    write lock on every paid call, and the ORM's bookkeeping was most of its cost.
+    Returns the new mandate's id.
+    """
+    accepted_at = fields.get("accepted_at") or utcnow()
+    row: dict[str, Any] = {
+        "state": MandateState.ACCEPTED.value,
+        "accepted_at": accepted_at,
+        "updated_at": accepted_at,
+    } | fields
+    mandate_id = int(session.execute(_INSERT_MANDATE, row).scalar_one())
+    session.execute(
+        _RAISE_EXPOSURE,
+        {"p": row["payer"], "t": row["token"], "unsettled": str(exposure + int(row["amount"]))},
+    )
+    session.execute(
+        _INSERT_TRANSITION,
+        {
+            "mandate_id": mandate_id,
+            "from_state": None,
+            "to_state": row["state"],
+            "at": accepted_at,
+            "reason": None,
+        },
+    )
+    return mandate_id
+
+
+def insert_receipt(*, session: Executor, mandate_id: int, signed: dict[str, Any]) -> None:
+    session.execute(
+        _INSERT_RECEIPT,
+        {
+            "mandate_id": mandate_id,
+            "receipt": signed["receipt"],
+            "signature": signed["signature"],
+            "created_at": utcnow(),
+        },
+    )
+
+
+# Statements built once: the hot path only binds values (no per-call cache-key work).
+_EXPOSURE_KEY = (ExposureRow.payer == bindparam("p"), ExposureRow.token == bindparam("t"))
+_EXPOSURE_ROW = {"payer": bindparam("p"), "token": bindparam("t"), "unsettled": "0"}
+_LOCK_EXPOSURE_SQLITE = (
+    sqlite.insert(ExposureRow)
+    .values(_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["payer", "token"], set_={"unsettled": ExposureRow.unsettled})
+    .returning(ExposureRow.unsettled)
+)
+_LOCK_EXPOSURE_PG = (
+    postgresql.insert(ExposureRow)
+    .values(_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["payer", "token"], set_={"unsettled": ExposureRow.unsettled})
+    .returning(ExposureRow.unsettled)
+)
+_READ_EXPOSURE = select(ExposureRow.unsettled).where(*_EXPOSURE_KEY)
+_NONCE_SEEN = (
+    select(MandateRow.id)
+    .where(
+        MandateRow.payer == bindparam("payer"),
+        MandateRow.payee == bindparam("payee"),
+        MandateRow.nonce == bindparam("nonce"),
+    )
+    .limit(1)
+)
+_HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(
+    MandateRow.payer == bindparam("payer"), MandateRow.payee == bindparam("payee")
+)
+_INSERT_MANDATE = insert(MandateRow).returning(MandateRow.id)
+_RAISE_EXPOSURE = update(ExposureRow).where(*_EXPOSURE_KEY).values(unsettled=bindparam("unsettled"))
+_INSERT_TRANSITION = insert(StateTransitionRow)
+_INSERT_RECEIPT = insert(ReceiptRow)
+
+
+def transition(
+    *, session: Session, mandate_ids: Iterable[int], to: MandateState, reason: str | None = None
+) -> int:
+    """Move mandates to ``to``, recording each change; leaving the unsettled states releases exposure.
+
+    Returns how many mandates changed state. The settlement pipeline calls this.
+    """
+    now: datetime = utcnow()
+    rows = session.execute(select(MandateRow).where(MandateRow.id.in_(list(mandate_ids)))).scalars().all()
+    changed = 0
+    for row in rows:
+        if row.state == to.value:
+            continue
+        if row.state in UNSETTLED_STATES and to not in UNSETTLED_STATES:
+            exposure = lock_exposure(session=session, payer=row.payer, token=row.token)
+            released = {"p": row.payer, "t": row.token, "unsettled": str(exposure - int(row.amount))}
+            session.execute(_RAISE_EXPOSURE, released)
+        session.add(
+            StateTransitionRow(
+                mandate_id=row.id, from_state=row.state, to_state=to.value, at=now, reason=reason
+            )
+        )
+        row.state, row.updated_at = to.value, now
+        changed += 1
+    return changed
+
+
+def count_mandates(*, session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM mandates")).scalar_one())

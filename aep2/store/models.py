@@ -1,0 +1,127 @@
+"""Tables of the payee's store: accepted mandates, their receipts, state history and audit log.
+
+Amounts are decimal strings: they reach 2^96 per mandate and more when summed,
+beyond what SQLite integers or floats hold exactly, so arithmetic happens in
+Python and the database only stores and compares. uint64 nonces and deadlines
+overflow the signed 64-bit integers of SQLite and PostgreSQL, so they are
+stored as 20-digit zero-padded decimals (:func:`uint64_key`): unique and
+ordered exactly like the numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def uint64_key(value: int) -> str:
+    """The stored spelling of a uint64: 20 digits, zero-padded, so text order is numeric order."""
+    return f"{value:020d}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MandateState(StrEnum):
+    """Settlement states of an accepted mandate (DESIGN "Settlement pipeline")."""
+
+    ACCEPTED = "accepted"
+    BATCHED = "batched"
+    PROVING = "proving"
+    PROVED = "proved"
+    SUBMITTED = "submitted"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+UNSETTLED_STATES: frozenset[MandateState] = frozenset(MandateState) - {
+    MandateState.SETTLED,
+    MandateState.FAILED,
+}
+"""States whose amount still counts against the payer's headroom."""
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class MandateRow(Base):
+    """An accepted mandate, exactly as signed; the unique key is the replay guard."""
+
+    __tablename__ = "mandates"
+    __table_args__ = (
+        UniqueConstraint("payer", "payee", "nonce", name="uq_mandates_payer_payee_nonce"),
+        Index("ix_mandates_state_payer", "state", "payer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    escrow: Mapped[str] = mapped_column(String(42))
+    payer: Mapped[str] = mapped_column(String(42))
+    payee: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(42))
+    amount: Mapped[str] = mapped_column(String(80))
+    nonce: Mapped[str] = mapped_column(String(20))
+    deadline: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(66))
+    signature: Mapped[str] = mapped_column(String(132))
+    digest: Mapped[str] = mapped_column(String(66), unique=True)
+    header: Mapped[str] = mapped_column(String(1024))
+    transport: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=MandateState.ACCEPTED.value)
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExposureRow(Base):
+    """Accepted-but-unsettled total per (payer, token): the headroom aggregate and its lock row."""
+
+    __tablename__ = "exposures"
+
+    payer: Mapped[str] = mapped_column(String(42), primary_key=True)
+    token: Mapped[str] = mapped_column(String(42), primary_key=True)
+    unsettled: Mapped[str] = mapped_column(String(80), default="0")
+
+
+class ReceiptRow(Base):
+    """The receipt the payee signed for an accepted mandate (what the payer was given)."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"), unique=True)
+    receipt: Mapped[dict[str, Any]]
+    signature: Mapped[str] = mapped_column(String(132))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StateTransitionRow(Base):
+    """One committed state change of a mandate; the settlement pipeline's history."""
+
+    __tablename__ = "state_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuditEntryRow(Base):
+    """An append-only audit record, generic enough for the payer's policy log and the payee alike."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

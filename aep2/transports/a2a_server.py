@@ -1,0 +1,137 @@
+"""The payee side of the x402 A2A extension (standalone flow, a2a-sdk 0.3): paid agent skills.
+
+The state machine, with the extension's metadata keys on ``task.status.message.metadata``:
+
+1. a request arrives → a task in ``input-required`` with ``x402.payment.status =
+   "payment-required"`` and ``x402.payment.required`` (an x402 ``PaymentRequired``
+   whose aep2 entry quotes this call's ``ref``);
+2. the client answers on the same task with ``"payment-submitted"`` and
+   ``x402.payment.payload`` → the payee's check runs and commits
+   (``"payment-verified"``, state ``working``), the skill runs, and the task
+   completes with ``"payment-completed"`` and ``x402.payment.receipts`` (x402
+   ``SettleResponse`` objects carrying the signed receipt);
+3. a rejected mandate fails the task with ``"payment-failed"``, the aep2 reason
+   code in ``x402.payment.error`` and a failed ``SettleResponse`` in the receipts;
+   ``"payment-rejected"`` from the client fails it too.
+
+The ref is :func:`~aep2.transports.call_ref.a2a_ref` of the text of the task's first
+user message, the skill this executor serves and the task id. Amounts stay strings.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import anyio.to_thread
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.tasks import TaskUpdater
+from a2a.types import Part, Role, Task, TaskState, TextPart
+from a2a.utils import get_message_text, new_task
+from x402.schemas import SettleResponse
+
+from aep2.errors import MandateError
+from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
+from aep2.payee.check import PayeeCheck
+from aep2.transports.call_ref import a2a_ref
+from aep2.transports.scheme import network_of
+
+X402_EXTENSION_URI: Final = "https://github.com/google-agentic-commerce/a2a-x402/blob/main/spec/v0.2"
+STATUS: Final = "x402.payment.status"
+REQUIRED: Final = "x402.payment.required"
+PAYLOAD: Final = "x402.payment.payload"
+RECEIPTS: Final = "x402.payment.receipts"
+ERROR: Final = "x402.payment.error"
+
+Skill = Callable[[str], str | Awaitable[str]]
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)  # type: ignore[no-any-return]
+
+
+def request_text(task: Task) -> str:
+    """The text of the task's first user message: what the payer asked for and pays for."""
+    first = next((m for m in task.history or [] if m.role == Role.user), None)
+    return get_message_text(first) if first is not None else ""
+
+
+class PaidAgentExecutor(AgentExecutor):
+    """Charges ``price`` per task with the payee's check, then answers with ``skill(text)``."""
+
+    def __init__(self, skill: Skill, *, check: PayeeCheck, price: int, skill_id: str = "") -> None:
+        self.skill, self.check, self.price, self.skill_id = skill, check, price, skill_id
+
+    def _ref(self, task: Task) -> bytes:
+        return a2a_ref(request_text(task), skill=self.skill_id, task=task.id)
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        assert context.message is not None
+        task = context.current_task
+        if task is None:
+            task = new_task(context.message)
+            await event_queue.enqueue_event(task)
+            await self._demand(TaskUpdater(event_queue, task.id, task.context_id), task)
+            return
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        metadata = context.message.metadata or {}
+        status = metadata.get(STATUS)
+        if status == "payment-rejected":
+            await updater.failed(updater.new_agent_message(_text("Payment was rejected."), {STATUS: status}))
+        elif status != "payment-submitted":
+            await self._demand(updater, task)
+        else:
+            await self._pay_and_serve(updater, task, metadata.get(PAYLOAD))
+
+    async def _demand(self, updater: TaskUpdater, task: Task) -> None:
+        required = payment_required(
+            self.check.settings, price=self.price, ref=self._ref(task), url=f"a2a://task/{task.id}"
+        )
+        message = updater.new_agent_message(
+            _text("Payment is required."), {STATUS: "payment-required", REQUIRED: _dump(required)}
+        )
+        await updater.update_status(TaskState.input_required, message=message, final=True)
+
+    async def _pay_and_serve(self, updater: TaskUpdater, task: Task, payload: object) -> None:
+        ref = self._ref(task)
+        try:
+            header = mandate_header(payload_from(payload))
+            acceptance = await anyio.to_thread.run_sync(
+                lambda: self.check.accept(header, price=self.price, ref=ref, transport="a2a")
+            )
+        except MandateError as exc:
+            await self._fail(updater, exc)
+            return
+        verified = updater.new_agent_message(_text("Payment accepted."), {STATUS: "payment-verified"})
+        await updater.update_status(TaskState.working, message=verified)
+        answer = self.skill(request_text(task))
+        if inspect.isawaitable(answer):
+            answer = await answer
+        await updater.add_artifact(_text(str(answer)), name="result")
+        receipt = _dump(settle_response(self.check.settings, acceptance))
+        done = updater.new_agent_message(
+            _text("Payment successful."), {STATUS: "payment-completed", RECEIPTS: [receipt]}
+        )
+        await updater.complete(done)
+
+    async def _fail(self, updater: TaskUpdater, exc: MandateError) -> None:
+        failure = SettleResponse(
+            success=False,
+            error_reason=str(exc.reason),
+            error_message=exc.message,
+            transaction="",
+            network=network_of(self.check.settings.chain_id),
+        )
+        metadata = {STATUS: "payment-failed", ERROR: str(exc.reason), RECEIPTS: [_dump(failure)]}
+        await updater.failed(updater.new_agent_message(_text(f"Payment failed: {exc.message}"), metadata))
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        task = context.current_task
+        if task is not None:
+            await TaskUpdater(event_queue, task.id, task.context_id).cancel()
+
+
+def _text(text: str) -> list[Part]:
+    return [Part(root=TextPart(text=text))]

@@ -1,0 +1,129 @@
+"""Paid MCP tools: the x402 MCP convention with the aep2 scheme, on a FastMCP server.
+
+- the client sends the x402 payment payload in ``params._meta["x402/payment"]`` of ``tools/call``;
+- without one (or with a rejected one) the tool answers a *payment-required result*:
+  ``isError: true``, ``structuredContent`` = the x402 ``PaymentRequired`` (its ``error``
+  is the aep2 reason code), the same JSON as text content;
+- on success the result carries ``_meta["x402/payment-response"]`` = the x402
+  ``SettleResponse`` with the payee's signed receipt in ``extra``.
+
+The call ref is :func:`~aep2.transports.call_ref.mcp_ref` of the tool name and the
+arguments as the tool receives them, so the payer signs the ref it was quoted and
+retries with the same arguments. x402's own ``create_payment_wrapper`` quotes
+fixed requirements and cannot carry a per-call ref, hence this wrapper.
+
+    server = FastMCP("weather")
+    add_paid_tool(server, get_weather, check=check, price=1000)
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import anyio
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.types import CallToolResult, TextContent
+
+from aep2.errors import MandateError
+from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
+from aep2.payee.check import PayeeCheck
+from aep2.transports.call_ref import mcp_ref
+
+PAYMENT_META_KEY: Final = "x402/payment"
+PAYMENT_RESPONSE_META_KEY: Final = "x402/payment-response"
+
+
+def _payment_of(ctx: Context[Any, Any, Any] | None) -> object | None:
+    meta = ctx.request_context.meta if ctx is not None else None
+    return (meta.model_extra or {}).get(PAYMENT_META_KEY) if meta is not None else None
+
+
+def _required_result(
+    check: PayeeCheck, *, tool: str, price: int, ref: bytes, error: MandateError | None
+) -> CallToolResult:
+    challenge = payment_required(
+        check.settings,
+        price=price,
+        ref=ref,
+        url=f"mcp://tool/{tool}",
+        rejection=error,
+    )
+    body = challenge.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if error is not None:
+        body["message"] = error.message
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(body))], structuredContent=body, isError=True
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def paid(
+    handler: Callable[..., Any], *, check: PayeeCheck, price: int, name: str | None = None
+) -> Callable[..., Awaitable[CallToolResult]]:
+    """Wrap a tool function so each call runs the payee's check before the tool runs."""
+    tool = name or handler.__name__
+
+    async def wrapped(**kwargs: Any) -> CallToolResult:
+        ctx = kwargs.pop("ctx", None)
+        ref = mcp_ref(tool, kwargs)
+        payment = _payment_of(ctx)
+        if payment is None:
+            return _required_result(check, tool=tool, price=price, ref=ref, error=None)
+        try:
+            header = mandate_header(payload_from(payment))
+            acceptance = await anyio.to_thread.run_sync(
+                lambda: check.accept(header, price=price, ref=ref, transport="mcp")
+            )
+        except MandateError as exc:
+            return _required_result(check, tool=tool, price=price, ref=ref, error=exc)
+        result = handler(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        response = settle_response(check.settings, acceptance).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+        return CallToolResult(
+            content=[TextContent(type="text", text=_text(result))],
+            isError=False,
+            _meta={PAYMENT_RESPONSE_META_KEY: response},
+        )
+
+    # FastMCP builds the tool's input schema from the signature and injects Context by annotation:
+    # expose the handler's parameters plus a keyword-only ``ctx``.
+    signature = inspect.signature(handler)
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
+    wrapped.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), ctx_param], return_annotation=CallToolResult
+    )
+    wrapped.__annotations__ = {
+        **inspect.get_annotations(handler, eval_str=True),
+        "ctx": Context,
+        "return": CallToolResult,
+    }
+    wrapped.__name__, wrapped.__doc__ = tool, handler.__doc__
+    return wrapped
+
+
+def add_paid_tool(
+    server: FastMCP[Any],
+    handler: Callable[..., Any],
+    *,
+    check: PayeeCheck,
+    price: int,
+    name: str | None = None,
+    description: str | None = None,
+) -> None:
+    """Register ``handler`` on ``server`` as a tool charging ``price`` base units per call."""
+    tool = name or handler.__name__
+    server.add_tool(
+        paid(handler, check=check, price=price, name=tool),
+        name=tool,
+        description=description or handler.__doc__,
+        structured_output=False,
+    )

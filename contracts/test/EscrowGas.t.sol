@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Pair, Settlement} from "../src/types/Settlement.sol";
+import {EscrowFixture} from "./utils/EscrowFixture.sol";
+
+/// @notice Gas of `settle` by batch shape, and of one EIP-3009 transfer for comparison. Each test's
+/// measured call goes to `snapshots/*.json` (`vm.snapshotGasLastCall`); the proof check is the
+/// attestation stand-in (one ecrecover), not the Groth16 pairing (see contracts/README.md).
+/// "cold" is a pair's first settlement (high-water and payee credit go from zero to non-zero);
+/// "warm" is every later one, the steady state of a payee that settles every window. Storage is
+/// cooled before each measured call, as it would be at the start of a fresh transaction.
+contract EscrowGasTest is EscrowFixture {
+    address[] internal payers;
+
+    /// @dev Forget this test's earlier storage accesses, so the measured call pays cold prices.
+    function _coolAll() internal {
+        vm.cool(address(escrow));
+        vm.cool(address(token));
+        vm.cool(address(verifier));
+    }
+
+    function setUp() public override {
+        super.setUp();
+        for (uint256 i; i < 8; ++i) {
+            (address payer,) = makeAddrAndKey(string.concat("gas-payer", vm.toString(i)));
+            payers.push(payer);
+            _fund(payer, 1_000_000e6);
+        }
+    }
+
+    function _batch(uint256 pairs, uint64 fromNonce) internal view returns (Settlement memory) {
+        Pair[] memory ps = new Pair[](pairs);
+        for (uint256 i; i < pairs; ++i) {
+            ps[i] = _pair(payers[i], payee, fromNonce, fromNonce + 1, 1_000);
+        }
+        return _settlement(ps);
+    }
+
+    function _measure(uint256 pairs, bool warm) internal {
+        if (warm) _settle(_batch(pairs, 0));
+        Settlement memory s = _batch(pairs, warm ? 1 : 0);
+        bytes memory proof = _prove(s);
+        _coolAll();
+        escrow.settle(proof, s);
+        string memory shape = string.concat(vm.toString(pairs), pairs == 1 ? " pair" : " pairs");
+        vm.snapshotGasLastCall("settle", string.concat(warm ? "warm, " : "cold, ", shape));
+        assertEq(escrow.payeeBalance(payee, address(token)), (warm ? 2 : 1) * pairs * 1_000);
+    }
+
+    function test_gas_settle_1PairCold() public {
+        _measure(1, false);
+    }
+
+    function test_gas_settle_2PairsCold() public {
+        _measure(2, false);
+    }
+
+    function test_gas_settle_4PairsCold() public {
+        _measure(4, false);
+    }
+
+    function test_gas_settle_8PairsCold() public {
+        _measure(8, false);
+    }
+
+    function test_gas_settle_1PairWarm() public {
+        _measure(1, true);
+    }
+
+    function test_gas_settle_2PairsWarm() public {
+        _measure(2, true);
+    }
+
+    function test_gas_settle_4PairsWarm() public {
+        _measure(4, true);
+    }
+
+    function test_gas_settle_8PairsWarm() public {
+        _measure(8, true);
+    }
+
+    /// All 8 mandates of one payer to one payee: one pair, whatever the mandate count.
+    function test_gas_settle_8MandatesOnePairWarm() public {
+        _settle(_settlement(_pair(payers[0], payee, 0, 8, 8_000)));
+        Settlement memory s = _settlement(_pair(payers[0], payee, 8, 16, 8_000));
+        bytes memory proof = _prove(s);
+        _coolAll();
+        escrow.settle(proof, s);
+        vm.snapshotGasLastCall("settle", "warm, 1 pair of 8 mandates");
+    }
+
+    function test_gas_settle_skippedPairWarm() public {
+        _settle(_batch(1, 0));
+        Settlement memory s = _batch(1, 0); // replay: skipped
+        bytes memory proof = _prove(s);
+        _coolAll();
+        escrow.settle(proof, s);
+        vm.snapshotGasLastCall("settle", "warm, 1 pair skipped (replay)");
+    }
+
+    function test_gas_transferWithAuthorization() public {
+        (address from, uint256 key) = makeAddrAndKey("x402-payer");
+        token.mint(from, 1_000e6);
+        token.mint(payee, 1); // a payee that already holds the token, like a live merchant
+        uint256 validBefore = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), from, payee, 1_000, 0, validBefore, bytes32("n"))
+        );
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash)));
+        _coolAll();
+        token.transferWithAuthorization(from, payee, 1_000, 0, validBefore, "n", v, r, s);
+        vm.snapshotGasLastCall("eip3009", "transferWithAuthorization");
+    }
+
+    function test_gas_deposit() public {
+        token.mint(alice, 1_000e6);
+        vm.startPrank(alice);
+        token.approve(address(escrow), 1_000e6);
+        _coolAll();
+        escrow.deposit(address(token), 1_000e6);
+        vm.snapshotGasLastCall("escrow", "deposit");
+        vm.stopPrank();
+    }
+}

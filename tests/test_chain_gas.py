@@ -1,0 +1,96 @@
+"""Whole-transaction gas on anvil: ``settle`` by batch size against one EIP-3009 transfer.
+
+``pytest tests/test_chain_gas.py -s`` prints the table that ``contracts/README.md`` quotes. The proof
+check is the attestation stand-in; the Groth16 verifier adds its pairing cost per proof.
+"""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from aep2.chain import (
+    AuthorizationKind,
+    Pair,
+    Settlement,
+    Stack,
+    attestation_verifier,
+    deploy_stack,
+    settle_gas_limit,
+    unsafe_attestation_proof,
+)
+
+SIZES = (1, 2, 4, 8)
+
+
+def _now(w3: Web3) -> int:
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def _new_payer(w3: Web3, stack: Stack, funder: bytes, amount: int) -> bytes:
+    key = bytes(Account.create().key)
+    address = Account.from_key(key).address
+    w3.eth.send_transaction({"from": Account.from_key(funder).address, "to": address, "value": 10**17})  # type: ignore[typeddict-item]
+    token, escrow = stack.token_client(w3), stack.escrow_client(w3)
+    token.mint(address, amount, key)
+    token.approve(escrow.address, amount, key)
+    escrow.deposit(token.address, amount, key)
+    return key
+
+
+@pytest.fixture(scope="module")
+def measured(w3: Web3, deployer_key: bytes) -> dict[str, int]:
+    attester = bytes(Account.create().key)
+    stack = deploy_stack(
+        w3, deployer_key, verifiers=[attestation_verifier(1, 8, 8, Account.from_key(attester).address)]
+    )
+    escrow, token = stack.escrow_client(w3), stack.token_client(w3)
+    gas: dict[str, int] = {}
+    for size in SIZES:
+        payee = Account.create().address  # cold: first settlement of fresh pairs to a fresh payee
+        payers = [Account.from_key(_new_payer(w3, stack, deployer_key, 10**9)).address for _ in range(size)]
+        for phase, start in (("cold", 0), ("warm", 1)):
+            pairs = tuple(Pair(p, payee, start, start + 1, 1_000) for p in payers)
+            s = Settlement(1, token.address, _now(w3) + 3600, pairs)
+            proof = unsafe_attestation_proof(
+                attester, stack.verifiers[1], w3.eth.chain_id, escrow.public_input_of(s)
+            )
+            result = escrow.submit_settlement(proof, s, deployer_key)
+            assert len(result.settled) == size
+            # The default limit budgets a Groth16 verifier; even with a ~10k stand-in budget it holds.
+            assert result.gas_used <= settle_gas_limit([s], [proof], verifier_gas=10_000)
+            gas[f"settle {phase} {size}"] = result.gas_used
+
+    sender = bytes(Account.create().key)
+    token.mint(Account.from_key(sender).address, 10**9, deployer_key)
+    payee = Account.create().address
+    token.mint(payee, 1, deployer_key)  # a merchant that already holds the token
+    auth = token.sign_authorization(
+        AuthorizationKind.TRANSFER, sender, payee, 1_000, valid_before=_now(w3) + 600
+    )
+    gas["transferWithAuthorization"] = token.transfer_with_authorization(auth, deployer_key)["gasUsed"]
+    return gas
+
+
+def test_print_gas_table(measured: dict[str, int]) -> None:
+    x402 = measured["transferWithAuthorization"]
+    print(
+        f"\n{'pairs':>5} | {'cold tx gas':>11} | {'warm tx gas':>11} | {'warm per pair':>13} | x402 exact x n"
+    )
+    for size in SIZES:
+        cold, warm = measured[f"settle cold {size}"], measured[f"settle warm {size}"]
+        print(f"{size:>5} | {cold:>11} | {warm:>11} | {warm // size:>13} | {x402 * size:>14}")
+
+
+def test_warm_pair_costs_less_than_an_eip3009_transfer(measured: dict[str, int]) -> None:
+    marginal = (measured["settle warm 8"] - measured["settle warm 1"]) / 7
+    assert marginal < 25_000
+    assert marginal < measured["transferWithAuthorization"] / 2
+
+
+def test_settle_gas_grows_linearly(measured: dict[str, int]) -> None:
+    for phase in ("cold", "warm"):
+        per_pair = [measured[f"settle {phase} {n}"] - measured[f"settle {phase} 1"] for n in SIZES[1:]]
+        steps = [d / (n - 1) for d, n in zip(per_pair, SIZES[1:], strict=True)]
+        assert max(steps) - min(steps) < 1_000, (phase, steps)

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.packed import encode_packed
 from eth_account import Account
+from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn
 
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum
@@ -151,3 +153,33 @@ def test_real_proof_at_the_smallest_size(tmp_path: Path, request: pytest.Fixture
         assert not prover.verify(replace(proof, public_input=proof.public_input + 1), n=1, p=1)
     assert verify_proof(vk, proof)
     assert not verify_proof(vk, replace(proof, public_input=proof.public_input + 1))
+
+
+PACKING = Path(__file__).parent / "vectors" / "settlement_packing.json"
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_settlement_packing_matches_the_pinned_layout(index: int) -> None:
+    """Python's abi.encodePacked of the settlement equals the Go prover's packing and public input."""
+    vector = json.loads(PACKING.read_text())["vectors"][index]
+    s = vector["settlement"]
+    types = ["bytes32", "uint32", "address", "uint64"]
+    values: list[Any] = [
+        bytes.fromhex(s["domainSeparator"][2:]),
+        int(s["verifierId"]),
+        s["token"],
+        int(s["notAfter"]),
+    ]
+    for pair in s["pairs"]:
+        types += ["address", "address", "uint64", "uint64", "uint128"]
+        values += [
+            pair["payer"],
+            pair["payee"],
+            int(pair["fromNonce"]),
+            int(pair["toNonce"]),
+            int(pair["total"]),
+        ]
+    packed = encode_packed(types, values)
+    assert "0x" + packed.hex() == vector["packed"]
+    assert len(packed) == 64 + 72 * len(s["pairs"])
+    assert int.from_bytes(keccak(packed), "big") % bn.curve_order == int(vector["publicInput"])

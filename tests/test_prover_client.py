@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.packed import encode_packed
 from eth_account import Account
+from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn
 
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum
@@ -76,7 +78,10 @@ def _proof(j: dict[str, str]) -> Proof:
 
 
 def test_py_ecc_accepts_a_gnark_proof(pipeline: dict[str, Any]) -> None:
-    assert verify_proof(pipeline["vk"], _proof(pipeline["proof"]))
+    proof = _proof(pipeline["proof"])
+    assert verify_proof(pipeline["vk"], proof)
+    raw, inputs = proof.calldata()
+    assert len(raw) == 384 and inputs == [proof.public_input]
 
 
 def test_py_ecc_rejects_another_public_input(pipeline: dict[str, Any]) -> None:
@@ -132,8 +137,10 @@ def test_serve_restarts_after_a_crash_and_a_timeout(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_proof_at_the_smallest_size(tmp_path: Path) -> None:
-    """Dev setup, prove through serve, verify in Go and with py_ecc (minutes on two cores)."""
+def test_real_proof_at_the_smallest_size(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Dev setup, prove through serve, verify in Go and with py_ecc (~12 CPU-minutes)."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("a full-size dev setup takes ~11 CPU-minutes: run it with `pytest -m slow`")
     binary = _binary()
     home = ["--home", str(tmp_path), "--n", "1", "--p", "1"]
     subprocess.run([str(binary), "setup", "--dev", *home], check=True, capture_output=True)
@@ -146,3 +153,33 @@ def test_real_proof_at_the_smallest_size(tmp_path: Path) -> None:
         assert not prover.verify(replace(proof, public_input=proof.public_input + 1), n=1, p=1)
     assert verify_proof(vk, proof)
     assert not verify_proof(vk, replace(proof, public_input=proof.public_input + 1))
+
+
+PACKING = Path(__file__).parent / "vectors" / "settlement_packing.json"
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_settlement_packing_matches_the_pinned_layout(index: int) -> None:
+    """Python's abi.encodePacked of the settlement equals the Go prover's packing and public input."""
+    vector = json.loads(PACKING.read_text())["vectors"][index]
+    s = vector["settlement"]
+    types = ["bytes32", "uint32", "address", "uint64"]
+    values: list[Any] = [
+        bytes.fromhex(s["domainSeparator"][2:]),
+        int(s["verifierId"]),
+        s["token"],
+        int(s["notAfter"]),
+    ]
+    for pair in s["pairs"]:
+        types += ["address", "address", "uint64", "uint64", "uint128"]
+        values += [
+            pair["payer"],
+            pair["payee"],
+            int(pair["fromNonce"]),
+            int(pair["toNonce"]),
+            int(pair["total"]),
+        ]
+    packed = encode_packed(types, values)
+    assert "0x" + packed.hex() == vector["packed"]
+    assert len(packed) == 64 + 72 * len(s["pairs"])
+    assert int.from_bytes(keccak(packed), "big") % bn.curve_order == int(vector["publicInput"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import demo, mandate, pay
+from aep2.cli import demo, mandate, pay, payee
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
 app.add_typer(mandate.app, name="mandate")
 app.command(name="pay")(pay.pay)
+app.add_typer(payee.payee_app, name="payee")
 app.command(name="demo")(demo.run)
 
 __all__ = ["app"]

@@ -32,6 +32,10 @@ class Proof:
     def proof_bytes(self) -> bytes:
         return bytes.fromhex(self.proof.removeprefix("0x"))
 
+    def calldata(self) -> tuple[bytes, list[int]]:
+        """The arguments of the exported verifier's ``verifyProof(bytes proof, uint256[1] input)``."""
+        return self.proof_bytes, [self.public_input]
+
     def to_json(self) -> dict[str, str]:
         return {"proof": self.proof, "publicInput": str(self.public_input), "circuitId": self.circuit_id}
 

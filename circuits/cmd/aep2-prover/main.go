@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/rs/zerolog"
 )
 
 const usage = `usage: aep2-prover <command> [flags]
@@ -48,7 +49,8 @@ func main() {
 	}
 	// gnark logs to stdout by default; stdout carries JSON (serve replies,
 	// proofs), so its progress lines go to stderr.
-	logger.SetOutput(os.Stderr)
+	logger.Set(zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).
+		Level(zerolog.InfoLevel).With().Timestamp().Logger())
 	run, ok := commands[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "aep2-prover: unknown command %q\n\n%s", os.Args[1], usage)

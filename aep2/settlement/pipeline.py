@@ -146,7 +146,7 @@ def close_window(
             if why in (Deferral.EXPIRED, Deferral.STALE_NONCE):
                 transition(session=session, mandate_ids=[m.id], to=S.FAILED, reason=f"planner: {why.value}")
                 failed.append(m.id)
-        waiting = tuple(r.id for r in rows if r.id not in failed) if not plan.chunks else ()
+        waiting = tuple(m.id for m, _ in plan.deferred if m.id not in failed)
         if not plan.chunks:
             return CloseResult(None, failed=tuple(failed), waiting=waiting)
         window = WindowRow(
@@ -181,7 +181,6 @@ def close_window(
             transition(session=session, mandate_ids=ids, to=S.BATCHED, reason=f"window {window.id}")
             chunk_ids.append(row.id)
         log.info("window %s closed: %d chunks, %d failed", window.id, len(chunk_ids), len(failed))
-        waiting = tuple(m.id for m, why in plan.deferred if m.id not in failed)
         return CloseResult(window.id, tuple(chunk_ids), tuple(failed), waiting)
 
 
@@ -550,9 +549,9 @@ def reconcile(
       transaction and the submitter's nonce is still free, the recorded bytes are rebroadcast;
       if the nonce was used by something else, each pair is settled or rolled back by its
       high-water mark.
-    * proved windows are handed back for submission; chunks stuck in ``proving`` for longer
-      than ``stuck_after`` seconds (a proof that never came back) and ``batched`` ones are
-      handed back for proving.
+    * proved windows are handed back for submission; chunks untouched for ``stuck_after``
+      seconds in ``proving`` (a proof that never came back: worker or prover killed) or in
+      ``batched`` (its task lost with the broker) are handed back for proving.
     """
     now = now or utcnow()
     report = ReconcileReport()
@@ -569,9 +568,10 @@ def reconcile(
             elif window.state == WindowState.PROVING.value:
                 for chunk in _chunks(session, window.id):
                     age = (now - _aware(chunk.updated_at)).total_seconds()
-                    if chunk.state == ChunkState.BATCHED.value or (
-                        chunk.state == ChunkState.PROVING.value and age >= stuck_after
-                    ):
+                    # only old ones: a young batched chunk's task is still queued, and a young
+                    # proving one is being proved; re-enqueueing those would prove twice
+                    idle = chunk.state in (ChunkState.BATCHED.value, ChunkState.PROVING.value)
+                    if idle and age >= stuck_after:
                         report.to_prove.append(chunk.id)
     for window in windows:
         if window.state != WindowState.SUBMITTED.value:

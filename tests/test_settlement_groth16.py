@@ -12,25 +12,36 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3 import Web3
 
 from aep2.chain import Stack, VerifierSpec, deploy_stack, load_artifact
 from aep2.devnet import Anvil, RedisServer
 from aep2.errors import ConfigurationError
+from aep2.payee import Route, Settings, create_app
+from aep2.payee.chain_web3 import Web3ChainView
+from aep2.payer import LocalKeySigner, Payer, Policy
 from aep2.prover import ProverProcess
 from aep2.settlement.pipeline import close_window, prove_chunk, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import GnarkProver
-from aep2.store import create_schema, make_engine
+from aep2.store import MandateRow, create_schema, make_engine
+from aep2.transports.httpx_auth import Aep2Auth
+from tests.payee_support import serve
 from tests.settlement_support import WorkerProcess, World, wait_until
+from workers.celery import make_app
 
 pytestmark = pytest.mark.slow
 
 SIZES = (CircuitSize(1, 1, 1),)
+PRICE = 1_000
 KEYS = Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2")) / "circuits" / "aep2-batch-v1-n1-p1"
 
 
@@ -69,36 +80,92 @@ def world(world_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World
     )
 
 
-def test_worker_proves_with_groth16_and_one_transaction_settles(world: World, tmp_path: Path) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
-    world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 1234))]
-    rpc_url = str(world.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
-    with RedisServer() as redis:
-        env = {
-            "AEP2_BROKER_URL": redis.url,
-            "AEP2_DATABASE_URL": str(world.engine.url),
-            "AEP2_RPC_URL": rpc_url,
-            "AEP2_ESCROW": world.escrow.address,
-            "AEP2_SUBMITTER_KEY": world.submitter.hex(),
-            "AEP2_CIRCUITS": "1:1:1",
-            "AEP2_SETTLEMENT_PROVER": "gnark",
-        }
-        worker = WorkerProcess(env, tmp_path / "worker.log").start()
-        try:
-            from workers.celery import make_app
+def _worker_env(world: World, broker_url: str) -> dict[str, str]:
+    return {
+        "AEP2_BROKER_URL": broker_url,
+        "AEP2_DATABASE_URL": str(world.engine.url),
+        "AEP2_RPC_URL": str(world.w3.provider.endpoint_uri),  # type: ignore[attr-defined]
+        "AEP2_ESCROW": world.escrow.address,
+        "AEP2_SUBMITTER_KEY": world.submitter.hex(),
+        "AEP2_CIRCUITS": "1:1:1",
+        "AEP2_SETTLEMENT_PROVER": "gnark",
+    }
 
+
+@contextmanager
+def _payee(world: World) -> Iterator[tuple[str, str]]:
+    """A real payee server writing ``world``'s store: (its URL, its address)."""
+    key = world.new_account(0)
+    settings = Settings(
+        chain_id=world.w3.eth.chain_id,
+        escrow=world.escrow.address,
+        tokens=[world.token.address],
+        payee_key="0x" + key.hex(),
+        settlement_horizon_seconds=3600,
+        routes=[Route(path="/weather", price=PRICE)],
+    )
+    app = create_app(
+        settings=settings, engine=world.engine, chain=Web3ChainView(world.w3, world.escrow.address)
+    )
+    with serve(app) as server:
+        yield server.url, world.address(key)
+
+
+def _paid_call(world: World, url: str, tmp_path: Path) -> str:
+    key = world.new_account()
+    world.fund(key, 1_000_000)
+    payer = Payer(LocalKeySigner(key), Policy(), db=tmp_path / "payer.db")
+    response = httpx.get(f"{url}/weather", auth=Aep2Auth(payer), timeout=30)
+    assert response.status_code == 200, response.text
+    return payer.address
+
+
+def test_paid_call_proved_with_groth16_by_the_worker_settles(world: World, tmp_path: Path) -> None:
+    with _payee(world) as (url, payee), RedisServer() as redis:
+        payer = _paid_call(world, url, tmp_path)
+        worker = WorkerProcess(_worker_env(world, redis.url), tmp_path / "worker.log").start()
+        try:
             started = time.monotonic()
             closed = close_window(world.engine, world.chain, SIZES)
             assert closed.window_id is not None
             make_app(redis.url).send_task("aep2.prove_chunk", args=[closed.chunk_ids[0]])
-            wait_until(lambda: world.states(ids) == {ids[0]: "settled"}, 900, "settled", log=worker.log)
+            wait_until(_all_in(world, "settled"), 900, "settled", log=worker.log)
             print(f"groth16 N=1: window close -> settled {time.monotonic() - started:.1f}s")
         finally:
             worker.stop()
-    assert world.escrow.payee_balance(payee, world.token.address) == 1234
-    assert world.escrow.high_water(world.address(payer), payee) == 1
-    assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 1234
+    assert world.escrow.payee_balance(payee, world.token.address) == PRICE
+    assert world.escrow.high_water(payer, payee) == 1
+    assert world.escrow.balance(payer, world.token.address) == 1_000_000 - PRICE
+
+
+def test_worker_killed_mid_groth16_proof_is_reconciled(world: World, tmp_path: Path) -> None:
+    with _payee(world) as (url, payee), RedisServer() as redis:
+        payer = _paid_call(world, url, tmp_path)
+        worker = WorkerProcess(_worker_env(world, redis.url), tmp_path / "worker.log").start()
+        try:
+            closed = close_window(world.engine, world.chain, SIZES)
+            assert closed.window_id is not None
+            make_app(redis.url).send_task("aep2.prove_chunk", args=[closed.chunk_ids[0]])
+            wait_until(_all_in(world, "proving"), 120, "proving", log=worker.log)
+            time.sleep(10)  # inside gnark's prove
+            worker.kill()  # the Celery parent, its pool child and the aep2-prover child
+            worker.start()
+            make_app(redis.url).send_task("aep2.reconcile", kwargs={"stuck_after": 0})
+            wait_until(_all_in(world, "settled"), 900, "settled", log=worker.log)
+        finally:
+            worker.stop()
+    assert world.escrow.payee_balance(payee, world.token.address) == PRICE
+    assert world.escrow.balance(payer, world.token.address) == 1_000_000 - PRICE
+
+
+def _all_in(world: World, state: str) -> Callable[[], bool]:
+    """Whether every mandate in ``world``'s store (each test has its own) is in ``state``."""
+
+    def check() -> bool:
+        with Session(world.engine) as s:
+            return set(s.execute(select(MandateRow.state)).scalars()) == {state}
+
+    return check
 
 
 def test_prover_subprocess_killed_mid_proof_is_retried(world: World) -> None:

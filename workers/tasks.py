@@ -66,7 +66,7 @@ def _backoff(retries: int) -> int:
 @app.task(name="aep2.prove_chunk", bind=True, max_retries=PROVE_RETRIES + 2)
 def prove_chunk(self: Task, chunk_id: int) -> str:
     out = pipeline.prove_chunk(_engine(), chunk_id, _prover(), _chain(), max_attempts=PROVE_RETRIES)
-    log.info("prove_chunk %s: %s %s", chunk_id, out.status, out.error or "")
+    log.info("task_prove_chunk chunk=%s status=%s error=%r", chunk_id, out.status, out.error)
     if out.status == "retry":
         raise self.retry(countdown=_backoff(self.request.retries))
     if out.window_ready is not None:
@@ -79,9 +79,9 @@ def submit_settlement(self: Task, window_id: int) -> str:
     try:
         out = pipeline.submit_window(_engine(), window_id, _chain())
     except Exception as exc:  # RPC down etc.: the window row keeps the state, reconcile also covers it
-        log.warning("submit_settlement %s: %s", window_id, exc)
+        log.warning("task_submit_settlement window=%s status=error error=%r", window_id, str(exc))
         raise self.retry(countdown=_backoff(self.request.retries), exc=exc) from exc
-    log.info("submit_settlement %s: %s %s", window_id, out.status, out.tx_hash or "")
+    log.info("task_submit_settlement window=%s status=%s tx=%s", window_id, out.status, out.tx_hash)
     if out.status == "pending":
         raise self.retry(countdown=_backoff(self.request.retries))
     return out.status

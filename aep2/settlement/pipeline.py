@@ -46,6 +46,7 @@ from aep2.store.mandates import transition
 from aep2.store.models import MandateRow, utcnow
 from aep2.store.states import MandateState
 
+# One line per state change, ``event key=value ...`` (logfmt), so log pipelines can parse them.
 log = logging.getLogger("aep2.settlement")
 
 S = MandateState
@@ -180,7 +181,7 @@ def close_window(
             )
             transition(session=session, mandate_ids=ids, to=S.BATCHED, reason=f"window {window.id}")
             chunk_ids.append(row.id)
-        log.info("window %s closed: %d chunks, %d failed", window.id, len(chunk_ids), len(failed))
+        log.info("window_closed window=%s chunks=%d failed=%d", window.id, len(chunk_ids), len(failed))
         return CloseResult(window.id, tuple(chunk_ids), tuple(failed), waiting)
 
 
@@ -323,7 +324,7 @@ def prove_chunk(
         ready = None
         if all(s == ChunkState.PROVED.value for s in states):
             window.state, ready = WindowState.PROVED.value, window.id
-        log.info("chunk %s proved in %.1fs (attempt %d)", chunk_id, seconds, attempts)
+        log.info("chunk_proved chunk=%s seconds=%.1f attempt=%d", chunk_id, seconds, attempts)
         return ProveOutcome(chunk_id, "proved", window_ready=ready)
 
 
@@ -336,12 +337,12 @@ def _prove_failed(
         chunk.last_error, chunk.updated_at = error, utcnow()
         if attempts < max_attempts:
             chunk.state = ChunkState.BATCHED.value
-            log.warning("chunk %s attempt %d failed: %s", chunk_id, attempts, error)
+            log.warning("chunk_retry chunk=%s attempt=%d error=%r", chunk_id, attempts, error)
             return ProveOutcome(chunk_id, "retry", error=error)
         chunk.state = ChunkState.FAILED.value
         reason = f"chunk {chunk_id} failed after {attempts} attempts: {error}"[:200]
         _roll_back_window(session, chunk.window_id, reason)
-        log.error("chunk %s dead: %s", chunk_id, error)
+        log.error("chunk_dead chunk=%s window=%s error=%r", chunk_id, chunk.window_id, error)
         return ProveOutcome(chunk_id, "failed", error=error)
 
 
@@ -406,7 +407,7 @@ def submit_window(
                 simulate(call, chain.submitter, list(chain.escrow.contract.abi))  # type: ignore[arg-type]
             except TransactionFailed as exc:
                 _roll_back_window(session, window_id, f"settleMany would revert: {exc}"[:200])
-                log.error("window %s not submitted: %s", window_id, exc)
+                log.error("window_not_submitted window=%s error=%r", window_id, str(exc))
                 return SubmitOutcome(window_id, "reverted")
             gas = settle_gas_limit(settlements, proofs, verifier_gas=chain.verifier_gas)
             nonce = w3.eth.get_transaction_count(to_checksum_address(chain.submitter), "pending")
@@ -439,7 +440,7 @@ def _broadcast(chain: Chain, raw_tx: str) -> None:
     try:
         chain.escrow.w3.eth.send_raw_transaction(HexBytes(raw_tx))
     except ValueError as exc:  # already known / nonce too low: the hash lookup decides what happened
-        log.info("broadcast refused (%s); looking the transaction up by hash", exc)
+        log.info("broadcast_refused error=%r (the hash lookup decides)", str(exc))
 
 
 def _chunks(session: Session, window_id: int) -> list[ChunkRow]:
@@ -500,7 +501,7 @@ def apply_receipt(
                     )
         window.state = WindowState.SETTLED.value
         log.info(
-            "window %s settled by %s: %d pairs paid, %d skipped, gas %s",
+            "window_settled window=%s tx=%s paid_pairs=%d skipped_pairs=%d gas=%s",
             window_id,
             window.tx_hash,
             len(result.settled),
@@ -596,6 +597,15 @@ def reconcile(
         else:
             _settle_by_high_water(engine, window.id, chain)
             report.rolled_back.append(window.id)
+    if any(vars(report).values()):
+        log.info(
+            "reconciled to_prove=%s to_submit=%s applied=%s rebroadcast=%s rolled_back=%s",
+            report.to_prove,
+            report.to_submit,
+            report.applied,
+            report.rebroadcast,
+            report.rolled_back,
+        )
     return report
 
 

@@ -123,7 +123,12 @@ def close_window(
     now = int(time.time()) if now is None else now
     escrow = chain.escrow
     with sessions(engine).begin() as session:
-        query = select(MandateRow).where(MandateRow.state == S.ACCEPTED.value)
+        query = select(MandateRow).where(
+            MandateRow.state == S.ACCEPTED.value,
+            # only mandates signed for this escrow on this chain: another domain's never verify here
+            MandateRow.chain_id == escrow.w3.eth.chain_id,
+            func.lower(MandateRow.escrow) == escrow.address.lower(),
+        )
         if payee is not None:
             query = query.where(MandateRow.payee == payee)
         rows = list(session.execute(query).scalars())

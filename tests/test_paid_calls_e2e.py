@@ -34,6 +34,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.fastmcp import FastMCP
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 from x402 import x402Client, x402ClientSync, x402Facilitator, x402ResourceServer
 from x402.http.clients.httpx import x402HttpxClient
 from x402.http.middleware.fastapi import payment_middleware
@@ -47,6 +48,7 @@ from x402.mechanisms.evm.exact import (
 )
 from x402.schemas import AssetAmount, PaymentPayload, PaymentRequired
 
+from aep2.cli.pay import app as pay_app
 from aep2.devnet import Anvil
 from aep2.errors import PaymentRequestError, Reason
 from aep2.mandate import SignedMandate
@@ -107,6 +109,7 @@ class Parties:
         signed = payment.mandate
         digest = "0x" + signed.digest.hex()
         assert payment.receipt.digest == digest and payment.receipt.payee == self.check.settings.payee
+        assert payment.settle_response["transaction"] == "aep2:" + digest
         [row] = [r for r in self.stored() if r.digest == digest]
         assert (row.payer, int(row.nonce), int(row.amount)) == (self.address, signed.mandate.nonce, P)
         [entry] = [e for e in self.payer.audit.entries() if e.digest == digest]
@@ -140,17 +143,41 @@ def parties(world: World, tmp_path: Path) -> Iterator[Parties]:
 
 def test_aep2_auth_pays_create_app(parties: Parties) -> None:
     app = create_app(settings=parties.check.settings, engine=parties.engine, chain=parties.check.chain)
-    with s.serve(app) as server, httpx.Client(auth=Aep2Auth(parties.payer)) as client:
+    with s.serve(app) as server:
         url = server.url + "/weather?city=Paris&days=2"
-        response = client.get(url)
+        with httpx.Client(auth=Aep2Auth(parties.payer)) as client:
+            response = client.get(url)
         assert response.status_code == 200, response.text
         signed = parties.agree(payment_of(response))
         assert signed.mandate.ref == http_ref("GET", url)  # the exact URL, query string included
-        posted = client.post(server.url + "/echo", content=b'{"city": "Berlin"}')
+        assert parties.payer.audit.entries()[0].resource == url
+
+        async def post() -> httpx.Response:
+            async with httpx.AsyncClient(auth=Aep2Auth(parties.payer, chain_id=s.CHAIN_ID)) as client:
+                return await client.post(server.url + "/echo", content=b'{"city": "Berlin"}')
+
+        posted = anyio.run(post)
         assert posted.status_code == 200, posted.text
         again = parties.agree(payment_of(posted))
         assert again.mandate.ref == http_ref("POST", server.url + "/echo", b'{"city": "Berlin"}')
     assert [int(r.nonce) for r in parties.stored()] == [1, 2]
+
+
+def test_aep2_pay_cli_pays_create_app(parties: Parties, tmp_path: Path) -> None:
+    """``aep2 pay URL`` (its own Payer from a key file, a YAML policy and a journal) against the payee."""
+    (tmp_path / "payer.key").write_text("0x" + parties.key.hex() + "\n")
+    (tmp_path / "policy.yaml").write_text(f"max_per_payment: {P}\n")
+    files = ["--key-file", str(tmp_path / "payer.key"), "--policy", str(tmp_path / "policy.yaml")]
+    app = create_app(settings=parties.check.settings, engine=parties.engine, chain=parties.check.chain)
+    with s.serve(app) as server:
+        url = server.url + "/weather"
+        result = CliRunner().invoke(pay_app, [url, *files, "--db", str(tmp_path / "cli.db"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["status"] == 200 and out["paid"] is True and out["error"] is None
+    [row] = parties.stored()
+    assert out["receipt"]["digest"] == out["mandate"]["digest"] == row.digest
+    assert json.loads(out["body"])["paid"]["payer"] == parties.address
 
 
 # --- HTTP: the x402 SDK middleware, exact and aep2 on one route -----------------------------------

@@ -1,9 +1,9 @@
-"""The web3 ChainView on a real anvil, and ``aep2 payee serve`` end to end over it.
+"""The web3 ChainView and the payee's check against the real escrow on anvil, and ``aep2 payee serve``.
 
-The escrow is being built on another branch; until it lands here, a stand-in
-with the same view functions and events as its ``IEscrow`` (``balance``,
-``pendingWithdrawal``, ``highWater``; ``Deposited``/``WithdrawalRequested`` with
-the payer indexed) is compiled with the repo's solc and deployed on anvil.
+The stack is ``deploy_stack``'s: the escrow, ``TestUSDC`` (deposits are real token transfers) and
+the attestation stand-in verifier, so settlements move balances and high-water marks exactly as a
+proven batch does. The cache is dropped by the escrow's own events (``Deposited``,
+``WithdrawalRequested``/``Cancelled``, ``PairSettled``), never by test hooks.
 """
 
 from __future__ import annotations
@@ -20,133 +20,129 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-from web3 import Web3
-from web3.contract import Contract
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from aep2.chain import Artifact, deploy, transact
-from aep2.devnet import Anvil, find_tool
+from aep2.devnet import Anvil
 from aep2.devnet._process import free_port
 from aep2.errors import MandateError, Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck
 from aep2.payee.chain_web3 import Web3ChainView
-from aep2.store import create_schema, make_engine
+from aep2.payer import LocalKeySigner, Payer, Policy
+from aep2.store import MandateRow, MandateState, create_schema, make_engine, transition
+from aep2.store.models import uint64_key
 from aep2.transports.call_ref import http_ref
+from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from tests import payee_support as s
+from tests.escrow_world import World, make_world, new_payer, settle
 
-ESCROW_STAND_IN = """
-// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-contract EscrowViews {
-    event Deposited(address indexed payer, address indexed token, uint256 amount);
-    event WithdrawalRequested(address indexed payer, address indexed token, uint256 amount, uint64 readyAt);
-    mapping(address => mapping(address => uint256)) public balance;
-    mapping(address => mapping(address => uint256)) internal pending;
-    mapping(address => mapping(address => uint64)) public highWater;
-    function deposit(address payer, address token, uint256 amount) external {
-        balance[payer][token] += amount;
-        emit Deposited(payer, token, amount);
-    }
-    function requestWithdraw(address payer, address token, uint256 amount) external {
-        pending[payer][token] = amount;
-        emit WithdrawalRequested(payer, token, amount, uint64(block.timestamp + 1 days));
-    }
-    function setHighWater(address payer, address payee, uint64 nonce) external {
-        highWater[payer][payee] = nonce;
-    }
-    function setBalanceSilently(address payer, address token, uint256 amount) external {
-        balance[payer][token] = amount;
-    }
-    function pendingWithdrawal(address payer, address token) external view returns (uint256, uint64) {
-        return (pending[payer][token], 0);
-    }
-}
-"""
-
-
-def compile_stand_in() -> Artifact:
-    request = {
-        "language": "Solidity",
-        "sources": {"EscrowViews.sol": {"content": ESCROW_STAND_IN}},
-        "settings": {"evmVersion": "prague", "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
-    }
-    out = subprocess.run(
-        [find_tool("solc"), "--standard-json"],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        check=True,
-    )
-    built = json.loads(out.stdout)["contracts"]["EscrowViews.sol"]["EscrowViews"]
-    return Artifact(name="EscrowViews", abi=built["abi"], bytecode="0x" + built["evm"]["bytecode"]["object"])
+P = s.PRICE
 
 
 @pytest.fixture(scope="module")
-def escrow(w3: Web3, deployer_key: bytes) -> Contract:
-    return deploy(w3, compile_stand_in(), private_key=deployer_key)
+def world(anvil: Anvil) -> World:
+    return make_world(anvil)
 
 
-def test_reads_cache_and_invalidates_on_escrow_events(
-    w3: Web3, escrow: Contract, deployer_key: bytes
-) -> None:
-    payer = Account.create().address
-    view = Web3ChainView(w3=w3, escrow=escrow.address, max_age=3600, poll_interval=0)
-    transact(w3, escrow.functions.deposit(payer, s.TOKEN, 500), deployer_key)
-    transact(w3, escrow.functions.setHighWater(payer, s.PAYEE, 4), deployer_key)
-    position = view.position(payer=payer, payee=s.PAYEE, token=s.TOKEN)
-    assert (position.balance, position.pending_withdrawal, position.high_water) == (500, 0, 4)
-    transact(w3, escrow.functions.setBalanceSilently(payer, s.TOKEN, 1), deployer_key)
-    assert view.position(payer=payer, payee=s.PAYEE, token=s.TOKEN).balance == 500  # cached: no event
-    transact(w3, escrow.functions.requestWithdraw(payer, s.TOKEN, 200), deployer_key)
-    refreshed = view.position(payer=payer, payee=s.PAYEE, token=s.TOKEN)
-    assert (refreshed.balance, refreshed.pending_withdrawal, refreshed.debitable) == (1, 200, 0)
+def address(key: bytes) -> str:
+    return str(Account.from_key(key).address)
 
 
-def test_cached_values_expire_after_max_age(w3: Web3, escrow: Contract, deployer_key: bytes) -> None:
-    payer = Account.create().address
-    view = Web3ChainView(w3=w3, escrow=escrow.address, max_age=0.2, poll_interval=3600)
-    transact(w3, escrow.functions.setBalanceSilently(payer, s.TOKEN, 7), deployer_key)
-    assert view.position(payer=payer, payee=s.PAYEE, token=s.TOKEN).balance == 7
-    transact(w3, escrow.functions.setBalanceSilently(payer, s.TOKEN, 8), deployer_key)
+def test_reads_the_escrow_and_invalidates_on_its_events(world: World) -> None:
+    key = new_payer(world)
+    payer, token = address(key), world.token.address
+    view = Web3ChainView(w3=world.w3, escrow=world.escrow.address, max_age=3600, poll_interval=0)
+    frozen = Web3ChainView(w3=world.w3, escrow=world.escrow.address, max_age=3600, poll_interval=3600)
+
+    def position(v: Web3ChainView) -> tuple[int, int, int]:
+        p = v.position(payer=payer, payee=s.PAYEE, token=token)
+        return p.balance, p.pending_withdrawal, p.high_water
+
+    world.fund(key, 500)
+    assert position(view) == position(frozen) == (500, 0, 0)
+    world.escrow.request_withdraw(token, 200, key)  # WithdrawalRequested
+    assert position(view) == (500, 200, 0)
+    assert view.position(payer=payer, payee=s.PAYEE, token=token).debitable == 300
+    assert position(frozen) == (500, 0, 0)  # no poll, no read: the cache answers
+    settle(world, payer, s.PAYEE, 0, 2, 100)  # PairSettled
+    assert position(view) == (400, 200, 2)
+    world.escrow.cancel_withdraw(token, key)  # WithdrawalCancelled
+    world.fund(key, 50)  # Deposited
+    assert position(view) == (450, 0, 2)
+    other = new_payer(world)
+    world.fund(other, 1)
+    assert view.poll_events(force=True) == 0  # another payer's deposit drops nothing of ours
+    assert position(frozen) == (500, 0, 0)
+
+
+def test_cached_values_expire_after_max_age(world: World) -> None:
+    key = new_payer(world)
+    view = Web3ChainView(w3=world.w3, escrow=world.escrow.address, max_age=0.2, poll_interval=3600)
+    world.fund(key, 7)
+    assert view.position(payer=address(key), payee=s.PAYEE, token=world.token.address).balance == 7
+    world.fund(key, 1)
     time.sleep(0.25)
-    assert view.position(payer=payer, payee=s.PAYEE, token=s.TOKEN).balance == 8
-
-
-def test_check_over_the_real_chain(w3: Web3, escrow: Contract, deployer_key: bytes, tmp_path: Path) -> None:
-    key = Account.create().key
-    payer = Account.from_key(key).address
-    settings = s.settings(escrow=escrow.address)
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    check = PayeeCheck(
-        settings=settings, engine=engine, chain=Web3ChainView(w3=w3, escrow=escrow.address, poll_interval=0)
-    )
-    ref = http_ref("GET", "http://x/weather")
-
-    def accept(nonce: int) -> None:
-        signed = s.sign(ref=ref, nonce=nonce, key=bytes(key), escrow=escrow.address)
-        check.accept(encode(signed), price=s.PRICE, ref=ref, transport="test")
-
-    with pytest.raises(MandateError) as caught:
-        accept(1)
-    assert caught.value.reason == Reason.INSUFFICIENT_HEADROOM
-    transact(w3, escrow.functions.deposit(payer, s.TOKEN, 2 * s.PRICE), deployer_key)
-    transact(w3, escrow.functions.setHighWater(payer, s.PAYEE, 3), deployer_key)
-    with pytest.raises(MandateError) as caught:
-        accept(3)
-    assert caught.value.reason == Reason.NONCE_BELOW_HIGH_WATER
-    accept(4)
-    accept(5)
-    with pytest.raises(MandateError) as caught:
-        accept(6)
-    assert caught.value.reason == Reason.INSUFFICIENT_HEADROOM
+    assert view.position(payer=address(key), payee=s.PAYEE, token=world.token.address).balance == 8
 
 
 @pytest.fixture
-def cli_server(anvil: Anvil, escrow: Contract, tmp_path: Path) -> Iterator[str]:
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    create_schema(engine)
+    return engine
+
+
+def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, engine: Engine) -> None:
+    key = new_payer(world)
+    payer, token = address(key), world.token.address
+    settings = s.settings(escrow=world.escrow.address, tokens=[token])
+    view = Web3ChainView(w3=world.w3, escrow=world.escrow.address, max_age=3600, poll_interval=0)
+    check = PayeeCheck(settings=settings, engine=engine, chain=view)
+    ref = http_ref("GET", "http://x/weather")
+
+    def accept(nonce: int) -> None:
+        signed = s.sign(ref=ref, nonce=nonce, key=key, token=token, escrow=world.escrow.address)
+        check.accept(encode(signed), price=P, ref=ref, transport="test")
+
+    def refused(nonce: int) -> str:
+        before = s.stored(engine)
+        with pytest.raises(MandateError) as caught:
+            accept(nonce)
+        assert s.stored(engine) == before  # nothing stored for a rejection
+        return str(caught.value.reason)
+
+    assert refused(1) == Reason.INSUFFICIENT_HEADROOM  # no deposit yet
+    world.fund(key, 3 * P)
+    for nonce in (1, 2, 3):
+        accept(nonce)  # funded with 3P: accepted up to 3P ...
+    assert refused(4) == Reason.INSUFFICIENT_HEADROOM  # ... and not a unit more
+    world.fund(key, 2 * P)
+    accept(4)
+    world.escrow.request_withdraw(token, P, key)  # debitable 4P, all of it accepted
+    assert refused(5) == Reason.INSUFFICIENT_HEADROOM
+
+    settle(world, payer, s.PAYEE, 0, 3, 3 * P)  # nonces 1-3 settled: high water 3, balance 2P
+    assert refused(3) == Reason.NONCE_BELOW_HIGH_WATER
+    assert refused(2) == Reason.NONCE_BELOW_HIGH_WATER
+    # Until the settlement pipeline marks 1-3 settled, the payee still counts them (fails closed).
+    assert refused(5) == Reason.INSUFFICIENT_HEADROOM
+    with Session(engine) as session, session.begin():
+        settled = session.scalars(select(MandateRow.id).where(MandateRow.nonce <= uint64_key(3))).all()
+        assert transition(session=session, mandate_ids=settled, to=MandateState.SETTLED) == 3
+    assert refused(5) == Reason.INSUFFICIENT_HEADROOM  # debitable 2P - P pending = P, all on nonce 4
+    world.escrow.cancel_withdraw(token, key)
+    accept(5)
+    assert s.stored(engine)[0] == 5
+
+
+@pytest.fixture
+def cli_server(anvil: Anvil, world: World, tmp_path: Path) -> Iterator[str]:
     (tmp_path / "payee.key").write_text(s.PAYEE_KEY)
     port = free_port()
     config: dict[str, Any] = {
-        "chain_id": s.CHAIN_ID, "rpc_url": anvil.rpc_url, "escrow": escrow.address, "tokens": [s.TOKEN],
+        "chain_id": s.CHAIN_ID, "rpc_url": anvil.rpc_url, "escrow": world.escrow.address,
+        "tokens": [world.token.address],
         "payee_key_file": "payee.key", "settlement_horizon_seconds": s.HORIZON,
         "database_url": f"sqlite:///{tmp_path / 'cli.db'}",
         "routes": [{"path": "/weather", "price": s.PRICE, "description": "weather"}],
@@ -181,11 +177,14 @@ def cli_server(anvil: Anvil, escrow: Contract, tmp_path: Path) -> Iterator[str]:
         process.stderr.close()
 
 
-def test_cli_serves_a_paid_api(cli_server: str, w3: Web3, escrow: Contract, deployer_key: bytes) -> None:
-    transact(w3, escrow.functions.deposit(s.PAYER, s.TOKEN, 10 * s.PRICE), deployer_key)
-    url = cli_server + "/weather"
-    accepted = s.aep2_accept(s.challenge_of(httpx.get(url).headers["PAYMENT-REQUIRED"]))
-    signed = s.sign(ref=http_ref("GET", url), nonce=1000, escrow=escrow.address)
-    response = httpx.get(url, headers={"PAYMENT-SIGNATURE": s.x402_header(encode(signed), accepted)})
+def test_cli_serves_a_paid_api(cli_server: str, world: World, tmp_path: Path) -> None:
+    """``aep2 payee serve`` over the real escrow, paid by the payer SDK's httpx transport."""
+    key = new_payer(world)
+    world.fund(key, 10 * s.PRICE)
+    payer = Payer(LocalKeySigner(key), Policy(max_per_payment=s.PRICE), db=tmp_path / "payer.db")
+    with httpx.Client(auth=Aep2Auth(payer)) as client:
+        response = client.get(cli_server + "/weather")
     assert response.status_code == 200, response.text
-    assert "PAYMENT-RESPONSE" in response.headers
+    receipt = payment_of(response).receipt
+    assert receipt is not None and receipt.payer == address(key) and receipt.nonce == "1"
+    payer.close()

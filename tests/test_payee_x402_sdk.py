@@ -4,7 +4,9 @@ The resource server is x402's own FastAPI middleware under a real uvicorn; the
 facilitator is one local ``x402Facilitator`` holding the EVM ``exact`` scheme
 (against anvil) and the aep2 scheme (the payee's check). Payments are made with
 the official ``x402ClientSync``: ``exact`` with x402's EVM client, ``aep2`` with a
-minimal client scheme signing with ``aep2.mandate`` (the payer SDK's own comes later).
+minimal client scheme signing with ``aep2.mandate``, so these tests can forge refs and
+nonces. The payer SDK's ``register_aep2_client`` paying this route, and a successful
+``exact`` payment in ``TestUSDC`` on the same route, are in ``tests/test_paid_calls_e2e.py``.
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ def test_wrong_ref_reaches_the_check(server: s.RunningServer, engine: Engine) ->
 
 
 def test_exact_payment_goes_to_the_exact_facilitator(server: s.RunningServer, engine: Engine) -> None:
-    """The exact side is wired and answers; without an EIP-3009 token on this branch it rejects."""
+    """The exact side reaches x402's EVM facilitator, which looks the asset up on anvil and refuses one
+    with no code (a successful exact payment: tests/test_paid_calls_e2e.py)."""
     client = register_exact_evm_client(x402ClientSync(), EthAccountSigner(Account.from_key(s.PAYER_KEY)))
     response = pay_with(client, server.url + "/weather")
     assert response.status_code == 402

@@ -1,4 +1,5 @@
-"""A real A2A merchant agent (a2a-sdk JSON-RPC under uvicorn) with a paid skill, paid by the aep2 client."""
+"""The aep2 A2A client against a stub merchant agent (a2a-sdk JSON-RPC under uvicorn): overbilling and
+refusals. Paying the real ``PaidAgentExecutor``: tests/test_paid_calls_e2e.py."""
 
 from __future__ import annotations
 
@@ -163,16 +164,6 @@ def _ask(url: str, payer: Payer, text: str) -> PaidTask:
             return await send_message_paid(client, payer, message)
 
     return anyio.run(main)
-
-
-def test_a_paid_task_completes_with_a_receipt(agent_url: str, stub: PayeeStub, payer: Payer) -> None:
-    paid = _ask(agent_url, payer, "what is the answer?")
-    assert isinstance(paid.result, Task) and paid.result.status.state == TaskState.completed
-    assert paid.payment is not None and paid.payment.error is None and paid.payment.receipt is not None
-    assert paid.payment.receipt.digest == "0x" + stub.accepted[0].digest.hex()
-    assert stub.accepted[0].mandate.ref == a2a_ref("what is the answer?", task=paid.result.id)
-    artifacts = paid.result.artifacts or []
-    assert [a.name for a in artifacts] == ["answer"]
 
 
 def test_an_agent_billing_another_request_is_refused(stub: PayeeStub, payer: Payer) -> None:

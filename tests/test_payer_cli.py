@@ -1,4 +1,5 @@
-"""``aep2 pay URL`` against a real uvicorn stub payee."""
+"""``aep2 pay URL`` against the stub payee: text output of an echoed POST, exit codes. Paying the real
+payee: tests/test_paid_calls_e2e.py."""
 
 from __future__ import annotations
 
@@ -32,15 +33,6 @@ def files(tmp_path: Path) -> list[str]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"max_per_payment: {PRICE}\n")
     return ["--key-file", str(key), "--policy", str(policy), "--db", str(tmp_path / "payer.db")]
-
-
-def test_pay_prints_the_body_and_the_receipt(base_url: str, stub: PayeeStub, files: list[str]) -> None:
-    result = CliRunner().invoke(app, [f"{base_url}/paid", *files, "--json"])
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.stdout)
-    assert out["status"] == 200 and out["paid"] is True and out["error"] is None
-    assert out["receipt"]["digest"] == out["mandate"]["digest"] == "0x" + stub.accepted[0].digest.hex()
-    assert json.loads(out["body"])["paid"] is True
 
 
 def test_pay_text_output_and_a_post(base_url: str, files: list[str]) -> None:

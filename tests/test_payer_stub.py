@@ -1,10 +1,19 @@
 """A test-only paid API: a real FastAPI app under a real uvicorn on 127.0.0.1, speaking x402 v2 + aep2.
 
-It stands in for the payee service while that is written in parallel: it
-issues a real 402 with the pinned formats, verifies the mandate with
+It issues a real 402 with the pinned formats, verifies the mandate with
 ``aep2.mandate.decode(...).verify()`` plus the domain, payee, price, ref,
 deadline and replay checks, and answers with a receipt signed by the payee.
-The lead replaces these tests' server with the real payee service later.
+
+The happy paths (each transport paying, receipts verified, the payer's audit and
+nonce journal matching the payee's store) run against the real payee service on
+the real escrow in ``tests/test_paid_calls_e2e.py``. This stub stays only for the
+payer's behaviour that an honest payee cannot provoke or that needs counting
+what reached the server: a payee quoting a ref for another call
+(``/lying-ref``, MCP/A2A overbilling), a receipt signed by a stranger
+(``/forged-receipt``), a policy refusal that must send no payment header
+(``payment_headers_seen``), a rejection answered with the 402 exactly once,
+an echo of the paid body for the CLI's text output, and a challenge listing
+``exact`` before ``aep2``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The :class:`~aep2.payee.chain_view.ChainView` over the escrow contract, through web3.py.
 
-Kept thin and in one module because the escrow is being written alongside: it
-assumes the views ``balance(payer, token)``, ``pendingWithdrawal(payer, token)
--> (amount, readyAt)`` and ``highWater(payer, payee)``. Reads are cached per key
+The reads go through :class:`aep2.chain.EscrowClient` (the forge artefact's
+ABI, so a renamed view breaks here, not silently): ``balance(payer, token)``
+(a pending withdrawal included), ``pendingWithdrawal(payer, token)`` and
+``highWater(payer, payee)``. Reads are cached per key
 and dropped when an escrow log names the payer in an indexed topic (deposits,
 withdrawals and settlements all do); a cached value is never used past
 ``max_age`` seconds, which callers set no longer than the settlement horizon.
@@ -13,30 +14,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from web3 import Web3
 
+from aep2.chain import EscrowClient
 from aep2.errors import ConfigurationError
 from aep2.payee.chain_view import PayerPosition
-
-ESCROW_VIEWS_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function", "name": "balance", "stateMutability": "view",
-        "inputs": [{"name": "payer", "type": "address"}, {"name": "token", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-    {
-        "type": "function", "name": "pendingWithdrawal", "stateMutability": "view",
-        "inputs": [{"name": "payer", "type": "address"}, {"name": "token", "type": "address"}],
-        "outputs": [{"name": "amount", "type": "uint256"}, {"name": "readyAt", "type": "uint64"}],
-    },
-    {
-        "type": "function", "name": "highWater", "stateMutability": "view",
-        "inputs": [{"name": "payer", "type": "address"}, {"name": "payee", "type": "address"}],
-        "outputs": [{"name": "", "type": "uint64"}],
-    },
-]  # fmt: skip
 
 
 @dataclass
@@ -53,14 +36,13 @@ class Web3ChainView:
     escrow: str
     max_age: float = 60.0
     poll_interval: float = 1.0
-    abi: list[dict[str, Any]] = field(default_factory=lambda: ESCROW_VIEWS_ABI)
     _cache: dict[tuple[str, str, str], _Cached] = field(default_factory=dict)
     _next_block: int | None = None
     _polled_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._contract = self.w3.eth.contract(address=Web3.to_checksum_address(self.escrow), abi=self.abi)
+        self._escrow = EscrowClient.at(self.w3, self.escrow)
 
     def position(self, *, payer: str, payee: str, token: str) -> PayerPosition:
         self.poll_events()
@@ -74,16 +56,15 @@ class Web3ChainView:
         return position
 
     def _read(self, *, payer: str, payee: str, token: str) -> PayerPosition:
-        views = self._contract.functions
         try:
-            balance = int(views.balance(payer, token).call())
-            pending, _ready_at = views.pendingWithdrawal(payer, token).call()
-            high_water = int(views.highWater(payer, payee).call())
+            balance = self._escrow.balance(payer, token)
+            pending = self._escrow.pending_withdrawal(payer, token).amount
+            high_water = self._escrow.high_water(payer, payee)
         except Exception as exc:  # web3 raises many unrelated types; to the payer all are "try later"
             raise ConfigurationError(
                 f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow
             ) from exc
-        return PayerPosition(balance=balance, pending_withdrawal=int(pending), high_water=high_water)
+        return PayerPosition(balance=balance, pending_withdrawal=pending, high_water=high_water)
 
     def poll_events(self, *, force: bool = False) -> int:
         """Drop cache entries of every payer an escrow log names since the last poll; returns how many."""
@@ -99,7 +80,7 @@ class Web3ChainView:
             if latest < self._next_block:
                 return 0
             logs = self.w3.eth.get_logs(
-                {"address": self._contract.address, "fromBlock": self._next_block, "toBlock": latest}
+                {"address": self._escrow.contract.address, "fromBlock": self._next_block, "toBlock": latest}
             )
             self._next_block = latest + 1
             named = {"0x" + bytes(topic)[-20:].hex() for log in logs for topic in log["topics"][1:]}

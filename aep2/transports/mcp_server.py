@@ -8,9 +8,12 @@
   ``SettleResponse`` with the payee's signed receipt in ``extra``.
 
 The call ref is :func:`~aep2.transports.call_ref.mcp_ref` of the tool name and the
-arguments as the tool receives them, so the payer signs the ref it was quoted and
-retries with the same arguments. x402's own ``create_payment_wrapper`` quotes
-fixed requirements and cannot carry a per-call ref, hence this wrapper.
+arguments *as the client sent them* (before FastMCP fills in defaults or coerces
+types), which is all the payer can hash: the payer computes the same ref from the
+arguments it sends and refuses a quote for any other. The registered tool is a
+:class:`PaidTool`, whose ``run`` hands those raw arguments to the wrapper.
+x402's own ``create_payment_wrapper`` quotes fixed requirements and cannot carry a
+per-call ref, hence this wrapper.
 
     server = FastMCP("weather")
     add_paid_tool(server, get_weather, check=check, price=1000)
@@ -21,10 +24,12 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Final
 
 import anyio
 from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
 from aep2.errors import MandateError
@@ -34,6 +39,24 @@ from aep2.transports.call_ref import mcp_ref
 
 PAYMENT_META_KEY: Final = "x402/payment"
 PAYMENT_RESPONSE_META_KEY: Final = "x402/payment-response"
+
+_SENT_ARGUMENTS: ContextVar[dict[str, Any] | None] = ContextVar("aep2_mcp_sent_arguments", default=None)
+
+
+class PaidTool(Tool):
+    """A FastMCP ``Tool`` whose paid wrapper sees the call's arguments as the client sent them."""
+
+    async def run(
+        self,
+        arguments: dict[str, Any],
+        context: Context[Any, Any, Any] | None = None,
+        convert_result: bool = False,
+    ) -> Any:
+        token = _SENT_ARGUMENTS.set(dict(arguments))
+        try:
+            return await super().run(arguments, context, convert_result)
+        finally:
+            _SENT_ARGUMENTS.reset(token)
 
 
 def _payment_of(ctx: Context[Any, Any, Any] | None) -> object | None:
@@ -71,7 +94,8 @@ def paid(
 
     async def wrapped(**kwargs: Any) -> CallToolResult:
         ctx = kwargs.pop("ctx", None)
-        ref = mcp_ref(tool, kwargs)
+        sent = _SENT_ARGUMENTS.get()  # None when called outside a PaidTool (then: as validated)
+        ref = mcp_ref(tool, kwargs if sent is None else sent)
         payment = _payment_of(ctx)
         if payment is None:
             return _required_result(check, tool=tool, price=price, ref=ref, error=None)
@@ -121,9 +145,12 @@ def add_paid_tool(
 ) -> None:
     """Register ``handler`` on ``server`` as a tool charging ``price`` base units per call."""
     tool = name or handler.__name__
-    server.add_tool(
+    registered = PaidTool.from_function(
         paid(handler, check=check, price=price, name=tool),
         name=tool,
         description=description or handler.__doc__,
         structured_output=False,
     )
+    # FastMCP.add_tool takes a function and builds a plain Tool; mcp is pinned (1.30), so register
+    # the PaidTool in its tool manager directly, as add_tool would.
+    server._tool_manager._tools[tool] = registered

@@ -11,7 +11,8 @@ TOOLBIN := $(ROOT)/.tools/bin
 export PATH := $(TOOLBIN):$(ROOT)/bin:$(VENV)/bin:$(PATH)
 export AEP2_REPO := $(ROOT)
 
-.PHONY: help setup venv foundry contracts circuits redis test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot
+
+.PHONY: help setup venv foundry contracts circuits groth16 redis test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot
 
 help:
 	@echo "make test    install everything, then forge test, go test and pytest"
@@ -19,7 +20,7 @@ help:
 	@echo "make bench   benchmarks (aep2 against per-call x402)"
 	@echo "make soak    the slow tests: settlement soak (500+ mandates) and real-Groth16 settlement"
 
-setup: venv foundry contracts circuits redis
+setup: venv foundry contracts circuits redis groth16
 
 # --- Python ------------------------------------------------------------------
 venv: $(VENV)/.installed
@@ -49,6 +50,19 @@ contracts: foundry
 circuits:
 	cd circuits && go build ./... && if [ -d cmd/aep2-prover ]; then go build -o $(ROOT)/bin/aep2-prover ./cmd/aep2-prover; fi
 
+# --- Groth16 dev keys for the smallest circuit, and its exported verifier ---------
+# One single-party setup (~500 CPU-seconds, once per machine, cached under $AEP2_HOME) that the
+# tests and the demo prove with. Dev keys only: production keys come from gnark's mpcsetup ceremony.
+export AEP2_HOME ?= $(HOME)/.aep2
+N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-batch-v1-n1-p1
+GENERATED := contracts/src/generated
+
+groth16: circuits foundry
+	test -f $(N1P1_KEYS)/proving.key || aep2-prover setup --dev --n 1 --p 1
+	mkdir -p $(GENERATED)
+	aep2-prover export-solidity --n 1 --p 1 --out $(GENERATED)/BatchVerifierN1P1.sol
+	cd contracts && forge build --quiet
+
 # --- Redis from Debian, if missing --------------------------------------------
 redis:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
@@ -67,9 +81,9 @@ gas-snapshot: contracts
 test-circuits: circuits
 	cd circuits && go vet ./... && go test ./...
 
-test-python: venv contracts circuits redis
+test-python: venv contracts circuits redis groth16
 	$(PY) scripts/gen_vectors.py --check
-	$(PY) -m pytest
+	AEP2_REQUIRE_GROTH16=1 $(PY) -m pytest
 
 # The slow tests: the 500-mandate settlement soak and the pipeline with real Groth16 at N=1
 # (which skips unless the N=1 dev keys and the exported verifier are built; see circuits/README.md).

@@ -1,15 +1,11 @@
 """The pipeline with the real prover: gnark Groth16 at N=1, P=1 and its exported Solidity verifier.
 
-Slow (a proof is ~90 CPU-seconds, see circuits/README.md) and needs the dev keys cached under
-``$AEP2_HOME/circuits`` (``aep2-prover setup --dev --n 1 --p 1``, ~650 CPU-seconds once) and
-the exported verifier compiled (``aep2-prover export-solidity --n 1 --p 1 --out
-contracts/src/generated/BatchVerifierN1P1.sol`` then ``forge build``); skipped with that
-message otherwise.
+A proof costs tens of CPU-seconds; the dev keys and the built verifier come from ``make groth16``
+(see ``tests/groth16_support.py``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,40 +18,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from aep2.chain import Stack, VerifierSpec, deploy_stack, load_artifact
+from aep2.chain import Stack, deploy_stack
 from aep2.devnet import Anvil, RedisServer
-from aep2.errors import ConfigurationError
 from aep2.payee import Route, Settings, create_app
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import LocalKeySigner, Payer, Policy
 from aep2.prover import ProverProcess
 from aep2.settlement.pipeline import close_window, prove_chunk, submit_window
-from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import GnarkProver
 from aep2.store import MandateRow, create_schema, make_engine
 from aep2.transports.httpx_auth import Aep2Auth
+from tests.groth16_support import N1P1, groth16_verifier_spec
 from tests.payee_support import serve
 from tests.settlement_support import WorkerProcess, World, wait_until
 from workers.celery import make_app
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.groth16
 
-SIZES = (CircuitSize(1, 1, 1),)
+SIZES = (N1P1,)
 PRICE = 1_000
-KEYS = Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2")) / "circuits" / "aep2-batch-v1-n1-p1"
 
 
 @pytest.fixture(scope="module")
 def world_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
-    if not (KEYS / "proving.key").exists():
-        pytest.skip(f"no Groth16 keys in {KEYS}: run `aep2-prover setup --dev --n 1 --p 1`")
-    try:
-        artifact = load_artifact("BatchVerifierN1P1")
-    except ConfigurationError:
-        pytest.skip("BatchVerifierN1P1 not built: aep2-prover export-solidity, then forge build")
+    spec = groth16_verifier_spec()
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
-        stack = deploy_stack(w3, node.private_keys[0], verifiers=[VerifierSpec(1, 1, 1, artifact)])
+        stack = deploy_stack(w3, node.private_keys[0], verifiers=[spec])
         yield w3, stack, node.private_keys
 
 

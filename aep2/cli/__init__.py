@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import demo, mandate, pay, payee
+from aep2.cli import demo, mandate, pay, payee, worker
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
 app.add_typer(mandate.app, name="mandate")
 app.command(name="pay")(pay.pay)
 app.add_typer(payee.payee_app, name="payee")
+app.command(name="worker")(worker.worker)
+app.command(name="settle")(worker.settle)
+app.command(name="status")(worker.status)
 app.command(name="demo")(demo.run)
 
 __all__ = ["app"]

@@ -16,6 +16,7 @@ A thin shell: everything it does is a library call (``load_settings``,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from web3 import Web3
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, create_app, load_settings
 from aep2.payee.chain_web3 import Web3ChainView
+from aep2.settlement.metrics import mount_metrics
 from aep2.store import make_engine
 from aep2.store.engine import upgrade_to_head
 
@@ -63,6 +65,7 @@ def serve(
     engine = make_engine(settings.database_url)
     migrate(engine)
     app = create_app(settings=settings, engine=engine, chain=chain_view(settings))
+    mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
     typer.echo(f"aep2 payee {settings.payee} on http://{host}:{port} ({len(settings.routes)} paid routes)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from aep2.devnet import repo_root
 from aep2.prover._errors import ProverCrashed, ProverError, ProverRejected, ProverTimeout
 from aep2.prover._request import ProveRequest
 from aep2.prover._verify import Proof
@@ -22,13 +23,15 @@ _EOF = object()
 
 
 def default_binary() -> Path:
-    """``$AEP2_PROVER``, else ``bin/aep2-prover`` under ``$AEP2_REPO``, else ``aep2-prover`` on PATH."""
+    """``$AEP2_PROVER``, else the checkout's ``bin/aep2-prover`` (``make circuits``), else ``PATH``.
+
+    The checkout's build comes before ``PATH`` so a stale install elsewhere never answers.
+    """
     if env := os.environ.get("AEP2_PROVER"):
         return Path(env)
-    if repo := os.environ.get("AEP2_REPO"):
-        candidate = Path(repo) / "bin" / "aep2-prover"
-        if candidate.exists():
-            return candidate
+    candidate = repo_root() / "bin" / "aep2-prover"
+    if candidate.exists():
+        return candidate
     found = shutil.which("aep2-prover")
     if found is None:
         raise ProverError("aep2-prover not found: build it with `make circuits` or set AEP2_PROVER")

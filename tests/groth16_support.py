@@ -1,0 +1,58 @@
+"""The smallest real circuit (N=1, P=1) for tests that prove with gnark Groth16.
+
+``make groth16`` (part of ``make test`` and ``make demo``) runs the one-time single-party dev
+setup (~500 CPU-seconds, cached under ``$AEP2_HOME/circuits``) and exports and builds the
+Solidity verifier. Without them these tests skip with that instruction, except under
+``make test``, which sets ``AEP2_REQUIRE_GROTH16=1`` so a missing step fails instead of hiding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aep2.chain import VerifierSpec, load_artifact
+from aep2.errors import ConfigurationError
+from aep2.prover import default_binary
+from aep2.settlement.planner import CircuitSize
+
+N1P1 = CircuitSize(verifier_id=1, mandates=1, pairs=1)
+CIRCUIT_ID = "aep2-batch-v1-n1-p1"
+VERIFIER_ARTIFACT = "BatchVerifierN1P1"
+
+
+def keys_dir() -> Path:
+    return Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2")) / "circuits" / CIRCUIT_ID
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("AEP2_REQUIRE_GROTH16") == "1":
+        pytest.fail(f"{message} (make test ran `make groth16` first, so this is a bug)")
+    pytest.skip(f"{message}: run `make groth16` once (~500 CPU-seconds)")
+
+
+def groth16_verifier_spec(verifier_id: int = N1P1.verifier_id) -> VerifierSpec:
+    """The exported N=1,P=1 verifier, ready for ``deploy_stack``; skips or fails if not built."""
+    if not (keys_dir() / "proving.key").exists():
+        _missing(f"no Groth16 dev keys in {keys_dir()}")
+    try:
+        artifact = load_artifact(VERIFIER_ARTIFACT)
+    except ConfigurationError:
+        _missing(f"{VERIFIER_ARTIFACT} is not exported and built")
+    return VerifierSpec(verifier_id, N1P1.mandates, N1P1.pairs, artifact)
+
+
+def verifying_key_json() -> dict[str, Any]:
+    """The verifying key as ``aep2-prover export-vk`` prints it, for the independent py_ecc check."""
+    out = subprocess.run(
+        [str(default_binary()), "export-vk", "--n", "1", "--p", "1"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]

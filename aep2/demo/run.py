@@ -137,9 +137,14 @@ def run_demo(
                     transport, _ = paid_call(payer, api.url, api.card, call)
                     calls_paid += 1
                     console.print(f"  {payer.address[:10]}… paid call {call + 1} over {transport}")
-                    if _accepted(engine) >= config.batch_size:
-                        windows.append(close_and_enqueue(engine, chain, SIZES, broker) or 0)
-        windows += settle_everything(engine, chain, SIZES, broker, console)
+                    if _accepted(engine) >= config.batch_size:  # the window policy's max count
+                        window = close_and_enqueue(engine, chain, SIZES, broker)
+                        windows += [] if window is None else [window]
+        try:
+            windows += settle_everything(engine, chain, SIZES, broker, console)
+        except Exception:  # the worker's log dies with the temp directory: show its end first
+            console.print((tmp / "worker.log").read_text(errors="replace")[-4000:], markup=False)
+            raise
         summary = collect(
             engine, escrow, token.address, payee,
             [(p.address, DEPOSIT, config.calls) for p in payers],

@@ -105,7 +105,7 @@ def collect(
 
 
 def render(console: Console, s: DemoSummary) -> None:
-    main = Table(title="aep2 demo: one settleMany for every paid call", show_header=False)
+    main = Table(title="aep2 demo: paid calls, proved and settled on chain", show_header=False)
     main.add_column(style="bold")
     main.add_column(justify="right")
     proving = s.proving_seconds
@@ -132,8 +132,8 @@ def render(console: Console, s: DemoSummary) -> None:
         main.add_row(name, value)
     console.print(main)
     console.print(
-        "[dim]At N=1 every mandate carries its own proof (~300k gas to verify), so this circuit size\n"
-        "costs more than x402's exact; larger circuits (N mandates per proof) amortise it.[/]"
+        "[dim]At N=1 every mandate carries its own Groth16 proof and pairing check, so this circuit "
+        "size costs more gas than x402's exact; larger circuits (N mandates per proof) amortise it.[/]"
     )
     payers = Table(title=f"payers after settlement (read from the escrow; payee {s.payee})")
     payers.add_column("payer", overflow="fold")

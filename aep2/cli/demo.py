@@ -7,11 +7,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aep2.demo import run_demo
+from aep2.demo import DemoConfig, run_demo
 
 
-def run(calls: Annotated[int, typer.Option(help="paid calls to make")] = 3) -> None:
+def run(
+    payers: Annotated[int, typer.Option(min=1, help="paying agents")] = 1,
+    calls: Annotated[int, typer.Option(min=1, help="paid calls per payer (http, mcp, a2a in turn)")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="a window closes when this many mandates wait")] = 64,
+) -> None:
     """Run the end-to-end demo on a local anvil; everything started is stopped, also on Ctrl-C."""
-    rows = run_demo(Console(), calls=calls)
-    if not all(row.chain_agrees for row in rows):
+    console = Console()
+    try:
+        summary = run_demo(console, DemoConfig(payers=payers, calls=calls, batch_size=batch_size))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: everything the demo started is stopped[/]")
+        raise typer.Exit(code=130) from None
+    if summary.mandate_states != {"settled": summary.calls_paid}:
+        console.print(f"[red]not every mandate settled: {summary.mandate_states}[/]")
         raise typer.Exit(code=1)

@@ -1,0 +1,117 @@
+"""``make demo`` / ``aep2 demo``: the main job end to end, and its cleanup on Ctrl-C.
+
+Both need the cached N=1, P=1 Groth16 dev keys (``aep2-prover setup --dev --n 1 --p 1``, ~500
+CPU-seconds once); without them the demo would run that setup, so these tests skip instead.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from aep2.demo import DEPOSIT, PRICE, DemoChain, DemoConfig, DemoSummary, run_demo
+from aep2.demo.prereqs import keys_dir
+from aep2.devnet import repo_root
+
+needs_keys = pytest.mark.skipif(
+    not (keys_dir() / "proving.key").exists(),
+    reason=f"no Groth16 keys in {keys_dir()}: run `aep2-prover setup --dev --n 1 --p 1`",
+)
+
+
+# kombu's SQLAlchemy transport (the embedded broker the demo publishes to) maps its queue with
+# ``noload``, which SQLAlchemy 2.1 deprecates; not our code.
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
+@needs_keys
+@pytest.mark.groth16
+def test_demo_settles_every_paid_call_and_its_summary_matches_the_chain() -> None:
+    """One payer, one call per transport: three N=1 chunks proved by the worker, one settleMany."""
+    checked: list[bool] = []
+
+    def inspect(chain: DemoChain, summary: DemoSummary) -> None:
+        [payer] = chain.payers
+        assert chain.escrow.balance(payer, chain.token.address) == DEPOSIT - 3 * PRICE
+        assert chain.escrow.high_water(payer, chain.payee) == 3
+        assert chain.escrow.payee_balance(chain.payee, chain.token.address) == 3 * PRICE
+        [tx] = summary.tx_hashes
+        receipt = chain.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
+        assert receipt["status"] == 1 and receipt["gasUsed"] == summary.settle_gas
+        assert receipt["to"] == chain.escrow.address
+        checked.append(True)
+
+    out = io.StringIO()
+    summary = run_demo(Console(file=out, width=140), DemoConfig(payers=1, calls=3), inspect=inspect)
+    assert checked == [True]
+    assert summary.calls_paid == 3
+    assert summary.per_transport == {"http": 1, "mcp": 1, "a2a": 1}
+    assert summary.mandate_states == {"settled": 3}
+    assert (summary.windows, summary.chunks, len(summary.proving_seconds)) == (1, 3, 3)
+    assert summary.proof_bytes == 384  # as settleMany takes it: A, B, C and gnark's commitment and its proof
+    assert summary.payee_credit == 3 * PRICE
+    [payer] = summary.payers
+    assert (payer.balance, payer.high_water, payer.calls) == (DEPOSIT - 3 * PRICE, 3, 3)
+    assert 0 < summary.gas_per_mandate < summary.x402_gas * 10
+    text = out.getvalue()
+    assert "calls paid" in text and "high-water nonce" in text and "x402 exact" in text
+
+
+def _groups_alive(pgids: set[int]) -> list[str]:
+    """Processes (``pid cmdline``) still in any of the process groups ``pgids``."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) in pgids:
+            alive.append(f"{stat.parent.name} {cmd}")
+    return alive
+
+
+def _prover_in_group(pgid: int) -> bool:
+    return any("aep2-prover" in p for p in _groups_alive({pgid}))
+
+
+@needs_keys
+def test_ctrl_c_mid_proof_leaves_no_process_behind(tmp_path: Path) -> None:
+    """SIGINT while the worker's prover is proving: anvil, uvicorn, worker and prover all go.
+
+    The demo runs in its own process group (anvil is its child, uvicorn a thread of it); the
+    worker has its own group, which holds its pool child and the prover. Both groups must be empty.
+    """
+    log = tmp_path / "demo.log"
+    env = os.environ | {"COLUMNS": "200", "AEP2_REPO": str(repo_root())}
+    with log.open("wb") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "aep2", "demo", "--calls", "1"],
+            stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and demo.poll() is None:
+            worker = re.search(r"Celery worker pid (\d+)", log.read_text(errors="replace"))
+            if worker and _prover_in_group(int(worker.group(1))):
+                break
+            time.sleep(0.5)
+        assert worker is not None and _prover_in_group(int(worker.group(1))), log.read_text()
+        before = _groups_alive({demo.pid, int(worker.group(1))})
+        assert any("anvil" in p for p in before) and any("celery_worker" in p for p in before), before
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 130, log.read_text()
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert _groups_alive({demo.pid, int(worker.group(1))}) == [], log.read_text()
+    assert "interrupted: everything the demo started is stopped" in log.read_text()

@@ -106,7 +106,7 @@ def test_ctrl_c_mid_proof_leaves_no_process_behind(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert worker is not None and _prover_in_group(int(worker.group(1))), log.read_text()
         before = _groups_alive({demo.pid, int(worker.group(1))})
-        assert any("anvil" in p for p in before) and any("celery_worker" in p for p in before), before
+        assert any("anvil" in p for p in before) and any("workers.celery" in p for p in before), before
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 130, log.read_text()
     finally:

@@ -11,7 +11,8 @@ QUEUES = ("prove", "submit", "reconcile")
 
 def make_app(broker: str | None = None) -> Celery:
     """Tasks are idempotent, so they are acknowledged late and re-run if a worker dies."""
-    app = Celery("aep2", broker=broker or broker_url(), include=["workers.tasks"])
+    url = broker or broker_url()
+    app = Celery("aep2", broker=url, include=["workers.tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -24,7 +25,9 @@ def make_app(broker: str | None = None) -> Celery:
             "aep2.reconcile": {"queue": "reconcile"},
         },
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3_600},
+        # Redis redelivers an unacknowledged task after this; kombu's SQLAlchemy transport would
+        # hand the option to create_engine (a TypeError), and needs none.
+        broker_transport_options={"visibility_timeout": 3_600} if url.startswith("redis") else {},
         worker_hijack_root_logger=False,
     )
     return app

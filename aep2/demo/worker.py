@@ -3,9 +3,7 @@
 It runs in its own session, so the terminal's Ctrl-C does not reach it mid-proof; the demo
 stops it (and the ``aep2-prover serve`` its pool child started) by process group on the way out.
 
-``python -m aep2.demo.celery_worker`` is the child: ``workers.celery.make_app`` sets Redis's
-``visibility_timeout`` transport option, which kombu's SQLAlchemy transport hands to
-``create_engine`` (a TypeError), so with the embedded SQLite broker the demo drops it.
+The child is ``celery -A workers.celery worker``, on the broker ``AEP2_BROKER_URL`` names.
 """
 
 from __future__ import annotations
@@ -24,20 +22,16 @@ from aep2.devnet import repo_root
 
 
 def celery_app(broker_url: str) -> Any:
-    """``workers.celery``'s app on ``broker_url``, its transport options fit for that broker."""
+    """``workers.celery``'s app on ``broker_url``, for sending tasks to the worker child."""
     # by name: workers/ sits above the library (and Celery ships no type information)
-    module = importlib.import_module("workers.celery")
-    app = module.make_app(broker_url) if broker_url != module.app.conf.broker_url else module.app
-    if broker_url.startswith("sqla+"):
-        app.conf.broker_transport_options = {}
-    return app
+    return importlib.import_module("workers.celery").make_app(broker_url)
 
 
 @contextmanager
 def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Start the worker; on exit SIGTERM its group, then SIGKILL it (a proof in flight is thrown away)."""
     args = [
-        sys.executable, "-m", "aep2.demo.celery_worker", "worker",
+        sys.executable, "-m", "celery", "-A", "workers.celery", "worker",
         "--queues=prove,submit,reconcile", "--concurrency=1", "--pool=prefork", "--loglevel=INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip

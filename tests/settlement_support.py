@@ -43,6 +43,25 @@ class World:
     sizes: Sequence[CircuitSize]
     nonces: dict[tuple[str, str], int] = field(default_factory=dict)
 
+    @classmethod
+    def on(
+        cls, w3: Web3, stack: Stack, accounts: Sequence[bytes], engine: Engine, sizes: Sequence[CircuitSize]
+    ) -> World:
+        """The world of a deployed ``stack``; ``accounts``: owner, submitter, attester, then payers."""
+        owner, submitter, attester, *keys = accounts
+        return cls(
+            w3,
+            stack,
+            stack.escrow_client(w3),
+            stack.token_client(w3),
+            owner,
+            submitter,
+            attester,
+            keys,
+            engine,
+            sizes,
+        )
+
     @property
     def chain(self) -> Chain:
         return Chain(self.escrow, self.submitter)

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from web3 import Web3
 
 from aep2.devnet import Anvil, RedisServer
+from aep2.store import create_schema, make_engine
+from tests.test_payer_stub import PayeeStub, make_app, serve_app
 
 VECTORS = Path(__file__).parent / "vectors" / "mandates.json"
 
@@ -71,3 +74,24 @@ def aep2_requirement(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def payer_db(tmp_path: Path) -> Path:
     return tmp_path / "payer.db"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A fresh payee store (SQLite file, schema created); modules needing another store override it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    create_schema(engine)
+    return engine
+
+
+@pytest.fixture
+def stub() -> PayeeStub:
+    """The payer tests' in-process payee (x402 v2 challenges, records what it was paid)."""
+    return PayeeStub()
+
+
+@pytest.fixture
+def base_url(stub: PayeeStub) -> Iterator[str]:
+    """``stub`` served by uvicorn on 127.0.0.1."""
+    with serve_app(make_app(stub)) as url:
+        yield url

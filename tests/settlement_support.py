@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from eth_account import Account
 from sqlalchemy import Engine, select
@@ -24,11 +23,10 @@ from web3 import Web3
 
 from aep2.chain import EscrowClient, Stack, TokenClient
 from aep2.mandate import Mandate, SignedMandate
-from aep2.mandate._codec import encode
 from aep2.settlement.pipeline import Chain
 from aep2.settlement.planner import CircuitSize
-from aep2.store import insert_accepted, lock_exposure
-from aep2.store.models import MandateRow, StateTransitionRow, uint64_key
+from aep2.store import accepted_fields, insert_accepted, lock_exposure
+from aep2.store.models import MandateRow, StateTransitionRow
 
 
 @dataclass
@@ -44,6 +42,25 @@ class World:
     engine: Engine
     sizes: Sequence[CircuitSize]
     nonces: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def on(
+        cls, w3: Web3, stack: Stack, accounts: Sequence[bytes], engine: Engine, sizes: Sequence[CircuitSize]
+    ) -> World:
+        """The world of a deployed ``stack``; ``accounts``: owner, submitter, attester, then payers."""
+        owner, submitter, attester, *keys = accounts
+        return cls(
+            w3,
+            stack,
+            stack.escrow_client(w3),
+            stack.token_client(w3),
+            owner,
+            submitter,
+            attester,
+            keys,
+            engine,
+            sizes,
+        )
 
     @property
     def chain(self) -> Chain:
@@ -84,22 +101,8 @@ class World:
 
     def accept(self, signed: SignedMandate) -> int:
         """Store ``signed`` as the payee's check would (same fields, same exposure bookkeeping)."""
-        m, d = signed.mandate, signed.domain
-        fields: dict[str, Any] = {
-            "chain_id": d.chain_id,
-            "escrow": d.escrow,
-            "payer": m.payer,
-            "payee": m.payee,
-            "token": m.token,
-            "amount": str(m.amount),
-            "nonce": uint64_key(m.nonce),
-            "deadline": uint64_key(m.deadline),
-            "ref": "0x" + m.ref.hex(),
-            "signature": "0x" + signed.signature.hex(),
-            "digest": "0x" + signed.digest.hex(),
-            "header": encode(signed),
-            "transport": "http",
-        }
+        m = signed.mandate
+        fields = accepted_fields(signed, transport="http")
         with self.engine.begin() as conn:
             exposure = lock_exposure(session=conn, payer=m.payer, token=m.token)
             return insert_accepted(session=conn, exposure=exposure, fields=fields)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -32,7 +31,6 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.store import create_schema, make_engine
 from aep2.transports.a2a_server import (
     ERROR,
     PAYLOAD,
@@ -48,13 +46,6 @@ from aep2.transports.scheme import payload_of
 from tests import payee_support as s
 
 QUESTION = "what is the answer?"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 def card(url: str) -> AgentCard:

@@ -30,7 +30,7 @@ from aep2.mandate import encode
 from aep2.payee import PayeeCheck
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import LocalKeySigner, Payer, Policy
-from aep2.store import MandateRow, MandateState, create_schema, make_engine, transition
+from aep2.store import MandateRow, MandateState, transition
 from aep2.store.models import uint64_key
 from aep2.transports.call_ref import http_ref
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
@@ -84,13 +84,6 @@ def test_cached_values_expire_after_max_age(world: World) -> None:
     world.fund(key, 1)
     time.sleep(0.25)
     assert view.position(payer=address(key), payee=s.PAYEE, token=world.token.address).balance == 8
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, engine: Engine) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,19 +19,12 @@ from sqlalchemy.orm import Session
 from aep2.errors import MandateError, Reason
 from aep2.mandate import HALF_N, SECP256K1_N, SignedMandate, encode, to_wire
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.store import MandateState, create_schema, make_engine, transition
+from aep2.store import MandateState, transition
 from aep2.transports.call_ref import http_ref
 from aep2.transports.receipt import Receipt, verify_receipt
 from tests import payee_support as s
 
 REF = http_ref("GET", "http://127.0.0.1/weather")
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 @pytest.fixture

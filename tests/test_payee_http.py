@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,18 +14,10 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import StaticChainView, create_app
-from aep2.store import create_schema, make_engine
 from aep2.transports.call_ref import http_ref
 from aep2.transports.receipt import verify_receipt
 from aep2.transports.scheme import Aep2Extra
 from tests import payee_support as s
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 @pytest.fixture

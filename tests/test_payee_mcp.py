@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -18,7 +17,6 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.store import create_schema, make_engine
 from aep2.transports.call_ref import mcp_ref
 from aep2.transports.mcp_server import PAYMENT_META_KEY, PAYMENT_RESPONSE_META_KEY, add_paid_tool
 from aep2.transports.receipt import verify_receipt
@@ -29,13 +27,6 @@ from tests import payee_support as s
 def get_weather(city: str, days: int = 1) -> dict[str, Any]:
     """The weather for a city."""
     return {"city": city, "days": days, "weather": "sunny"}
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,7 +38,6 @@ from aep2.devnet import Anvil
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.store import create_schema, make_engine
 from aep2.transports.receipt import verify_receipt
 from aep2.transports.scheme import Aep2Extra, payload_of
 from aep2.transports.x402_facilitator import register_aep2_facilitator
@@ -65,13 +63,6 @@ class Aep2TestClientScheme:
         deadline = int(time.time()) + extra.min_deadline_seconds + 600
         signed = s.sign(ref=ref, nonce=self.nonce, amount=int(requirements.amount), deadline=deadline)
         return payload_of(encode(signed))
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    return engine
 
 
 @pytest.fixture

@@ -139,11 +139,6 @@ def _serve(stub: PayeeStub, **kwargs: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def stub() -> PayeeStub:
-    return PayeeStub()
-
-
-@pytest.fixture
 def agent_url(stub: PayeeStub) -> Iterator[str]:
     yield from _serve(stub)
 

@@ -4,7 +4,6 @@ payee: tests/test_paid_calls_e2e.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,7 @@ from typer.testing import CliRunner
 
 from aep2.cli.pay import app
 from tests.conftest import PAYER_KEY
-from tests.test_payer_stub import PRICE, PayeeStub, make_app, serve_app
-
-
-@pytest.fixture
-def stub() -> PayeeStub:
-    return PayeeStub()
-
-
-@pytest.fixture
-def base_url(stub: PayeeStub) -> Iterator[str]:
-    with serve_app(make_app(stub)) as url:
-        yield url
+from tests.test_payer_stub import PRICE, PayeeStub
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -13,18 +12,7 @@ from aep2.errors import PaymentRequestError, PolicyViolation, Reason
 from aep2.payer import REJECTED, LocalKeySigner, Payer, Policy
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from tests.conftest import PAYER_KEY
-from tests.test_payer_stub import PRICE, PayeeStub, make_app, serve_app
-
-
-@pytest.fixture
-def stub() -> PayeeStub:
-    return PayeeStub()
-
-
-@pytest.fixture
-def base_url(stub: PayeeStub) -> Iterator[str]:
-    with serve_app(make_app(stub)) as url:
-        yield url
+from tests.test_payer_stub import PRICE, PayeeStub
 
 
 @pytest.fixture

@@ -80,11 +80,6 @@ def make_server(stub: PayeeStub, *, bill_for: dict[str, Any] | None = None) -> F
 
 
 @pytest.fixture
-def stub() -> PayeeStub:
-    return PayeeStub()
-
-
-@pytest.fixture
 def payer(payer_db: Path) -> Payer:
     return Payer(LocalKeySigner(PAYER_KEY), Policy(max_per_payment=PRICE), db=payer_db)
 

@@ -3,7 +3,6 @@ policy (paying the real payee: tests/test_paid_calls_e2e.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -17,18 +16,7 @@ from aep2.errors import PolicyViolation
 from aep2.payer import LocalKeySigner, Payer, Policy
 from aep2.transports.x402_client import Aep2ClientScheme, register_aep2_client
 from tests.conftest import PAYER_KEY
-from tests.test_payer_stub import TOKEN, PayeeStub, make_app, serve_app
-
-
-@pytest.fixture
-def stub() -> PayeeStub:
-    return PayeeStub()
-
-
-@pytest.fixture
-def base_url(stub: PayeeStub) -> Iterator[str]:
-    with serve_app(make_app(stub)) as url:
-        yield url
+from tests.test_payer_stub import TOKEN, PayeeStub
 
 
 def _payer(payer_db: Path, **policy: object) -> Payer:

@@ -41,18 +41,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             "AEP2_SETTLEMENT_PROVER": "attestation:" + attester.hex(),
         }.items():
             monkeypatch.setenv(name, value)
-        yield World(
-            w3,
-            stack,
-            stack.escrow_client(w3),
-            stack.token_client(w3),
-            owner,
-            submitter,
-            attester,
-            keys,
-            engine,
-            SIZES,
-        )
+        yield World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
         engine.dispose()
 
 

@@ -52,21 +52,10 @@ def world_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
 def world(world_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
     import aep2.settlement.models  # noqa: F401
 
-    w3, stack, (owner, submitter, attester, *keys) = world_parts
+    w3, stack, accounts = world_parts
     engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
     create_schema(engine)
-    return World(
-        w3,
-        stack,
-        stack.escrow_client(w3),
-        stack.token_client(w3),
-        owner,
-        submitter,
-        attester,
-        keys,
-        engine,
-        SIZES,
-    )
+    return World.on(w3, stack, accounts, engine, SIZES)
 
 
 def _worker_env(world: World, broker_url: str) -> dict[str, str]:

@@ -43,23 +43,12 @@ def chain_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
 
 @pytest.fixture
 def world(chain_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
-    w3, stack, (owner, submitter, attester, *keys) = chain_parts
+    w3, stack, accounts = chain_parts
     engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
     import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
 
     create_schema(engine)
-    return World(
-        w3,
-        stack,
-        stack.escrow_client(w3),
-        stack.token_client(w3),
-        owner,
-        submitter,
-        attester,
-        keys,
-        engine,
-        SIZES,
-    )
+    return World.on(w3, stack, accounts, engine, SIZES)
 
 
 def prover(world: World) -> AttestationProver:

@@ -54,18 +54,7 @@ def soak(tmp_path: Path, *, payers: int, payees: int, calls_per_payer: int, wind
         db_url = f"sqlite:///{tmp_path / 'payee.db'}"
         engine = make_engine(db_url)
         create_schema(engine)
-        world = World(
-            w3,
-            stack,
-            stack.escrow_client(w3),
-            stack.token_client(w3),
-            owner,
-            submitter,
-            attester,
-            keys,
-            engine,
-            SIZES,
-        )
+        world = World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
         payee_keys = [world.new_account(0) for _ in range(payees)]
         with RedisServer() as redis, _servers(world, payee_keys) as urls:
             env = {

@@ -126,18 +126,7 @@ def rig(deployed: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> Iterator[R
     db_url = f"sqlite:///{tmp_path / 'payee.db'}"
     engine = make_engine(db_url)
     create_schema(engine)
-    world = World(
-        w3,
-        stack,
-        stack.escrow_client(w3),
-        stack.token_client(w3),
-        owner,
-        submitter,
-        attester,
-        keys,
-        engine,
-        SIZES,
-    )
+    world = World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
     payee_key = world.new_account(0)
     settings = Settings(
         chain_id=w3.eth.chain_id,

@@ -21,14 +21,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from aep2.errors import MandateError, Reason
-from aep2.mandate import SignedMandate, encode
+from aep2.mandate import SignedMandate
 from aep2.payee.chain_view import ChainView, PayerPosition
 from aep2.payee.config import Settings
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
-from aep2.store import insert_accepted, insert_receipt, lock_exposure, nonce_seen
+from aep2.store import accepted_fields, insert_accepted, insert_receipt, lock_exposure, nonce_seen
 from aep2.store.mandates import exposure_of, highest_nonce
-from aep2.store.models import uint64_key
 from aep2.transports.receipt import Receipt
 
 
@@ -189,21 +188,8 @@ class PayeeCheck:
 
 
 def _fields(signed: SignedMandate, accepted_at: datetime, transport: str) -> dict[str, object]:
-    m, d = signed.mandate, signed.domain
     return {
-        "chain_id": d.chain_id,
-        "escrow": d.escrow,
-        "payer": m.payer,
-        "payee": m.payee,
-        "token": m.token,
-        "amount": str(m.amount),
-        "nonce": uint64_key(m.nonce),
-        "deadline": uint64_key(m.deadline),
-        "ref": "0x" + m.ref.hex(),
-        "signature": "0x" + signed.signature.hex(),
-        "digest": "0x" + signed.digest.hex(),
-        "header": encode(signed),
-        "transport": transport,
+        **accepted_fields(signed, transport=transport),
         "accepted_at": accepted_at,
         "updated_at": accepted_at,
     }

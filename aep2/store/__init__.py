@@ -2,7 +2,14 @@
 
 from aep2.store.audit import append_audit, list_audit
 from aep2.store.engine import create_schema, database_url, make_engine
-from aep2.store.mandates import insert_accepted, insert_receipt, lock_exposure, nonce_seen, transition
+from aep2.store.mandates import (
+    accepted_fields,
+    insert_accepted,
+    insert_receipt,
+    lock_exposure,
+    nonce_seen,
+    transition,
+)
 from aep2.store.models import (
     UNSETTLED_STATES,
     AuditEntryRow,
@@ -27,6 +34,7 @@ __all__ = [
     "MandateState",
     "ReceiptRow",
     "StateTransitionRow",
+    "accepted_fields",
     "append_audit",
     "check_transition",
     "create_schema",

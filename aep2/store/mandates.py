@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from aep2.mandate import SignedMandate, encode
 from aep2.store.models import (
     UNSETTLED_STATES,
     ExposureRow,
@@ -64,6 +65,30 @@ def highest_nonce(*, session: Executor, payer: str, payee: str) -> int:
     """The largest nonce accepted from ``payer`` for ``payee`` (0 if none); padded keys sort numerically."""
     value = session.execute(_HIGHEST_NONCE, {"payer": payer, "payee": payee}).scalar_one_or_none()
     return int(value) if value is not None else 0
+
+
+def accepted_fields(signed: SignedMandate, *, transport: str) -> dict[str, Any]:
+    """The ``mandates`` row of a verified ``signed`` mandate, as ``insert_accepted`` takes it.
+
+    Hex (``0x``-prefixed) ref, signature and digest, the decimal amount, zero-padded nonce and
+    deadline keys, and the header it arrived in. Timestamps are the caller's to add.
+    """
+    m, d = signed.mandate, signed.domain
+    return {
+        "chain_id": d.chain_id,
+        "escrow": d.escrow,
+        "payer": m.payer,
+        "payee": m.payee,
+        "token": m.token,
+        "amount": str(m.amount),
+        "nonce": uint64_key(m.nonce),
+        "deadline": uint64_key(m.deadline),
+        "ref": "0x" + m.ref.hex(),
+        "signature": "0x" + signed.signature.hex(),
+        "digest": "0x" + signed.digest.hex(),
+        "header": encode(signed),
+        "transport": transport,
+    }
 
 
 def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any]) -> int:

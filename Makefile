@@ -15,7 +15,7 @@ export AEP2_REPO := $(ROOT)
 .PHONY: help setup venv foundry contracts circuits groth16 redis test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot
 
 help:
-	@echo "make test    install everything, then forge test, go test and pytest"
+	@echo "make test    install everything, then lint, forge test, go test and pytest"
 	@echo "make demo    install everything, then run the main job end to end"
 	@echo "make bench   benchmarks (aep2 against per-call x402)"
 	@echo "make soak    the slow tests: settlement soak (500+ mandates) and real-Groth16 settlement"
@@ -69,7 +69,7 @@ redis:
 	redis-server --version
 
 # --- Tests ---------------------------------------------------------------------
-test: setup test-contracts test-circuits test-python
+test: setup lint test-contracts test-circuits test-python
 
 test-contracts: contracts
 	cd contracts && forge test

@@ -33,13 +33,12 @@ from aep2.mandate import encode
 from aep2.payer import Payer, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required
 from aep2.transports.call_ref import a2a_ref
-
-X402_EXTENSION_URI = "https://github.com/google-agentic-commerce/a2a-x402/blob/main/spec/v0.2"
-STATUS = "x402.payment.status"
-REQUIRED = "x402.payment.required"
-PAYLOAD = "x402.payment.payload"
-RECEIPTS = "x402.payment.receipts"
-ERROR = "x402.payment.error"
+from aep2.transports.metadata_keys import A2A_ERROR as ERROR
+from aep2.transports.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
+from aep2.transports.metadata_keys import A2A_PAYLOAD as PAYLOAD
+from aep2.transports.metadata_keys import A2A_RECEIPTS as RECEIPTS
+from aep2.transports.metadata_keys import A2A_REQUIRED as REQUIRED
+from aep2.transports.metadata_keys import A2A_STATUS as STATUS
 
 __all__ = [
     "ERROR",

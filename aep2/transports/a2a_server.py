@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
 import anyio.to_thread
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -36,16 +36,28 @@ from aep2.errors import MandateError
 from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
 from aep2.transports.call_ref import a2a_ref
+from aep2.transports.metadata_keys import A2A_ERROR as ERROR
+from aep2.transports.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
+from aep2.transports.metadata_keys import A2A_PAYLOAD as PAYLOAD
+from aep2.transports.metadata_keys import A2A_RECEIPTS as RECEIPTS
+from aep2.transports.metadata_keys import A2A_REQUIRED as REQUIRED
+from aep2.transports.metadata_keys import A2A_STATUS as STATUS
 from aep2.transports.scheme import network_of
 
-X402_EXTENSION_URI: Final = "https://github.com/google-agentic-commerce/a2a-x402/blob/main/spec/v0.2"
-STATUS: Final = "x402.payment.status"
-REQUIRED: Final = "x402.payment.required"
-PAYLOAD: Final = "x402.payment.payload"
-RECEIPTS: Final = "x402.payment.receipts"
-ERROR: Final = "x402.payment.error"
-
 Skill = Callable[[str], str | Awaitable[str]]
+
+
+__all__ = [
+    "ERROR",
+    "PAYLOAD",
+    "RECEIPTS",
+    "REQUIRED",
+    "STATUS",
+    "X402_EXTENSION_URI",
+    "PaidAgentExecutor",
+    "Skill",
+    "request_text",
+]
 
 
 def _dump(model: Any) -> dict[str, Any]:

@@ -30,9 +30,8 @@ from aep2.mandate import encode
 from aep2.payer import Payer, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required
 from aep2.transports.call_ref import mcp_ref
-
-PAYMENT_META_KEY = "x402/payment"
-PAYMENT_RESPONSE_META_KEY = "x402/payment-response"
+from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
+from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
 
 __all__ = [
     "PAYMENT_META_KEY",

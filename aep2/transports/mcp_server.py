@@ -25,7 +25,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, Final
+from typing import Any
 
 import anyio
 from mcp.server.fastmcp import Context, FastMCP
@@ -36,9 +36,8 @@ from aep2.errors import MandateError
 from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
 from aep2.transports.call_ref import mcp_ref
-
-PAYMENT_META_KEY: Final = "x402/payment"
-PAYMENT_RESPONSE_META_KEY: Final = "x402/payment-response"
+from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
+from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
 
 _SENT_ARGUMENTS: ContextVar[dict[str, Any] | None] = ContextVar("aep2_mcp_sent_arguments", default=None)
 

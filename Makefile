@@ -83,7 +83,7 @@ test-circuits: circuits
 
 test-python: venv contracts circuits redis groth16
 	$(PY) scripts/gen_vectors.py --check
-	AEP2_REQUIRE_GROTH16=1 $(PY) -m pytest
+	AEP2_REQUIRE_GROTH16=1 HYPOTHESIS_PROFILE=ci $(PY) -m pytest
 
 # The slow tests: the 500-mandate settlement soak and the pipeline with real Groth16 at N=1
 # (which skips unless the N=1 dev keys and the exported verifier are built; see circuits/README.md).

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from web3 import Web3
 
 from aep2.devnet import Anvil, RedisServer
 from aep2.store import create_schema, make_engine
 from tests.test_payer_stub import PayeeStub, make_app, serve_app
+
+# `make test` (and so CI) runs the "ci" profile: the same examples on every run, so a red CI is
+# a regression, not a new random draw; plain `pytest` keeps exploring with fresh examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 VECTORS = Path(__file__).parent / "vectors" / "mandates.json"
 

@@ -55,6 +55,13 @@ headers = st.one_of(
     st.binary(max_size=2000).map(lambda b: base64.b64encode(b).decode()),
     envelopes.map(lambda e: base64.b64encode(json.dumps(e).encode()).decode()),
 )
+# What HTTP can carry as a field value (RFC 9110 §5.5): visible ASCII with inner spaces.
+# Anything else is refused by the client or by the server's parser before the app runs.
+http_headers = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300).map(str.strip),
+    st.binary(max_size=2000).map(lambda b: base64.b64encode(b).decode()),
+    envelopes.map(lambda e: base64.b64encode(json.dumps(e).encode()).decode()),
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +119,11 @@ def test_a_mangled_envelope_is_rejected_with_a_reason_or_keeps_its_mandate(mutat
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=headers)
+@given(header=http_headers)
 def test_over_http_every_bad_header_is_a_402_with_a_reason(
     server: s.RunningServer, engine: Engine, header: str
 ) -> None:
-    try:
-        response = httpx.get(server.url + "/weather", headers={"PAYMENT-SIGNATURE": header})
-    except (httpx.LocalProtocolError, UnicodeEncodeError):
-        return  # not a header value HTTP can carry: the client refuses to send it
+    response = httpx.get(server.url + "/weather", headers={"PAYMENT-SIGNATURE": header})
     assert response.status_code == 402
     assert response.json()["error"] in REASONS
     assert s.stored(engine) == (0, 0, 0)

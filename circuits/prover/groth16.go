@@ -33,17 +33,6 @@ type Proof struct {
 	CircuitID   string `json:"circuitId"`
 }
 
-// DevSetup runs a single-party Groth16 setup. Whoever runs it knows the
-// toxic waste and can forge proofs: development only. Production keys come
-// from gnark's multi-party ceremony (backend/groth16/bn254/mpcsetup).
-func DevSetup(ccs constraint.ConstraintSystem) (groth16.ProvingKey, groth16.VerifyingKey, error) {
-	pk, vk, err := groth16.Setup(ccs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("groth16 setup: %w", err)
-	}
-	return pk, vk, nil
-}
-
 // Prove checks nothing natively; it solves and proves the assignment.
 func Prove(size Size, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, s *witness.Settlement) (*Proof, error) {
 	assignment, err := witness.Assign(s, size.N, size.P)

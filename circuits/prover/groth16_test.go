@@ -9,6 +9,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/std/rangecheck"
@@ -32,15 +33,31 @@ func (c *pipelineCircuit) Define(api frontend.API) error {
 	return nil
 }
 
+// setups: gnark's own and the project's dev setup must both give keys the
+// whole pipeline accepts.
+var setups = map[string]func(constraint.ConstraintSystem) (groth16.ProvingKey, groth16.VerifyingKey, error){
+	"gnark": groth16.Setup,
+	"dev":   prover.DevSetup,
+}
+
 func TestGroth16Pipeline(t *testing.T) {
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, &pipelineCircuit{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, vk, err := groth16.Setup(ccs)
-	if err != nil {
-		t.Fatal(err)
+	for name, setup := range setups {
+		t.Run(name, func(t *testing.T) {
+			pk, vk, err := setup(ccs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPipeline(t, ccs, pk, vk)
+		})
 	}
+}
+
+func checkPipeline(t *testing.T, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey) {
+	t.Helper()
 	x := big.NewInt(123456789)
 	pi := new(big.Int).Exp(x, big.NewInt(3), nil)
 	proof, err := prover.ProveCircuit("pipeline", ccs, pk, &pipelineCircuit{PublicInput: pi, X: x}, pi)

@@ -13,6 +13,23 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """Milliseconds over ``runs`` samples: what each paid-call benchmark reports per latency."""
+
+    runs: int
+    median_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, values_ms: list[float]) -> Distribution:
+        ordered = sorted(values_ms)
+        p99 = ordered[int(0.99 * (len(ordered) - 1))]
+        return cls(len(ordered), statistics.median(ordered), p99, ordered[0], ordered[-1])
+
+
+@dataclass(frozen=True)
 class Sample:
     name: str
     runs: int

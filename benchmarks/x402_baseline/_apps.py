@@ -12,8 +12,7 @@ route, with a free twin route so the cost of payment can be read as a difference
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -24,44 +23,12 @@ from x402.mechanisms.evm.exact import register_exact_evm_facilitator, register_e
 from x402.mechanisms.evm.signers import FacilitatorWeb3Signer
 from x402.schemas import AssetAmount, PaymentPayload, PaymentRequirements
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from benchmarks._server import SERVER_TIMING, ServerTiming
 
-SERVER_TIMING = "server-timing"
-"""Response header carrying the payee's own handling time: ``app;dur=<milliseconds>``."""
+__all__ = ["SERVER_TIMING", "USDC_DOMAIN", "ServerTiming", "facilitator_app", "payee_app"]
 
 USDC_DOMAIN = {"name": "USD Coin", "version": "2"}
 """``TestUSDC``'s EIP-712 domain name and version, as USDC's; the exact scheme signs under them."""
-
-
-class ServerTiming:
-    """Pure ASGI middleware, outermost: adds the time from request to response start as a header.
-
-    Outermost means it covers the x402 middleware too (verify, handler and, for ``exact``, the
-    on-chain settlement the SDK waits for before it answers).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter_ns()
-
-        async def timed_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                elapsed_ms = (time.perf_counter_ns() - started) / 1e6
-                headers = list(message.get("headers", []))
-                headers.append((SERVER_TIMING.encode(), f"app;dur={elapsed_ms:.3f}".encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, timed_send)
 
 
 def facilitator_app(*, rpc_url: str, private_key: bytes, network: str) -> FastAPI:

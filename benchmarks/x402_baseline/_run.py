@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -28,29 +27,11 @@ from x402.mechanisms.evm.signers import EthAccountSigner
 
 from aep2.chain import TokenClient
 from aep2.devnet import Anvil
-from benchmarks.x402_baseline._apps import SERVER_TIMING
+from benchmarks._calls import WARMUP_CALLS, Call, Phases, measure
+from benchmarks._timing import Distribution
 from benchmarks.x402_baseline._serve import ServerProcess
 
-WARMUP_CALLS = 2
-"""Paid calls before measuring: connection pools, the facilitator's asset cache, the first
-transfer into the payee's empty balance (a zero-to-nonzero storage write no later call pays)."""
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """Milliseconds over ``runs`` samples."""
-
-    runs: int
-    median_ms: float
-    p99_ms: float
-    min_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, values_ms: list[float]) -> Distribution:
-        ordered = sorted(values_ms)
-        p99 = ordered[int(0.99 * (len(ordered) - 1))]
-        return cls(len(ordered), statistics.median(ordered), p99, ordered[0], ordered[-1])
+__all__ = ["WARMUP_CALLS", "BaselineResult", "Distribution", "Payment", "derived_key", "run_baseline"]
 
 
 @dataclass(frozen=True)
@@ -111,45 +92,10 @@ class BaselineResult:
         return out
 
 
-@dataclass(frozen=True)
-class _Call:
-    client_ms: float
-    payee_ms: float
-    tx_hash: str | None
-
-
-@dataclass(frozen=True)
-class _Phases:
-    unpaid: list[_Call]
-    sequential: list[_Call]
-    sequential_s: float
-    concurrent: list[_Call]
-    concurrent_s: float
-
-
 def derived_key(label: str) -> bytes:
     """A deterministic devnet key per role, so the baseline's accounts start empty and apart from
     whatever else runs on the same anvil. Never a real key."""
     return bytes(Web3.keccak(text=f"aep2 x402 baseline {label}"))
-
-
-def _payee_ms(response: httpx.Response) -> float:
-    return float(response.headers[SERVER_TIMING].split("dur=")[1])
-
-
-async def _timed_get(client: httpx.AsyncClient, path: str) -> _Call:
-    started = time.perf_counter_ns()
-    response = await client.get(path)
-    elapsed_ms = (time.perf_counter_ns() - started) / 1e6
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:300]}")
-    tx_hash = None
-    if "payment-response" in response.headers:
-        settled = decode_payment_response_header(response.headers["payment-response"])
-        if not settled.success:
-            raise RuntimeError(f"settlement failed: {settled.error_reason} {settled.error_message}")
-        tx_hash = settled.transaction
-    return _Call(elapsed_ms, _payee_ms(response), tx_hash)
 
 
 def _paying_client(
@@ -164,44 +110,36 @@ def _paying_client(
     return cast(httpx.AsyncClient, x402HttpxClient(x402, base_url=base_url, timeout=120))
 
 
-async def _sequential(client: httpx.AsyncClient, path: str, count: int) -> list[_Call]:
-    return [await _timed_get(client, path) for _ in range(count)]
-
-
 async def _measure(
     payee_url: str, payer_keys: list[bytes], network: str, token: str, price: int, calls: int
-) -> _Phases:
-    async with httpx.AsyncClient(base_url=payee_url, timeout=60) as plain:
-        await _sequential(plain, "/free", WARMUP_CALLS)
-        unpaid = await _sequential(plain, "/free", max(calls, 20))
+) -> Phases:
     clients = [_paying_client(payee_url, key, network, token, price) for key in payer_keys]
     try:
-        await _sequential(clients[0], "/paid", WARMUP_CALLS)
-        started = time.perf_counter()
-        sequential = await _sequential(clients[0], "/paid", calls)
-        sequential_s = time.perf_counter() - started
-
-        shares = [calls // len(clients) + (i < calls % len(clients)) for i in range(len(clients))]
-        started = time.perf_counter()
-        batches = await asyncio.gather(
-            *(_sequential(c, "/paid", n) for c, n in zip(clients, shares, strict=True))
-        )
-        concurrent_s = time.perf_counter() - started
+        return await measure(payee_url, clients, calls)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-    concurrent = [call for batch in batches for call in batch]
-    return _Phases(unpaid, sequential, sequential_s, concurrent, concurrent_s)
 
 
-def _receipts(w3: Web3, calls: list[_Call]) -> list[Payment]:
+def _settlement_tx(call: Call) -> str:
+    """The transaction the facilitator settled ``call``'s payment with; raises if it did not."""
+    header = call.response.headers.get("payment-response")
+    if header is None:
+        raise RuntimeError(f"paid call answered without PAYMENT-RESPONSE: {call.response.text[:300]}")
+    settled = decode_payment_response_header(header)
+    if not settled.success:
+        raise RuntimeError(f"settlement failed: {settled.error_reason} {settled.error_message}")
+    return str(settled.transaction)
+
+
+def _receipts(w3: Web3, calls: list[Call]) -> list[Payment]:
     payments = []
     for call in calls:
-        assert call.tx_hash is not None
-        receipt = w3.eth.get_transaction_receipt(call.tx_hash)  # type: ignore[arg-type]
+        tx_hash = _settlement_tx(call)
+        receipt = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
         if receipt["status"] != 1:
-            raise RuntimeError(f"settlement transaction {call.tx_hash} reverted")
+            raise RuntimeError(f"settlement transaction {tx_hash} reverted")
         payments.append(
-            Payment(call.tx_hash, receipt["gasUsed"], receipt["blockNumber"], call.client_ms, call.payee_ms)
+            Payment(tx_hash, receipt["gasUsed"], receipt["blockNumber"], call.client_ms, call.payee_ms)
         )
     return payments
 
@@ -260,7 +198,7 @@ def run_baseline(
 
 
 def _summarize(
-    phases: _Phases,
+    phases: Phases,
     payments: list[Payment],
     *,
     network: str,

@@ -1,24 +1,19 @@
 """Entry point of one server process: ``python -m benchmarks.x402_baseline.serve {facilitator,payee}``.
 
 Started by :class:`benchmarks.x402_baseline._serve.ServerProcess`, which passes the settings in
-``X402_BASELINE_SERVER``.
+the environment (:func:`benchmarks._server.server_settings`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
-import uvicorn
-
+from benchmarks._server import serve, server_settings
 from benchmarks.x402_baseline._apps import facilitator_app, payee_app
-from benchmarks.x402_baseline._serve import ENV
 
 
 def main(role: str) -> None:
-    settings = json.loads(os.environ[ENV])
-    port = settings.pop("port")
+    settings, port = server_settings()
     if role == "facilitator":
         settings["private_key"] = bytes.fromhex(settings["private_key"])
         app = facilitator_app(**settings)
@@ -26,7 +21,7 @@ def main(role: str) -> None:
         app = payee_app(**settings)
     else:
         raise SystemExit(f"unknown role {role!r}: facilitator or payee")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve(app, port)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,16 @@ from eth_account import Account
 from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn
 
+from aep2.devnet import repo_root
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum
 from aep2.prover import (
+    CIRCUIT_VERSION,
     Proof,
     ProverProcess,
     ProverRejected,
     ProverTimeout,
     build_request,
+    circuit_id,
     default_binary,
     verify_proof,
 )
@@ -183,3 +186,10 @@ def test_settlement_packing_matches_the_pinned_layout(index: int) -> None:
     assert "0x" + packed.hex() == vector["packed"]
     assert len(packed) == 64 + 72 * len(s["pairs"])
     assert int.from_bytes(keccak(packed), "big") % bn.curve_order == int(vector["publicInput"])
+
+
+def test_the_python_circuit_version_is_the_circuits() -> None:
+    # Keys are cached per circuit id; a stale CIRCUIT_VERSION would load keys made for another circuit.
+    source = (repo_root() / "circuits" / "batch" / "circuit.go").read_text()
+    assert f'const Version = "{CIRCUIT_VERSION}"' in source
+    assert circuit_id(8, 4) == f"aep2-batch-{CIRCUIT_VERSION}-n8-p4"

@@ -141,9 +141,12 @@ def test_serve_restarts_after_a_crash_and_a_timeout(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_real_proof_at_the_smallest_size(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """Dev setup, prove through serve, verify in Go and with py_ecc (~12 CPU-minutes)."""
+    """Dev setup from scratch, prove through serve, verify in Go and with py_ecc (~2 CPU-minutes).
+
+    The default suite proves with the keys ``make groth16`` cached; this one also covers the setup.
+    """
     if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("a full-size dev setup takes ~11 CPU-minutes: run it with `pytest -m slow`")
+        pytest.skip("a from-scratch dev setup and proof take ~2 CPU-minutes: run it with `pytest -m slow`")
     binary = _binary()
     home = ["--home", str(tmp_path), "--n", "1", "--p", "1"]
     subprocess.run([str(binary), "setup", "--dev", *home], check=True, capture_output=True)

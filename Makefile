@@ -54,7 +54,8 @@ circuits:
 # One single-party setup (~500 CPU-seconds, once per machine, cached under $AEP2_HOME) that the
 # tests and the demo prove with. Dev keys only: production keys come from gnark's mpcsetup ceremony.
 export AEP2_HOME ?= $(HOME)/.aep2
-N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-batch-v1-n1-p1
+CIRCUIT_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' circuits/batch/circuit.go)
+N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-batch-$(CIRCUIT_VERSION)-n1-p1
 GENERATED := contracts/src/generated
 
 groth16: circuits foundry

@@ -18,16 +18,17 @@ import pytest
 
 from aep2.chain import VerifierSpec, load_artifact
 from aep2.errors import ConfigurationError
-from aep2.prover import default_binary
+from aep2.prover import circuit_id, default_binary
+from aep2.prover import keys_dir as prover_keys_dir
 from aep2.settlement.planner import CircuitSize
 
 N1P1 = CircuitSize(verifier_id=1, mandates=1, pairs=1)
-CIRCUIT_ID = "aep2-batch-v1-n1-p1"
+CIRCUIT_ID = circuit_id(1, 1)
 VERIFIER_ARTIFACT = "BatchVerifierN1P1"
 
 
 def keys_dir() -> Path:
-    return Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2")) / "circuits" / CIRCUIT_ID
+    return prover_keys_dir(1, 1)
 
 
 def _missing(message: str) -> None:

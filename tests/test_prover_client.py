@@ -14,13 +14,16 @@ from eth_account import Account
 from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn
 
+from aep2.devnet import repo_root
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum
 from aep2.prover import (
+    CIRCUIT_VERSION,
     Proof,
     ProverProcess,
     ProverRejected,
     ProverTimeout,
     build_request,
+    circuit_id,
     default_binary,
     verify_proof,
 )
@@ -138,9 +141,12 @@ def test_serve_restarts_after_a_crash_and_a_timeout(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_real_proof_at_the_smallest_size(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """Dev setup, prove through serve, verify in Go and with py_ecc (~12 CPU-minutes)."""
+    """Dev setup from scratch, prove through serve, verify in Go and with py_ecc (~2 CPU-minutes).
+
+    The default suite proves with the keys ``make groth16`` cached; this one also covers the setup.
+    """
     if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("a full-size dev setup takes ~11 CPU-minutes: run it with `pytest -m slow`")
+        pytest.skip("a from-scratch dev setup and proof take ~2 CPU-minutes: run it with `pytest -m slow`")
     binary = _binary()
     home = ["--home", str(tmp_path), "--n", "1", "--p", "1"]
     subprocess.run([str(binary), "setup", "--dev", *home], check=True, capture_output=True)
@@ -183,3 +189,10 @@ def test_settlement_packing_matches_the_pinned_layout(index: int) -> None:
     assert "0x" + packed.hex() == vector["packed"]
     assert len(packed) == 64 + 72 * len(s["pairs"])
     assert int.from_bytes(keccak(packed), "big") % bn.curve_order == int(vector["publicInput"])
+
+
+def test_the_python_circuit_version_is_the_circuits() -> None:
+    # Keys are cached per circuit id; a stale CIRCUIT_VERSION would load keys made for another circuit.
+    source = (repo_root() / "circuits" / "batch" / "circuit.go").read_text()
+    assert f'const Version = "{CIRCUIT_VERSION}"' in source
+    assert circuit_id(8, 4) == f"aep2-batch-{CIRCUIT_VERSION}-n8-p4"

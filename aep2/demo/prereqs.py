@@ -6,7 +6,6 @@ the verifier as a forge artefact); a machine with nothing configured gets them o
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,15 +15,15 @@ from aep2.chain import Artifact, load_artifact
 from aep2.devnet import repo_root
 from aep2.devnet._tools import find_tool
 from aep2.errors import ConfigurationError
-from aep2.prover._process import default_binary
+from aep2.prover import default_binary
+from aep2.prover import keys_dir as prover_keys_dir
 
 N, P = 1, 1
 VERIFIER = f"BatchVerifierN{N}P{P}"
 
 
 def keys_dir() -> Path:
-    home = Path(os.environ.get("AEP2_HOME", Path.home() / ".aep2"))
-    return home / "circuits" / f"aep2-batch-v1-n{N}-p{P}"
+    return prover_keys_dir(N, P)
 
 
 def _run(console: Console, args: list[str], what: str, cwd: Path | None = None) -> None:

@@ -13,12 +13,14 @@ Errors::
     └── ProverCrashed           the process died; the next request restarts it
 """
 
+from aep2.prover._circuit import CIRCUIT_VERSION, circuit_id, keys_dir
 from aep2.prover._errors import ProverCrashed, ProverError, ProverRejected, ProverTimeout
 from aep2.prover._process import ProverProcess, default_binary
 from aep2.prover._request import PairSpec, ProveRequest, build_request
 from aep2.prover._verify import Proof, verify_proof
 
 __all__ = [
+    "CIRCUIT_VERSION",
     "PairSpec",
     "Proof",
     "ProveRequest",
@@ -28,6 +30,8 @@ __all__ = [
     "ProverRejected",
     "ProverTimeout",
     "build_request",
+    "circuit_id",
     "default_binary",
+    "keys_dir",
     "verify_proof",
 ]

@@ -10,7 +10,7 @@ import (
 
 // Version names the circuit's statement; it is part of every circuit id, so
 // keys made for another version are never reused.
-const Version = "v1"
+const Version = "v2"
 
 // Limits enforced by the circuit (DESIGN.md, "The mandate").
 const (
@@ -73,7 +73,11 @@ func (c *Circuit) Define(api frontend.API) error {
 	slots := assertSlotLayout(api, c.Mandates, len(c.Pairs))
 	pairs := c.pairBytes(api, g)
 	keys := c.assertPairs(api, g, slots)
-	c.assertMandates(api, g, slots, ds, token, keys)
+	states := make([]structState, len(pairs))
+	for j, r := range pairs {
+		states[j] = pairStructState(g.u64, r.Payer, r.Payee, token)
+	}
+	c.assertMandates(api, g, slots, ds, states, keys)
 	packed := packSettlement(api, g.bytes, ds, c.VerifierID, token, c.NotAfter, pairs)
 	api.AssertIsEqual(c.PublicInput, settlementHash(api, g.bytes, packed, slots.pairCount))
 	return nil
@@ -82,6 +86,7 @@ func (c *Circuit) Define(api frontend.API) error {
 // gadgets are the shared helpers a Define needs.
 type gadgets struct {
 	bytes *uints.Bytes
+	u64   *uints.BinaryField[uints.U64]
 	ec    *secp256k1
 	rc    frontend.Rangechecker
 }
@@ -91,11 +96,15 @@ func newGadgets(api frontend.API) (*gadgets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bytes api: %w", err)
 	}
+	u64, err := uints.New[uints.U64](api)
+	if err != nil {
+		return nil, fmt.Errorf("uint64 api: %w", err)
+	}
 	ec, err := newSecp256k1(api)
 	if err != nil {
 		return nil, err
 	}
-	return &gadgets{bytes: bapi, ec: ec, rc: rangecheck.New(api)}, nil
+	return &gadgets{bytes: bapi, u64: u64, ec: ec, rc: rangecheck.New(api)}, nil
 }
 
 // assertGE asserts a ≥ b when cond == 1, for a, b < 2^64.

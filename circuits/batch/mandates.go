@@ -9,25 +9,26 @@ import (
 
 // pairView is what a slot sees of its pair.
 type pairView struct {
-	payer, payee, fromNonce, toNonce frontend.Variable
-	key                              *sw_emulated.AffinePoint[fp]
+	fromNonce, toNonce frontend.Variable
+	key                *sw_emulated.AffinePoint[fp]
 }
 
 // assertMandates checks every enabled slot: its signature over its EIP-712
 // digest, its nonce order within the pair and its deadline.
-func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *slotLayout, ds, token []uints.U8, keys []*sw_emulated.AffinePoint[fp]) {
+//
+// A slot's payer, payee and token enter its digest through its pair's
+// struct state (eip712.go), hashed from the pair's and the settlement's bytes.
+func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *slotLayout, ds []uints.U8, states []structState, keys []*sw_emulated.AffinePoint[fp]) {
 	prevNonce := frontend.Variable(0)
 	for i, m := range c.Mandates {
 		pv := c.selectPair(api, g, l.sel[i], keys)
-		digest := mandateDigest(api, ds, mandateWords{
-			Payer:    abiWord(toBytesBE(api, g.bytes, pv.payer, 20)),
-			Payee:    abiWord(toBytesBE(api, g.bytes, pv.payee, 20)),
-			Token:    abiWord(token),
-			Amount:   abiWord(toBytesBE(api, g.bytes, m.Amount, AmountBytes)),
-			Nonce:    abiWord(toBytesBE(api, g.bytes, m.Nonce, 8)),
-			Deadline: abiWord(toBytesBE(api, g.bytes, m.Deadline, 8)),
-			Ref:      checkedBytes(g.bytes, m.Ref[:]),
-		})
+		structHash := finishStructHash(g.u64, selectStructState(g.bytes, l.sel[i], states), mandateTail(
+			toBytesBE(api, g.bytes, m.Amount, AmountBytes),
+			toBytesBE(api, g.bytes, m.Nonce, 8),
+			toBytesBE(api, g.bytes, m.Deadline, 8),
+			checkedBytes(g.bytes, m.Ref[:]),
+		))
+		digest := mandateDigest(api, ds, structHash)
 		g.ec.assertSignedIf(api, m.Enabled, pv.key, g.ec.digestScalar(api, g.bytes, digest), &m.Sig)
 		floor := pv.fromNonce
 		if i > 0 {
@@ -61,8 +62,6 @@ func (c *Circuit) selectPair(api frontend.API, g *gadgets, sel []frontend.Variab
 		return *g.ec.fp.NewElement(limbs)
 	}
 	return pairView{
-		payer:     field(func(p Pair) frontend.Variable { return p.Payer }),
-		payee:     field(func(p Pair) frontend.Variable { return p.Payee }),
 		fromNonce: field(func(p Pair) frontend.Variable { return p.FromNonce }),
 		toNonce:   field(func(p Pair) frontend.Variable { return p.ToNonce }),
 		key: &sw_emulated.AffinePoint[fp]{

@@ -136,7 +136,7 @@ def run_aep2_calls(
     _refuse_settled_pairs(escrow_client, payers, payee)
     deposit = price * (2 * calls + WARMUP_CALLS)
     for key in payer_keys:
-        _fund(usdc, escrow_client, key, deposit, funder_key or anvil.private_keys[-2])
+        fund_payer(usdc, escrow_client, key, deposit, funder_key or anvil.private_keys[-2])
 
     policy = Policy(
         max_per_payment=price, allowed_payees=(payee,), allowed_tokens=(usdc.address,),
@@ -197,7 +197,9 @@ def _refuse_settled_pairs(escrow: EscrowClient, payers: list[str], payee: str) -
         )
 
 
-def _fund(usdc: TokenClient, escrow: EscrowClient, payer_key: bytes, amount: int, funder_key: bytes) -> None:
+def fund_payer(
+    usdc: TokenClient, escrow: EscrowClient, payer_key: bytes, amount: int, funder_key: bytes
+) -> None:
     payer = Account.from_key(payer_key).address
     gas_money = {"to": payer, "value": GAS_MONEY, "gasPrice": usdc.w3.eth.gas_price}
     send(usdc.w3, cast(TxParams, gas_money), funder_key)

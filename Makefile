@@ -17,7 +17,7 @@ export AEP2_REPO := $(ROOT)
 help:
 	@echo "make test    install everything, then lint, forge test, go test and pytest"
 	@echo "make demo    install everything, then run the main job end to end"
-	@echo "make bench   benchmarks (aep2 against per-call x402)"
+	@echo "make bench   aep2 against per-call x402 on one anvil: table, JSON and plots in benchmarks/results"
 	@echo "make soak    the slow tests: settlement soak (500+ mandates) and real-Groth16 settlement"
 
 setup: venv foundry contracts circuits redis groth16
@@ -103,5 +103,7 @@ vectors: venv
 demo: venv contracts circuits
 	$(VENV)/bin/aep2 demo
 
-bench: venv contracts circuits redis
+# aep2 against per-call x402 on one anvil: writes benchmarks/results/latest.{json,md} and the plots.
+# Proving figures per size come from benchmarks/prover_bench.sh (dev setups per size: minutes each).
+bench: setup
 	$(PY) -m benchmarks

@@ -79,42 +79,78 @@ def build_request(
             total=sum(sm.mandate.amount for sm in group),
         )
         pairs.append(spec)
-        pair_json.append(_pair_json(spec, group[0].public_key()))
-        mandate_json.extend(_mandate_json(index, sm) for sm in group)
-    payload = {
-        "settlement": {
-            "domainSeparator": _hex(domain.separator),
-            "verifierId": str(verifier_id),
-            "token": token,
-            "notAfter": str(limit),
-            "pairs": pair_json,
-        },
-        "mandates": mandate_json,
-    }
+        pair_json.append(pair_entry(spec, _hex(group[0].public_key())))
+        mandate_json.extend(_mandate_entry(index, sm) for sm in group)
+    payload = request_payload(domain.separator, verifier_id, token, limit, pair_json, mandate_json)
     return ProveRequest(domain.separator, verifier_id, token, limit, tuple(pairs), len(mandates), payload)
 
 
-def _pair_json(spec: PairSpec, public_key: bytes) -> dict[str, str]:
+# The JSON of circuits/README.md "Witness request", shared with the settlement pipeline's
+# builder (aep2.settlement.proving.witness_request), which starts from stored rows instead.
+
+
+def request_payload(
+    domain_separator: bytes,
+    verifier_id: int,
+    token: str,
+    not_after: int,
+    pairs: list[dict[str, str]],
+    mandates: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The whole prove request: the settlement header, its pairs in order, the mandates by pair."""
+    return {
+        "settlement": {
+            "domainSeparator": _hex(domain_separator),
+            "verifierId": str(verifier_id),
+            "token": token,
+            "notAfter": str(not_after),
+            "pairs": pairs,
+        },
+        "mandates": mandates,
+    }
+
+
+def pair_entry(spec: PairSpec, public_key: str) -> dict[str, str]:
+    """One pair record; ``public_key`` is the payer's uncompressed key as 0x-hex (X ‖ Y)."""
     return {
         "payer": spec.payer,
         "payee": spec.payee,
         "fromNonce": str(spec.from_nonce),
         "toNonce": str(spec.to_nonce),
         "total": str(spec.total),
-        "publicKey": _hex(public_key),
+        "publicKey": public_key,
     }
 
 
-def _mandate_json(pair_index: int, sm: SignedMandate) -> dict[str, Any]:
-    m = sm.mandate
+def mandate_entry(
+    pair_index: int,
+    *,
+    payer: str,
+    payee: str,
+    token: str,
+    amount: int,
+    nonce: int,
+    deadline: int,
+    ref: str,
+    signature: str,
+) -> dict[str, Any]:
+    """One mandate of pair ``pair_index``; ``ref`` and ``signature`` as 0x-hex."""
     return {
         "pairIndex": pair_index,
-        "payer": m.payer,
-        "payee": m.payee,
-        "token": m.token,
-        "amount": str(m.amount),
-        "nonce": str(m.nonce),
-        "deadline": str(m.deadline),
-        "ref": _ref_hex(m.ref),
-        "signature": _hex(sm.signature),
+        "payer": payer,
+        "payee": payee,
+        "token": token,
+        "amount": str(amount),
+        "nonce": str(nonce),
+        "deadline": str(deadline),
+        "ref": ref,
+        "signature": signature,
     }
+
+
+def _mandate_entry(pair_index: int, sm: SignedMandate) -> dict[str, Any]:
+    m = sm.mandate
+    return mandate_entry(
+        pair_index, payer=m.payer, payee=m.payee, token=m.token, amount=m.amount, nonce=m.nonce,
+        deadline=m.deadline, ref=_ref_hex(m.ref), signature=_hex(sm.signature),
+    )  # fmt: skip

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from aep2.chain.attestation import unsafe_attestation_proof
 from aep2.chain.settlement import Settlement, settlement_public_input
 from aep2.mandate._signature import recover_public_key
+from aep2.prover._request import PairSpec, mandate_entry, pair_entry, request_payload
 
 
 @dataclass(frozen=True)
@@ -76,40 +77,16 @@ def witness_request(job: ProofJob) -> dict[str, Any]:
     for m in job.mandates:
         i = index[(m.payer.lower(), m.payee.lower())]
         keys_by_pair.setdefault(i, _public_key(m))
-        mandates.append(
-            {
-                "pairIndex": i,
-                "payer": m.payer,
-                "payee": m.payee,
-                "token": m.token,
-                "amount": str(m.amount),
-                "nonce": str(m.nonce),
-                "deadline": str(m.deadline),
-                "ref": m.ref,
-                "signature": m.signature,
-            }
-        )
+        entry = mandate_entry(
+            i, payer=m.payer, payee=m.payee, token=m.token, amount=m.amount, nonce=m.nonce,
+            deadline=m.deadline, ref=m.ref, signature=m.signature,
+        )  # fmt: skip
+        mandates.append(entry)
     pairs = [
-        {
-            "payer": p.payer,
-            "payee": p.payee,
-            "fromNonce": str(p.from_nonce),
-            "toNonce": str(p.to_nonce),
-            "total": str(p.total),
-            "publicKey": keys_by_pair[i],
-        }
+        pair_entry(PairSpec(p.payer, p.payee, p.from_nonce, p.to_nonce, p.total), keys_by_pair[i])
         for i, p in enumerate(s.pairs)
     ]
-    return {
-        "settlement": {
-            "domainSeparator": "0x" + job.domain_separator.hex(),
-            "verifierId": str(s.verifier_id),
-            "token": s.token,
-            "notAfter": str(s.not_after),
-            "pairs": pairs,
-        },
-        "mandates": mandates,
-    }
+    return request_payload(job.domain_separator, s.verifier_id, s.token, s.not_after, pairs, mandates)
 
 
 @dataclass

@@ -56,19 +56,21 @@ from web3 import Web3
 
 import aep2.devnet
 from aep2.chain import (
-    AuthorizationKind,
-    EscrowClient,
     Pair,
-    Settlement,
-    TokenClient,
     VerifierSpec,
     attestation_verifier,
     deploy_stack,
-    unsafe_attestation_proof,
 )
 from aep2.errors import ConfigurationError
-from aep2.mandate import Mandate
-from aep2.prover import ProverProcess, build_request
+from aep2.prover import ProverProcess
+from benchmarks._gas_chain import (
+    Bench,
+    fund_payer,
+    next_run,
+    settle_attested,
+    settle_proved,
+    x402_transfers,
+)
 from benchmarks._gas_verifiers import groth16_artifact
 from benchmarks._timing import write_results
 
@@ -79,11 +81,6 @@ ONE_PAIR = "one_pair"
 FULL_PAIRS = "full_pairs"
 FILLINGS = (ONE_PAIR, FULL_PAIRS)
 GROTH16_ID_OFFSET = 100  # size i uses stand-in id i + 1 and Groth16 id i + 1 + this
-HORIZON = 3_600
-
-
-class SettlementMismatch(RuntimeError):
-    """A settlement did not move exactly the escrow balances its pairs say it should."""
 
 
 def _plain(data: dict[str, Any]) -> dict[str, object]:
@@ -148,21 +145,6 @@ class GasBySize:
 
 
 @dataclass(frozen=True)
-class _Bench:
-    w3: Web3
-    escrow: EscrowClient
-    token: TokenClient
-    key: bytes  # deployer, funder, submitter, relayer
-    attester: bytes
-    verifiers: dict[int, str]
-    payers: tuple[bytes, ...]
-    amount: int
-
-    def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
-
-@dataclass(frozen=True)
 class _Measured:
     n: int
     p: int
@@ -193,7 +175,7 @@ def _check_sizes(sizes: Sequence[Size]) -> None:
 def _resolve_real(
     sizes: Sequence[Size], real_sizes: Iterable[Size] | None
 ) -> tuple[dict[Size, VerifierSpec], list[tuple[int, int, str]]]:
-    """Groth16 specs (ids filled in later) for the real sizes that have keys and a built verifier."""
+    """Groth16 specs for the real sizes that have keys and a verifier; the reasons for the others."""
     candidates = list(sizes) if real_sizes is None else list(real_sizes)
     if stray := [s for s in candidates if s not in sizes]:
         raise ValueError(f"real sizes {stray} are not among the measured sizes {list(sizes)}")
@@ -210,85 +192,8 @@ def _resolve_real(
     return found, skipped
 
 
-def _fund(bench: _Bench, key: bytes, deposit: int) -> None:
-    """Mint to a payer and relay its signed deposit: the payer itself needs no ETH."""
-    payer = Account.from_key(key).address
-    bench.token.mint(payer, deposit, bench.key)
-    auth = bench.token.sign_authorization(
-        AuthorizationKind.RECEIVE, key, bench.escrow.address, deposit, valid_before=bench.now() + HORIZON
-    )
-    bench.escrow.deposit_with_authorization(bench.token.address, auth, bench.key)
-
-
-def _state(bench: _Bench, pairs: Sequence[Pair]) -> list[tuple[int, int, int]]:
-    token = bench.token.address
-    return [
-        (
-            bench.escrow.balance(p.payer, token),
-            bench.escrow.payee_balance(p.payee, token),
-            bench.escrow.high_water(p.payer, p.payee),
-        )
-        for p in pairs
-    ]
-
-
-def _settle(bench: _Bench, proof: bytes, settlement: Settlement) -> int:
-    """Submit one ``settle`` and check it moved exactly what its pairs say; return its gas."""
-    pairs = settlement.pairs
-    before = _state(bench, pairs)
-    result = bench.escrow.submit_settlement(proof, settlement, bench.key)
-    after = _state(bench, pairs)
-    credited = sum(p.total for p in pairs)  # the pairs share one payee
-    expected = [
-        (payer - p.total, payee + credited, p.to_nonce)
-        for p, (payer, payee, _) in zip(pairs, before, strict=True)
-    ]
-    if result.skipped or len(result.settled) != len(pairs) or after != expected:
-        raise SettlementMismatch(
-            f"verifier {settlement.verifier_id}: escrow (payer, payee, high-water) went from {before} "
-            f"to {after}, expected {expected}; skipped {result.skipped}"
-        )
-    return result.gas_used
-
-
-def _next_pairs(pairs: Sequence[Pair]) -> tuple[Pair, ...]:
-    """The same pairs' next run of mandates, as many as last time."""
-    return tuple(Pair(p.payer, p.payee, p.to_nonce, 2 * p.to_nonce - p.from_nonce, p.total) for p in pairs)
-
-
-def _attested(bench: _Bench, verifier_id: int, pairs: tuple[Pair, ...]) -> int:
-    settlement = Settlement(verifier_id, bench.token.address, bench.now() + HORIZON, pairs)
-    public_input = bench.escrow.public_input_of(settlement)
-    proof = unsafe_attestation_proof(
-        bench.attester, bench.verifiers[verifier_id], bench.w3.eth.chain_id, public_input
-    )
-    return _settle(bench, proof, settlement)
-
-
-def _proved(bench: _Bench, spec: VerifierSpec, pairs: tuple[Pair, ...], prover: ProverProcess) -> int:
-    """Sign the pairs' mandates, prove them with gnark, settle through the exported verifier."""
-    domain, deadline = bench.escrow.domain(), bench.now() + HORIZON
-    keys = {Account.from_key(k).address: k for k in bench.payers}
-    signed = [
-        Mandate(
-            payer=p.payer, payee=p.payee, token=bench.token.address, amount=bench.amount, nonce=nonce,
-            deadline=deadline, ref=nonce.to_bytes(32, "big"),
-        ).sign(domain, keys[p.payer])
-        for p in pairs
-        for nonce in range(p.from_nonce + 1, p.to_nonce + 1)
-    ]  # fmt: skip
-    from_nonces = {(p.payer, p.payee): p.from_nonce for p in pairs}
-    request = build_request(signed, verifier_id=spec.verifier_id, from_nonces=from_nonces)
-    proof = prover.prove(request, n=spec.mandate_slots, p=spec.pair_slots)
-    proved = tuple(Pair(s.payer, s.payee, s.from_nonce, s.to_nonce, s.total) for s in request.pairs)
-    if proved != pairs:
-        raise SettlementMismatch(f"the prover's pairs {proved} are not the settlement's {pairs}")
-    settlement = Settlement(spec.verifier_id, bench.token.address, request.not_after, pairs)
-    return _settle(bench, proof.proof_bytes, settlement)
-
-
 def _measure(
-    bench: _Bench, index: int, size: Size, filling: str, real: tuple[VerifierSpec, ProverProcess] | None
+    bench: Bench, index: int, size: Size, filling: str, real: tuple[VerifierSpec, ProverProcess] | None
 ) -> _Measured:
     """Cold and warm with the stand-in, then (for a real size) warm again with a Groth16 proof."""
     n, p = size
@@ -298,28 +203,15 @@ def _measure(
         Pair(Account.from_key(key).address, payee, 0, k, k * bench.amount)
         for key, k in zip(bench.payers, layout, strict=False)
     )
-    cold = _attested(bench, index + 1, pairs)
-    pairs = _next_pairs(pairs)
-    warm = _attested(bench, index + 1, pairs)
+    cold = settle_attested(bench, index + 1, pairs)
+    pairs = next_run(pairs)
+    warm = settle_attested(bench, index + 1, pairs)
     measured_real = None
     if real is not None:
-        pairs = _next_pairs(pairs)
+        pairs = next_run(pairs)
         spec, prover = real
-        measured_real = _proved(bench, spec, pairs, prover)
+        measured_real = settle_proved(bench, spec, pairs, prover)
     return _Measured(n, p, filling, pairs, cold, warm, measured_real)
-
-
-def _x402_transfers(bench: _Bench) -> tuple[int, int]:
-    """Gas of two EIP-3009 transfers from one payer into one merchant: (cold, warm)."""
-    sender, merchant = bytes(Account.create().key), Account.create().address
-    bench.token.mint(Account.from_key(sender).address, 10 * bench.amount, bench.key)
-    gas = []
-    for _ in range(2):
-        auth = bench.token.sign_authorization(
-            AuthorizationKind.TRANSFER, sender, merchant, bench.amount, valid_before=bench.now() + 600
-        )
-        gas.append(int(bench.token.transfer_with_authorization(auth, bench.key)["gasUsed"]))
-    return gas[0], gas[1]
 
 
 def _row(m: _Measured, delta: int | None, x402: int, *, is_reference: bool) -> GasRow:
@@ -371,11 +263,11 @@ def measure_gas_by_size(
     stack = deploy_stack(w3, key, verifiers=[*stand_ins, *real.values()])
     payers = tuple(bytes(Account.create().key) for _ in range(max(p for _, p in sizes)))
     escrow, token = stack.escrow_client(w3), stack.token_client(w3)
-    bench = _Bench(w3, escrow, token, key, attester, dict(stack.verifiers), payers, amount)
+    bench = Bench(w3, escrow, token, key, attester, dict(stack.verifiers), payers, amount)
     deposit = 3 * amount * sum(n + n // p for n, p in sizes)  # the most any payer can owe
     for payer in payers:
-        _fund(bench, payer, deposit)
-    x402_cold, x402_warm = _x402_transfers(bench)
+        fund_payer(bench, payer, deposit)
+    x402_cold, x402_warm = x402_transfers(bench)
     measured = _measure_all(bench, sizes, real)
     candidates = [m for m in measured if m.real is not None and m.filling == ONE_PAIR]
     reference = min(candidates, key=lambda m: (m.n, m.p), default=None)
@@ -395,7 +287,7 @@ def measure_gas_by_size(
     )
 
 
-def _measure_all(bench: _Bench, sizes: Sequence[Size], real: dict[Size, VerifierSpec]) -> list[_Measured]:
+def _measure_all(bench: Bench, sizes: Sequence[Size], real: dict[Size, VerifierSpec]) -> list[_Measured]:
     """Every size and filling, in order; one prover process (keys loaded once) for the real ones."""
     measured: list[_Measured] = []
     prover = ProverProcess() if real else None

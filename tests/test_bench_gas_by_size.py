@@ -7,10 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from web3 import Web3
 
-from aep2.chain import EscrowClient
+from aep2.chain import EscrowClient, Pair, attestation_verifier, deploy_stack
 from aep2.devnet import Anvil
+from benchmarks._gas_chain import Bench, SettlementMismatch, fund_payer, settle_attested
 from benchmarks.gas_by_size import (
     FILLINGS,
     FULL_PAIRS,
@@ -110,3 +112,17 @@ def test_bad_sizes_are_refused_before_deploying(
     with pytest.raises(ValueError, match="size"):
         measure_gas_by_size(w3, anvil, sizes=sizes, real_sizes=real_sizes)
     assert w3.eth.block_number == block
+
+
+def test_a_settlement_that_skips_a_pair_is_not_recorded(w3: Web3, anvil: Anvil) -> None:
+    key, attester = anvil.private_keys[0], bytes(Account.create().key)
+    spec = attestation_verifier(1, 1, 1, Account.from_key(attester).address)
+    stack = deploy_stack(w3, key, verifiers=[spec])
+    payer = bytes(Account.create().key)
+    escrow, token = stack.escrow_client(w3), stack.token_client(w3)
+    bench = Bench(w3, escrow, token, key, attester, dict(stack.verifiers), (payer,), AMOUNT)
+    fund_payer(bench, payer, 10 * AMOUNT)
+    pair = Pair(Account.from_key(payer).address, Account.create().address, 0, 1, AMOUNT)
+    assert settle_attested(bench, 1, (pair,)) > 0
+    with pytest.raises(SettlementMismatch, match="skipped"):
+        settle_attested(bench, 1, (pair,))  # a replay: the escrow skips the pair and pays nothing

@@ -5,8 +5,8 @@
 One stack (token, escrow) is deployed with, per circuit size (N mandate slots, P pair slots), an
 ``AttestationVerifier`` stand-in under its own verifier id, and for the *real* sizes also gnark's
 exported ``BatchVerifierN{N}P{P}`` under another id. Real sizes default to those of ``sizes`` whose
-dev keys exist (``$AEP2_HOME/circuits/aep2-batch-v1-n{N}-p{P}/proving.key``) and whose verifier
-artefact loads or can be exported and built; any other is skipped with its reason recorded.
+dev keys exist (``aep2.prover.keys_dir(N, P)``, i.e. ``$AEP2_HOME/circuits/aep2-batch-<version>-nN-pP``)
+and whose verifier, exported from those keys, builds; any other is skipped with its reason recorded.
 
 Each size is filled two ways, each on a fresh payee (so its pairs have never been settled):
 
@@ -35,7 +35,10 @@ verifiers. What remains is (a) proof bytes that happen to be zero (4 instead of 
 of 384 random bytes), and (b) the escrow's quadratic memory cost of copying the longer proof into
 the verifier call above the packed settlement (64 + 72·P bytes), a few gas at P=32. The second
 real filling at N=1, P=1 (``full_pairs``, the same shape) measures that noise directly; with keys
-for a second size, its ``composed_minus_measured`` checks the claim across N.
+for a second size, its ``composed_minus_measured`` checks the claim across N, and a difference
+beyond ``COMPOSITION_TOLERANCE`` raises :class:`CompositionError` instead of reporting composed
+figures. Checked once with dev keys for N=2, P=1 (``aep2-prover setup --dev --n 2 --p 1``, 220 s):
+composed minus measured was +24 and -12 gas for its two fillings, -24 for N=1's second filling.
 
 **Accounts.** Payer keys are created fresh per call (``Account.create``), so the pairs are new even on
 a shared anvil; they hold no ETH: ``anvil.private_keys[0]`` deploys, mints their TestUSDC and
@@ -80,7 +83,12 @@ DEFAULT_SIZES: tuple[Size, ...] = ((1, 1), (2, 1), (4, 2), (8, 4), (16, 8), (32,
 ONE_PAIR = "one_pair"
 FULL_PAIRS = "full_pairs"
 FILLINGS = (ONE_PAIR, FULL_PAIRS)
+COMPOSITION_TOLERANCE = 250  # gas: ~20 zero bytes, ten times the noise seen
 GROTH16_ID_OFFSET = 100  # size i uses stand-in id i + 1 and Groth16 id i + 1 + this
+
+
+class CompositionError(AssertionError):
+    """A real size's measured Groth16 gas is not its composed figure: composition does not hold."""
 
 
 def _plain(data: dict[str, Any]) -> dict[str, object]:
@@ -272,8 +280,10 @@ def measure_gas_by_size(
     candidates = [m for m in measured if m.real is not None and m.filling == ONE_PAIR]
     reference = min(candidates, key=lambda m: (m.n, m.p), default=None)
     delta = None if reference is None or reference.real is None else reference.real - reference.warm
+    rows = tuple(_row(m, delta, x402_warm, is_reference=m is reference) for m in measured)
+    _check_composition(rows)
     return GasBySize(
-        rows=tuple(_row(m, delta, x402_warm, is_reference=m is reference) for m in measured),
+        rows=rows,
         verifier_delta=delta,
         verifier_delta_size=None if reference is None else (reference.n, reference.p),
         x402_transfer_gas=x402_warm,
@@ -285,6 +295,13 @@ def measure_gas_by_size(
         amount=amount,
         deposit=deposit,
     )
+
+
+def _check_composition(rows: Sequence[GasRow]) -> None:
+    """Raise unless every measured row that checks the composition agrees with it."""
+    if bad := [r for r in rows if abs(r.composed_minus_measured or 0) > COMPOSITION_TOLERANCE]:
+        found = ", ".join(f"N={r.n} P={r.p} {r.filling}: {r.composed_minus_measured:+}" for r in bad)
+        raise CompositionError(f"composed minus measured Groth16 gas beyond {COMPOSITION_TOLERANCE}: {found}")
 
 
 def _measure_all(bench: Bench, sizes: Sequence[Size], real: dict[Size, VerifierSpec]) -> list[_Measured]:

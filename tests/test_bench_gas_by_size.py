@@ -21,6 +21,7 @@ from benchmarks.gas_by_size import (
     format_table,
     measure_gas_by_size,
 )
+from tests.groth16_support import groth16_verifier_spec
 
 SIZES = ((1, 1), (2, 1), (4, 2))
 AMOUNT = 1_000
@@ -126,3 +127,21 @@ def test_a_settlement_that_skips_a_pair_is_not_recorded(w3: Web3, anvil: Anvil) 
     assert settle_attested(bench, 1, (pair,)) > 0
     with pytest.raises(SettlementMismatch, match="skipped"):
         settle_attested(bench, 1, (pair,))  # a replay: the escrow skips the pair and pays nothing
+
+
+@pytest.mark.slow  # two real proofs at N=1: ~1-2 minutes on two cores
+@pytest.mark.groth16
+def test_groth16_at_n1_is_measured_and_composes_onto_larger_sizes(w3: Web3, anvil: Anvil) -> None:
+    groth16_verifier_spec()  # skips (or fails under `make test`) without `make groth16`
+    result = measure_gas_by_size(w3, anvil, sizes=[(1, 1), (2, 1)], real_sizes=[(1, 1)], amount=AMOUNT)
+    delta = result.verifier_delta
+    assert result.verifier_delta_size == (1, 1) and delta is not None
+    # two pairing checks (4 pairs, and 2 for the Pedersen commitment), two ecMul: ~300k
+    assert 250_000 < delta < 400_000
+    same_shape = result.row(1, 1, FULL_PAIRS)
+    assert same_shape.source == "measured" and same_shape.settlements == 3
+    assert same_shape.composed_minus_measured is not None and abs(same_shape.composed_minus_measured) < 100
+    for filling in FILLINGS:
+        two = result.row(2, 1, filling)
+        assert two.source == "composed" and two.groth16_gas == two.attestation_gas_warm + delta
+        assert two.gas_per_payment == two.groth16_gas / 2

@@ -37,8 +37,9 @@ the verifier call above the packed settlement (64 + 72·P bytes), a few gas at P
 real filling at N=1, P=1 (``full_pairs``, the same shape) measures that noise directly; with keys
 for a second size, its ``composed_minus_measured`` checks the claim across N, and a difference
 beyond ``COMPOSITION_TOLERANCE`` raises :class:`CompositionError` instead of reporting composed
-figures. Checked once with dev keys for N=2, P=1 (``aep2-prover setup --dev --n 2 --p 1``, 220 s):
-composed minus measured was +24 and -12 gas for its two fillings, -24 for N=1's second filling.
+figures. Checked with dev keys for N=2, P=1 too (circuit v2, ``aep2-prover setup --dev --n 2 --p 1``,
+150 s): composed minus measured was +36 and 0 gas for its two fillings, -12 for N=1's second
+filling, each a multiple of 12, the price gap of a zero calldata byte.
 
 **Accounts.** Payer keys are created fresh per call (``Account.create``), so the pairs are new even on
 a shared anvil; they hold no ETH: ``anvil.private_keys[0]`` deploys, mints their TestUSDC and

@@ -65,6 +65,7 @@ from aep2.chain import (
     attestation_verifier,
     deploy_stack,
 )
+from aep2.devnet.verifier import verifier_artifact
 from aep2.errors import ConfigurationError
 from aep2.prover import ProverProcess
 from benchmarks._gas_chain import (
@@ -75,7 +76,6 @@ from benchmarks._gas_chain import (
     settle_proved,
     x402_transfers,
 )
-from benchmarks._gas_verifiers import groth16_artifact
 from benchmarks._timing import write_results
 
 Size = tuple[int, int]
@@ -192,7 +192,7 @@ def _resolve_real(
     skipped: list[tuple[int, int, str]] = []
     for n, p in candidates:
         try:
-            artifact = groth16_artifact(n, p)
+            artifact = verifier_artifact(n, p)
         except ConfigurationError as exc:
             skipped.append((n, p, str(exc)))
             continue

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from aep2.chain import Artifact, load_artifact
-from aep2.devnet import repo_root
-from aep2.devnet._tools import find_tool
+from aep2.chain import Artifact
+from aep2.devnet.verifier import verifier_artifact
 from aep2.errors import ConfigurationError
 from aep2.prover import default_binary
 from aep2.prover import keys_dir as prover_keys_dir
@@ -58,14 +57,7 @@ def ensure_keys(console: Console) -> Path:
 
 
 def ensure_verifier(console: Console) -> Artifact:
-    """The exported Solidity verifier for the cached keys, compiled by forge if not yet built."""
-    try:
-        return load_artifact(VERIFIER)
-    except ConfigurationError:
-        pass
-    root = repo_root()
-    source = root / "contracts" / "src" / "generated" / f"{VERIFIER}.sol"
-    args = [str(default_binary()), "export-solidity", "--n", str(N), "--p", str(P), "--out", str(source)]
-    _run(console, args, f"exporting {VERIFIER}.sol")
-    _run(console, [find_tool("forge"), "build", "--quiet"], "forge build", cwd=root / "contracts")
-    return load_artifact(VERIFIER)
+    """The exported Solidity verifier of the cached keys; re-exported and built if it is missing or
+    was built from other keys (a new circuit version or a new setup would reject every proof)."""
+    with console.status(f"checking {VERIFIER} against the keys …", spinner="dots"):
+        return verifier_artifact(N, P)

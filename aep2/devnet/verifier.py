@@ -1,7 +1,7 @@
 """gnark's exported Groth16 verifier per circuit size, built from the keys the prover will use.
 
-A size is *real* when its dev keys exist (``aep2.prover.keys_dir``: ``aep2-prover setup``) and its
-verifier ``BatchVerifierN{N}P{P}`` builds. The forge artefact is used only if it was compiled from
+The demo, the benchmarks and the tests register ``BatchVerifierN{N}P{P}`` for the dev keys in
+``aep2.prover.keys_dir`` (``aep2-prover setup``). The forge artefact is used only if it was compiled from
 exactly what ``aep2-prover export-solidity`` writes for those keys now (forge records each source's
 keccak256 in the artefact's metadata): a verifier left from older keys or an older circuit version
 would reject every proof. Otherwise the source is exported into ``contracts/src/generated/`` (the
@@ -18,7 +18,7 @@ from eth_hash.auto import keccak
 
 from aep2.chain import Artifact, load_artifact
 from aep2.chain.artifacts import artifacts_dir
-from aep2.devnet import find_tool, repo_root
+from aep2.devnet._tools import find_tool, repo_root
 from aep2.errors import ConfigurationError
 from aep2.prover import default_binary, keys_dir
 
@@ -40,7 +40,7 @@ def _built_from(name: str) -> str | None:
     return next((s["keccak256"] for key, s in sources.items() if key.endswith(f"/{name}.sol")), None)
 
 
-def groth16_artifact(n: int, p: int) -> Artifact:
+def verifier_artifact(n: int, p: int) -> Artifact:
     """The size's verifier artefact for its current keys, exported and built by forge if need be.
 
     Raises :class:`ConfigurationError` (keys missing, export or build failed) with the reason.

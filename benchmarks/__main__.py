@@ -1,0 +1,118 @@
+"""``make bench``: aep2 and per-call x402 side by side, in one run, on one anvil.
+
+    python -m benchmarks [--calls 50] [--concurrency 4] [--settle-calls 2] [--sizes 1x1,2x1,...]
+
+Phases, all on the same chain and the same ``TestUSDC``:
+
+1. per-call x402 ``exact`` through the official SDK (``benchmarks.x402_baseline``): a facilitator
+   and a payee process, one ``transferWithAuthorization`` per paid call;
+2. aep2 per call (``benchmarks.aep2_calls``): the payer SDK against the real payee app, the same
+   call pattern, no transaction;
+3. call → on-chain settlement (``benchmarks.settle_latency``): a window proved by the real Celery
+   worker with real Groth16 keys and settled in one ``settleMany``;
+4. gas per payment at each circuit size (``benchmarks.gas_by_size``).
+
+Proving time and memory per size come from ``benchmarks/prover_bench.sh`` (a dev setup per size
+takes minutes to an hour, too long for every run); they are copied in with their date. Writes
+``benchmarks/results/latest.json``, ``latest.md`` and the plots (``benchmarks.report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+from typing import Any
+
+from web3 import Web3
+
+from aep2.chain import VerifierSpec, deploy_stack, load_artifact
+from aep2.devnet import Anvil
+from aep2.settlement.planner import CircuitSize
+from benchmarks import report
+from benchmarks._timing import RESULTS, write_results
+from benchmarks.aep2_calls import run_aep2_calls
+from benchmarks.gas_by_size import DEFAULT_SIZES, measure_gas_by_size
+from benchmarks.settle_latency import measure_settle_latency
+from benchmarks.x402_baseline import run_baseline
+
+PROVER_RESULTS = RESULTS / "prover.json"
+
+
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((int(n), int(p)) for n, p in (s.split("x") for s in text.split(",")))
+
+
+def _prover_rows() -> dict[str, Any]:
+    if not PROVER_RESULTS.exists():
+        return {"rows": [], "source": "no benchmarks/results/prover.json: run benchmarks/prover_bench.sh"}
+    stamp = datetime.datetime.fromtimestamp(PROVER_RESULTS.stat().st_mtime, datetime.UTC)
+    return {
+        "rows": json.loads(PROVER_RESULTS.read_text()),
+        "source": f"benchmarks/prover_bench.sh, results of {stamp:%Y-%m-%d}",
+    }
+
+
+Size = tuple[int, int]
+
+
+def run(calls: int, concurrency: int, settle_calls: int, sizes: tuple[Size, ...]) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    with Anvil(accounts=20) as node:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 120}))
+        owner, submitter, funder = node.private_keys[0], node.private_keys[1], node.private_keys[2]
+        spec = VerifierSpec(1, 1, 1, load_artifact("BatchVerifierN1P1"))
+        stack = deploy_stack(w3, owner, verifiers=[spec])
+        print("1/4 per-call x402 exact …", flush=True)
+        x402 = run_baseline(node, stack.token, calls=calls, concurrency=concurrency)
+        print("2/4 aep2 per call …", flush=True)
+        aep2 = run_aep2_calls(node, stack.escrow, stack.token, calls=calls, concurrency=concurrency)
+        print("3/4 aep2 call → settlement (real Groth16, Celery worker) …", flush=True)
+        settle = measure_settle_latency(
+            node, stack.escrow, stack.token, size=CircuitSize(1, 1, 1), submitter_key=submitter,
+            funder_key=funder, calls=settle_calls,
+        )  # fmt: skip
+        print("4/4 gas per payment by circuit size …", flush=True)
+        gas = measure_gas_by_size(w3, node, sizes=sizes)
+    x402_dict = x402.to_dict(samples=True)
+    x402_dict["paid_payee_ms"] = [p["payee_ms"] for p in x402_dict.pop("payments")]
+    return {
+        "machine": {
+            "date": f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        },
+        "config": {"calls": calls, "concurrency": concurrency, "price": x402.price},
+        "x402_exact": x402_dict,
+        "aep2": aep2.to_dict(samples=True),
+        "settlement": settle.to_dict(),
+        "gas_by_size": gas.to_dict(),
+        "prover": _prover_rows(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=50, help="paid calls per phase and scheme")
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients in the second phase")
+    parser.add_argument("--settle-calls", type=int, default=2, help="mandates in the real-Groth16 window")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=DEFAULT_SIZES,
+        help="circuit sizes NxP for gas per payment, comma-separated (default: 1x1 … 64x32)",
+    )
+    args = parser.parse_args()
+    result = run(args.calls, args.concurrency, args.settle_calls, args.sizes)
+    print(f"wrote {write_results('latest', result)}")
+    for path in report.render(result):
+        print(f"wrote {path}")
+    print(report.TABLE.read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The bench report renders the committed ``make bench`` run: its table and both plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import report
+
+RUN = json.loads(report.LATEST.read_text())
+
+
+def test_the_table_has_a_row_per_size_and_the_side_by_side_figures() -> None:
+    text = report.table(RUN)
+    for row in RUN["gas_by_size"]["rows"]:
+        if row["filling"] == "one_pair":
+            assert f"N={row['n']} (P={row['p']}) one pair, {row['source']}" in text
+    assert f"{RUN['x402_exact']['gas_per_payment_median']:,.0f}" in text
+    assert f"{RUN['aep2']['added_payee_median_ms']:.2f} ms" in text
+
+
+def test_the_ratio_says_which_way() -> None:
+    assert report._ratio(68_000, 6_800) == "10.0x less"
+    assert report._ratio(68_000, 340_000) == "5.0x more"
+
+
+def test_the_plots_are_png_files(tmp_path: Path) -> None:
+    for path in (report.gas_plot(RUN, tmp_path / "gas.png"), report.latency_plot(RUN, tmp_path / "lat.png")):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 10_000

@@ -41,7 +41,7 @@ def _run(console: Console, args: list[str], what: str, cwd: Path | None = None) 
 
 
 def ensure_keys(console: Console) -> Path:
-    """The cached dev keys, or a fresh single-party setup (~500 CPU-seconds) said out loud."""
+    """The cached dev keys, or a fresh single-party setup (about 100 CPU-seconds) said out loud."""
     keys = keys_dir()
     if (keys / "proving.key").exists():
         console.print(f"Groth16 keys N={N} P={P}: cached in {keys}")
@@ -50,7 +50,7 @@ def ensure_keys(console: Console) -> Path:
     console.print(
         "[bold red]No Groth16 keys found. Generating them with `aep2-prover setup --dev`: a single-party\n"
         "development setup whose toxic waste this machine saw. Fine for a local demo, NEVER for\n"
-        "production (use a multi-party ceremony). This takes several minutes of CPU, once.[/]"
+        "production (use a multi-party ceremony). This takes about 100 CPU-seconds, once.[/]"
     )
     _run(console, [str(default_binary()), "setup", "--dev", "--n", str(N), "--p", str(P)], "trusted setup")
     return keys

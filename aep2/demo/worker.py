@@ -53,10 +53,12 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     prover it started may outlive it.
     """
     _signal_group(proc.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    _signal_group(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    try:
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    finally:  # also when a second Ctrl-C cuts the grace short: the group must not outlive us
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

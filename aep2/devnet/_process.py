@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -39,7 +40,9 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         return
     os.kill(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+    finally:  # the grace ran out, or a second Ctrl-C cut it short: kill, never leak
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=timeout)

@@ -9,13 +9,18 @@ transaction, a receipt). Anything but a ``200`` raises.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
+import platform
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import httpx
 
 from benchmarks._server import payee_ms
+from benchmarks._timing import Distribution
 
 WARMUP_CALLS = 2
 """Calls before measuring, unpaid and paid: connection pools, caches, and whatever a scheme does
@@ -82,3 +87,74 @@ async def measure(payee_url: str, clients: list[httpx.AsyncClient], calls: int) 
     concurrent_s = time.perf_counter() - started
     concurrent = [call for batch in batches for call in batch]
     return Phases(warmup, unpaid, one_by_one, sequential_s, concurrent, concurrent_s)
+
+
+def latency_figures(phases: Phases) -> dict[str, Any]:
+    """The figures both schemes report alike, by their result fields' names: the sequential phase's
+    distributions, paid minus unpaid, and calls per second in each paid phase."""
+    calls = len(phases.sequential)
+    payee_unpaid = Distribution.of([c.payee_ms for c in phases.unpaid])
+    payee_paid = Distribution.of([c.payee_ms for c in phases.sequential])
+    client_unpaid = Distribution.of([c.client_ms for c in phases.unpaid])
+    client_paid = Distribution.of([c.client_ms for c in phases.sequential])
+    return {
+        "calls": calls,
+        "payee_unpaid": payee_unpaid,
+        "payee_paid": payee_paid,
+        "added_payee_median_ms": payee_paid.median_ms - payee_unpaid.median_ms,
+        "added_payee_p99_ms": payee_paid.p99_ms - payee_unpaid.p99_ms,
+        "client_unpaid": client_unpaid,
+        "client_paid": client_paid,
+        "added_client_median_ms": client_paid.median_ms - client_unpaid.median_ms,
+        "sequential_calls_per_s": calls / phases.sequential_s,
+        "concurrent_calls_per_s": len(phases.concurrent) / phases.concurrent_s,
+    }
+
+
+class LatencyResult(Protocol):
+    """What :func:`latency_rows` reads; both schemes' results have it (see :func:`latency_figures`)."""
+
+    @property
+    def payee_unpaid(self) -> Distribution: ...
+    @property
+    def payee_paid(self) -> Distribution: ...
+    @property
+    def added_payee_median_ms(self) -> float: ...
+    @property
+    def added_payee_p99_ms(self) -> float: ...
+    @property
+    def client_unpaid(self) -> Distribution: ...
+    @property
+    def client_paid(self) -> Distribution: ...
+
+
+def latency_rows(result: LatencyResult, paid_route: str) -> list[str]:
+    """The latency block of a scheme's printed table; ``paid_route`` says what the paid route does."""
+
+    def row(name: str, d: Distribution) -> str:
+        return f"{name:44} {d.median_ms:10.2f} {d.p99_ms:10.2f} {d.runs:6}"
+
+    return [
+        f"{'latency (ms)':44} {'median':>10} {'p99':>10} {'n':>6}",
+        row("payee handling, unpaid route", result.payee_unpaid),
+        row(f"payee handling, paid route ({paid_route})", result.payee_paid),
+        f"{'  added by payment, payee side':44} {result.added_payee_median_ms:10.2f} "
+        f"{result.added_payee_p99_ms:10.2f}",
+        row("client end to end, unpaid", result.client_unpaid),
+        row("client end to end, paid (402 + retry)", result.client_paid),
+    ]
+
+
+def add_call_options(parser: argparse.ArgumentParser) -> None:
+    """The options every scheme's ``python -m`` entry takes."""
+    parser.add_argument("--calls", type=int, default=50, help="paid calls per phase (default 50)")
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--price", type=int, default=1_000, help="base units per call (default 1000)")
+    parser.add_argument(
+        "--block-time", type=float, default=None, help="anvil block time in s (default: automine)"
+    )
+
+
+def machine() -> dict[str, Any]:
+    """Where a result was measured: processor and the CPUs this process may use."""
+    return {"machine": platform.processor() or platform.machine(), "cpus": len(os.sched_getaffinity(0))}

@@ -9,8 +9,6 @@ the batch phase, which can start from the payee's store kept with ``--db``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 from pathlib import Path
 
 from eth_account import Account
@@ -18,24 +16,16 @@ from web3 import Web3
 
 from aep2.chain import attestation_verifier, deploy_stack
 from aep2.devnet import Anvil
-from benchmarks._timing import Distribution, write_results
+from benchmarks._calls import add_call_options, latency_rows, machine
+from benchmarks._timing import write_results
 from benchmarks.aep2_calls._run import Aep2CallsResult, run_aep2_calls
 
 
 def table(result: Aep2CallsResult) -> str:
-    def row(name: str, d: Distribution) -> str:
-        return f"{name:44} {d.median_ms:10.2f} {d.p99_ms:10.2f} {d.runs:6}"
-
     lines = [
         f"per-call aep2 ({result.network}, block time {result.block_time or 'automine'}), "
         "settlement deferred to a batch",
-        f"{'latency (ms)':44} {'median':>10} {'p99':>10} {'n':>6}",
-        row("payee handling, unpaid route", result.payee_unpaid),
-        row("payee handling, paid route (check+commit)", result.payee_paid),
-        f"{'  added by payment, payee side':44} {result.added_payee_median_ms:10.2f} "
-        f"{result.added_payee_p99_ms:10.2f}",
-        row("client end to end, unpaid", result.client_unpaid),
-        row("client end to end, paid (402 + retry)", result.client_paid),
+        *latency_rows(result, "check+commit"),
         f"paid calls/s, one payee process: sequential {result.sequential_calls_per_s:.1f}, "
         f"{result.concurrency} concurrent clients {result.concurrent_calls_per_s:.1f}",
         f"mandates accepted: {result.accepted_mandates} of {result.paid_calls} paid calls x {result.price}; "
@@ -46,12 +36,7 @@ def table(result: Aep2CallsResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=50, help="paid calls per phase (default 50)")
-    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--price", type=int, default=1_000, help="base units per call (default 1000)")
-    parser.add_argument(
-        "--block-time", type=float, default=None, help="anvil block time in s (default: automine)"
-    )
+    add_call_options(parser)
     parser.add_argument("--db", type=Path, default=None, help="keep the payee's store here (must not exist)")
     args = parser.parse_args()
 
@@ -65,14 +50,7 @@ def main() -> None:
             price=args.price, db_path=args.db,
         )  # fmt: skip
     print(table(result))
-    path = write_results(
-        "aep2_calls",
-        {
-            "machine": platform.processor() or platform.machine(),
-            "cpus": len(os.sched_getaffinity(0)),
-            **result.to_dict(),
-        },
-    )
+    path = write_results("aep2_calls", machine() | result.to_dict())
     print(f"wrote {path.relative_to(path.parents[2])}")
 
 

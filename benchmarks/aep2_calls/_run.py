@@ -31,7 +31,7 @@ from aep2.devnet import Anvil
 from aep2.payer import LocalKeySigner, Payer, Policy
 from aep2.store import MandateRow, MandateState, create_schema, make_engine
 from aep2.transports.httpx_auth import Aep2Auth, Payment, payment_of
-from benchmarks._calls import WARMUP_CALLS, Call, Phases, measure
+from benchmarks._calls import WARMUP_CALLS, Call, Phases, latency_figures, measure
 from benchmarks._server import ServerProcess
 from benchmarks._timing import Distribution
 
@@ -273,30 +273,16 @@ def _summarize(
     payee: str,
     db_path: str | None,
 ) -> Aep2CallsResult:
-    calls = len(phases.sequential)
     measured = phases.sequential + phases.concurrent
-    payee_unpaid = Distribution.of([c.payee_ms for c in phases.unpaid])
-    payee_paid = Distribution.of([c.payee_ms for c in phases.sequential])
-    client_unpaid = Distribution.of([c.client_ms for c in phases.unpaid])
-    client_paid = Distribution.of([c.client_ms for c in phases.sequential])
     return Aep2CallsResult(
         scheme=SCHEME,
         network=f"eip155:{chain_id}",
         escrow=escrow,
         token=token,
         price=price,
-        calls=calls,
         concurrency=concurrency,
         block_time=block_time,
-        payee_unpaid=payee_unpaid,
-        payee_paid=payee_paid,
-        added_payee_median_ms=payee_paid.median_ms - payee_unpaid.median_ms,
-        added_payee_p99_ms=payee_paid.p99_ms - payee_unpaid.p99_ms,
-        client_unpaid=client_unpaid,
-        client_paid=client_paid,
-        added_client_median_ms=client_paid.median_ms - client_unpaid.median_ms,
-        sequential_calls_per_s=calls / phases.sequential_s,
-        concurrent_calls_per_s=len(phases.concurrent) / phases.concurrent_s,
+        **latency_figures(phases),
         paid_calls=len(phases.paid),
         accepted_mandates=accepted,
         transactions_during_calls=transactions,

@@ -8,31 +8,24 @@ Writes ``benchmarks/results/x402_baseline.json`` and prints a table.
 from __future__ import annotations
 
 import argparse
-import platform
 
 from web3 import Web3
 
 from aep2.chain import deploy_token
 from aep2.devnet import Anvil
+from benchmarks._calls import add_call_options, latency_rows, machine
 from benchmarks._timing import write_results
-from benchmarks.x402_baseline._run import BaselineResult, Distribution, run_baseline
+from benchmarks.x402_baseline._run import BaselineResult, run_baseline
 
 
 def table(result: BaselineResult) -> str:
-    def row(name: str, d: Distribution) -> str:
-        return f"{name:44} {d.median_ms:10.2f} {d.p99_ms:10.2f} {d.runs:6}"
-
+    settlement = result.call_to_settlement
     lines = [
         f"per-call x402 exact (x402 SDK {result.x402_sdk}, {result.network}, "
         f"block time {result.block_time or 'automine'})",
-        f"{'latency (ms)':44} {'median':>10} {'p99':>10} {'n':>6}",
-        row("payee handling, unpaid route", result.payee_unpaid),
-        row("payee handling, paid route (verify+settle)", result.payee_paid),
-        f"{'  added by payment, payee side':44} {result.added_payee_median_ms:10.2f} "
-        f"{result.added_payee_p99_ms:10.2f}",
-        row("client end to end, unpaid", result.client_unpaid),
-        row("client end to end, paid (402 + retry)", result.client_paid),
-        row("call to on-chain settlement", result.call_to_settlement),
+        *latency_rows(result, "verify+settle"),
+        f"{'call to on-chain settlement':44} {settlement.median_ms:10.2f} {settlement.p99_ms:10.2f} "
+        f"{settlement.runs:6}",
         f"gas per payment (transferWithAuthorization): median {result.gas_per_payment_median:,.0f}, "
         f"min {result.gas_per_payment_min:,}, max {result.gas_per_payment_max:,}",
         f"transactions per payment: {result.transactions_per_payment:.2f}",
@@ -46,12 +39,7 @@ def table(result: BaselineResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=50, help="paid calls per phase (default 50)")
-    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--price", type=int, default=1_000, help="base units per call (default 1000)")
-    parser.add_argument(
-        "--block-time", type=float, default=None, help="anvil block time in s (default: automine)"
-    )
+    add_call_options(parser)
     args = parser.parse_args()
 
     with Anvil(block_time=args.block_time) as chain:
@@ -59,17 +47,8 @@ def main() -> None:
         token = str(deploy_token(w3, chain.private_keys[0]).address)
         result = run_baseline(chain, token, calls=args.calls, concurrency=args.concurrency, price=args.price)
     print(table(result))
-    path = write_results(
-        "x402_baseline",
-        {"machine": platform.processor() or platform.machine(), "cpus": _cpus(), **result.to_dict()},
-    )
+    path = write_results("x402_baseline", machine() | result.to_dict())
     print(f"wrote {path.relative_to(path.parents[2])}")
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from x402.mechanisms.evm.signers import EthAccountSigner
 
 from aep2.chain import TokenClient
 from aep2.devnet import Anvil
-from benchmarks._calls import WARMUP_CALLS, Call, Phases, measure
+from benchmarks._calls import WARMUP_CALLS, Call, Phases, latency_figures, measure
 from benchmarks._timing import Distribution
 from benchmarks.x402_baseline._serve import ServerProcess
 
@@ -208,35 +208,22 @@ def _summarize(
     payee_received: int,
     payers_paid: int,
 ) -> BaselineResult:
-    calls = len(phases.sequential)
     gas = [p.gas_used for p in payments]
-    payee_unpaid = Distribution.of([c.payee_ms for c in phases.unpaid])
-    payee_paid = Distribution.of([c.payee_ms for c in phases.sequential])
-    client_unpaid = Distribution.of([c.client_ms for c in phases.unpaid])
-    client_paid = Distribution.of([c.client_ms for c in phases.sequential])
+    latency = latency_figures(phases)
     return BaselineResult(
         scheme="exact",
         network=network,
         x402_sdk=x402_version,
         price=price,
-        calls=calls,
         concurrency=concurrency,
         block_time=block_time,
         gas_per_payment_median=statistics.median(gas),
         gas_per_payment_min=min(gas),
         gas_per_payment_max=max(gas),
-        payee_unpaid=payee_unpaid,
-        payee_paid=payee_paid,
-        added_payee_median_ms=payee_paid.median_ms - payee_unpaid.median_ms,
-        added_payee_p99_ms=payee_paid.p99_ms - payee_unpaid.p99_ms,
-        client_unpaid=client_unpaid,
-        client_paid=client_paid,
-        added_client_median_ms=client_paid.median_ms - client_unpaid.median_ms,
-        call_to_settlement=client_paid,
-        sequential_calls_per_s=calls / phases.sequential_s,
-        concurrent_calls_per_s=len(phases.concurrent) / phases.concurrent_s,
+        call_to_settlement=latency["client_paid"],
+        **latency,
         transactions_per_payment=len({p.tx_hash for p in payments}) / len(payments),
-        paid_calls=2 * calls + WARMUP_CALLS,
+        paid_calls=2 * latency["calls"] + WARMUP_CALLS,
         payee_received=payee_received,
         payers_paid=payers_paid,
         payments=payments,

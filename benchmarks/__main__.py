@@ -34,14 +34,14 @@ from aep2.settlement.planner import CircuitSize
 from benchmarks import report
 from benchmarks._timing import RESULTS, write_results
 from benchmarks.aep2_calls import run_aep2_calls
-from benchmarks.gas_by_size import DEFAULT_SIZES, measure_gas_by_size
+from benchmarks.gas_by_size import DEFAULT_SIZES, Size, measure_gas_by_size
 from benchmarks.settle_latency import measure_settle_latency
 from benchmarks.x402_baseline import run_baseline
 
 PROVER_RESULTS = RESULTS / "prover.json"
 
 
-def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+def _sizes(text: str) -> tuple[Size, ...]:
     return tuple((int(n), int(p)) for n, p in (s.split("x") for s in text.split(",")))
 
 
@@ -53,9 +53,6 @@ def _prover_rows() -> dict[str, Any]:
         "rows": json.loads(PROVER_RESULTS.read_text()),
         "source": f"benchmarks/prover_bench.sh, results of {stamp:%Y-%m-%d}",
     }
-
-
-Size = tuple[int, int]
 
 
 def run(calls: int, concurrency: int, settle_calls: int, sizes: tuple[Size, ...]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on build machines
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from benchmarks._timing import RESULTS
 
@@ -112,15 +114,7 @@ def gas_plot(run: dict[str, Any], path: Path = GAS_PLOT) -> Path:
     ax.plot([], [], "k*", label="real Groth16 verifier (others: stand-in + measured verifier cost)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("mandates per proof (N)")
-    ax.set_ylabel("gas per payment")
-    ax.set_title("Settlement gas per payment")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, "Settlement gas per payment", "mandates per proof (N)", "gas per payment")
 
 
 def latency_plot(run: dict[str, Any], path: Path = LATENCY_PLOT) -> Path:
@@ -137,9 +131,15 @@ def latency_plot(run: dict[str, Any], path: Path = LATENCY_PLOT) -> Path:
         ax.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], style, color=color,
                 where="post", label=f"{label} (n={len(ordered)})")  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("payee handling time per call, ms (request in → response start)")
-    ax.set_ylabel("fraction of calls")
-    ax.set_title("Payee-side latency per call")
+    xlabel = "payee handling time per call, ms (request in → response start)"
+    return _save(fig, ax, path, "Payee-side latency per call", xlabel, "fraction of calls")
+
+
+def _save(fig: Figure, ax: Axes, path: Path, title: str, xlabel: str, ylabel: str) -> Path:
+    """Labels, grid and legend as every plot of the report has them; written to ``path``."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -105,11 +105,11 @@ def measure_settle_latency(
                 worker_process(worker_env, Path(tmp) / "worker.log"),
             ):
                 started = _pay(url, payer, anvil.chain_id, calls)
-                chain = Chain(escrow_client, submitter_key)
+                chain, broker = Chain(escrow_client, submitter_key), celery_app(broker_url)
                 closed_at = time.time()
-                window = close_and_enqueue(engine, chain, [size], celery_app(broker_url))
+                window = close_and_enqueue(engine, chain, [size], broker)
                 windows = [window] if window is not None else []
-                windows += settle_everything(engine, chain, [size], celery_app(broker_url), _quiet())
+                windows += settle_everything(engine, chain, [size], broker, _quiet())
                 settled_at = time.time()
             return _result(engine, size, windows, started, closed_at, settled_at)
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-CIRCUIT_VERSION = "v2"
+CIRCUIT_VERSION = "v3"
 
 
 def circuit_id(n: int, p: int) -> str:

@@ -10,7 +10,7 @@ import (
 
 // Version names the circuit's statement; it is part of every circuit id, so
 // keys made for another version are never reused.
-const Version = "v2"
+const Version = "v3"
 
 // Limits enforced by the circuit (DESIGN.md, "The mandate").
 const (
@@ -46,7 +46,7 @@ type Pair struct {
 type Mandate struct {
 	Enabled  frontend.Variable // 1 for a real mandate; enabled slots first
 	NewPair  frontend.Variable // 1 if this slot starts the next pair
-	Amount   frontend.Variable // < 2^96
+	Amount   frontend.Variable // < 2^96; at least 1 when enabled (v3)
 	Nonce    frontend.Variable // uint64
 	Deadline frontend.Variable // uint64
 	Ref      [32]uints.U8

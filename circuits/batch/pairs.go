@@ -40,20 +40,13 @@ func (c *Circuit) pairBytes(api frontend.API, g *gadgets) []pairRecord {
 // slot, where the order is known. It returns the pairs' public keys.
 func (c *Circuit) assertPairs(api frontend.API, g *gadgets, l *slotLayout) []*sw_emulated.AffinePoint[fp] {
 	keys := make([]*sw_emulated.AffinePoint[fp], len(c.Pairs))
-	amounts := make([]frontend.Variable, len(c.Mandates))
-	for i, m := range c.Mandates {
-		amounts[i] = api.Mul(m.Enabled, m.Amount)
-	}
+	amounts := c.enabledAmounts(api)
 	for j, p := range c.Pairs {
 		on := l.pairEnabled[j]
 		key := checkedBytes(g.bytes, p.PublicKey[:])
 		addr := fromBytesBE(api, g.bytes, keccak(api, key)[12:])
 		api.AssertIsEqual(api.Mul(on, api.Sub(addr, p.Payer)), 0)
-		pt := g.ec.pointFromBytes(api, values(api, g.bytes, key))
-		keys[j] = pt
-		g.ec.fp.AssertIsInRange(&pt.X)
-		g.ec.fp.AssertIsInRange(&pt.Y)
-		g.ec.curve.AssertIsOnCurve(g.ec.curve.Select(on, pt, g.ec.curve.Generator()))
+		keys[j] = g.ec.pairKey(api, on, values(api, g.bytes, key))
 		col := make([]frontend.Variable, len(c.Mandates))
 		for i := range c.Mandates {
 			col[i] = l.sel[i][j]
@@ -61,6 +54,26 @@ func (c *Circuit) assertPairs(api frontend.API, g *gadgets, l *slotLayout) []*sw
 		api.AssertIsEqual(api.Mul(on, api.Sub(p.Total, dot(api, col, amounts))), 0)
 	}
 	return keys
+}
+
+// enabledAmounts returns Enabled·Amount per slot and asserts that every
+// enabled amount is positive (v3; a zero-amount mandate could otherwise be
+// settled to move a pair's nonce without paying).
+//
+// x = Enabled·Amount + 1 − Enabled must be invertible. Enabled is boolean
+// (assertSlotLayout), so x is Amount on an enabled slot and 1 on a disabled
+// one: an enabled slot needs Amount ≠ 0 in the field, a disabled slot is
+// unconstrained. Every Amount is also the recomposition of 12 range-checked
+// bytes (assertMandates), an integer below 2^96 < r, so Amount ≠ 0 mod r means
+// 1 ≤ Amount < 2^96 as an integer. One constraint per slot (the inverse); a
+// 96-bit range check of Enabled·(Amount − 1) says the same for more.
+func (c *Circuit) enabledAmounts(api frontend.API) []frontend.Variable {
+	amounts := make([]frontend.Variable, len(c.Mandates))
+	for i, m := range c.Mandates {
+		amounts[i] = api.Mul(m.Enabled, m.Amount)
+		api.AssertIsDifferent(api.Sub(api.Add(amounts[i], 1), m.Enabled), 0)
+	}
+	return amounts
 }
 
 // values are the native values of range-checked bytes.

@@ -69,6 +69,17 @@ func (s *secp256k1) pointFromBytes(api frontend.API, xy []frontend.Variable) *sw
 	}
 }
 
+// pairKey reads a pair's public key from X ‖ Y and asserts that both
+// coordinates are below p (one key, one address) and, when on == 1, that the
+// point is on the curve; a disabled pair checks the generator instead.
+func (s *secp256k1) pairKey(api frontend.API, on frontend.Variable, xy []frontend.Variable) *sw_emulated.AffinePoint[fp] {
+	pt := s.pointFromBytes(api, xy)
+	s.fp.AssertIsInRange(&pt.X)
+	s.fp.AssertIsInRange(&pt.Y)
+	s.curve.AssertIsOnCurve(s.curve.Select(on, pt, s.curve.Generator()))
+	return pt
+}
+
 // digestScalar interprets a 32-byte digest as an integer, reduced mod n by
 // the emulated arithmetic, exactly as ECDSA over secp256k1 does.
 func (s *secp256k1) digestScalar(api frontend.API, bapi *uints.Bytes, digest []uints.U8) *emulated.Element[fr] {

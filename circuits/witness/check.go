@@ -29,6 +29,9 @@ func (s *Settlement) checkPair(j int) error {
 		if m.Nonce <= prev {
 			return fmt.Errorf("nonce %d is not above %d (fromNonce or the previous mandate)", m.Nonce, prev)
 		}
+		if m.Amount.Sign() == 0 {
+			return fmt.Errorf("mandate nonce %d: amount is 0; a mandate must pay something", m.Nonce)
+		}
 		if m.Amount.Sign() < 0 || m.Amount.BitLen() > 8*batch.AmountBytes {
 			return fmt.Errorf("mandate nonce %d: amount %s is not below 2^%d", m.Nonce, m.Amount, 8*batch.AmountBytes)
 		}

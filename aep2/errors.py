@@ -49,8 +49,10 @@ class Reason(StrEnum):
     # 6. nonce
     NONCE_BELOW_HIGH_WATER = "nonce_below_high_water"
     NONCE_REPLAYED = "nonce_replayed"
+    NONCE_BELOW_BATCHED = "nonce_below_batched"
     # 7. headroom
     INSUFFICIENT_HEADROOM = "insufficient_headroom"
+    INSUFFICIENT_RESERVATION = "insufficient_reservation"
     # not the caller's fault
     CONFIGURATION = "configuration"
     # payer side: why the payer SDK refused to sign

@@ -48,6 +48,17 @@ class Bench:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
 
+def new_payee(bench: Bench) -> str:
+    """A fresh payee that approved the bench's key as its settlement submitter (gas from the bench)."""
+    key = bytes(Account.create().key)
+    address = Account.from_key(key).address
+    bench.w3.eth.send_transaction(
+        {"from": Account.from_key(bench.key).address, "to": address, "value": 10**17}  # type: ignore[typeddict-item]
+    )
+    bench.escrow.approve_submitter(Account.from_key(bench.key).address, True, key)
+    return str(address)
+
+
 def fund_payer(bench: Bench, key: bytes, deposit: int) -> None:
     """Mint to a payer and relay its signed deposit: the payer itself needs no ETH."""
     payer = Account.from_key(key).address

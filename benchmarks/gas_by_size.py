@@ -71,6 +71,7 @@ from aep2.prover import ProverProcess
 from benchmarks._gas_chain import (
     Bench,
     fund_payer,
+    new_payee,
     next_run,
     settle_attested,
     settle_proved,
@@ -206,7 +207,7 @@ def _measure(
 ) -> _Measured:
     """Cold and warm with the stand-in, then (for a real size) warm again with a Groth16 proof."""
     n, p = size
-    payee = Account.create().address
+    payee = new_payee(bench)
     layout = _layout(n, p, filling)
     pairs = tuple(
         Pair(Account.from_key(key).address, payee, 0, k, k * bench.amount)

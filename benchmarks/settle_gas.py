@@ -72,6 +72,7 @@ def main() -> None:
         stack = deploy_stack(w3, owner, verifiers=[spec])
         escrow, token = stack.escrow_client(w3), stack.token_client(w3)
         payee = Account.from_key(payee_key).address
+        escrow.approve_submitter(Account.from_key(submitter).address, True, payee_key)
         for key in payers:
             address = Account.from_key(key).address
             token.mint(address, 100 * AMOUNT, key)

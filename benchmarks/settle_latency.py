@@ -87,6 +87,9 @@ def measure_settle_latency(
     payee_key, payer_key = derived_key("settle latency payee"), derived_key("settle latency payer")
     payee = Account.from_key(payee_key).address
     fund_payer(usdc, escrow_client, payer_key, price * calls, funder_key)
+    # the escrow pays the payee's pairs only to the payee's own transactions or an approved submitter's
+    w3.eth.send_transaction({"from": Account.from_key(funder_key).address, "to": payee, "value": 10**17})  # type: ignore[typeddict-item]
+    escrow_client.approve_submitter(Account.from_key(submitter_key).address, True, payee_key)
     with tempfile.TemporaryDirectory(prefix="aep2-settle-") as tmp:
         database_url = create_store(Path(tmp) / "payee.db")
         engine = make_engine(database_url)

@@ -34,8 +34,9 @@ def new_payer(world: World, *, key: bytes | None = None) -> bytes:
 
 
 def settle(
-    world: World, payer: str, payee: str, from_nonce: int, to_nonce: int, total: int
+    world: World, payer: str, payee_key: bytes, from_nonce: int, to_nonce: int, total: int
 ) -> SettlementResult:
-    """Settle one (payer, payee) pair on chain, proven by the attestation stand-in."""
+    """The payee settles one (payer, payee) pair on chain, proven by the attestation stand-in."""
+    payee = world.address(new_payer(world, key=payee_key))  # gas money for the payee's own transaction
     settlement = world.settlement(Pair.build(payer, payee, from_nonce, to_nonce, total))
-    return world.escrow.submit_settlement(world.prove(settlement), settlement, world.owner)
+    return world.escrow.submit_settlement(world.prove(settlement), settlement, payee_key)

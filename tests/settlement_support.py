@@ -76,6 +76,15 @@ class World:
         )
         return bytes(account.key)
 
+    def new_payee_key(self) -> bytes:
+        """A payee account that approved this world's submitter (the escrow pays no one else's pairs)."""
+        key = self.new_account(10**17)
+        self.escrow.approve_submitter(self.address(self.submitter), True, key)
+        return key
+
+    def new_payee(self) -> str:
+        return self.address(self.new_payee_key())
+
     def fund(self, key: bytes, amount: int) -> None:
         self.token.mint(self.address(key), amount, key)
         self.token.approve(self.escrow.address, amount, key)

@@ -39,6 +39,15 @@ def _new_payer(w3: Web3, stack: Stack, funder: bytes, amount: int) -> bytes:
     return key
 
 
+def _new_payee(w3: Web3, stack: Stack, submitter: bytes) -> str:
+    """A payee that approved ``submitter``, as a payee behind a settlement service does."""
+    key = bytes(Account.create().key)
+    address = Account.from_key(key).address
+    w3.eth.send_transaction({"from": Account.from_key(submitter).address, "to": address, "value": 10**17})  # type: ignore[typeddict-item]
+    stack.escrow_client(w3).approve_submitter(Account.from_key(submitter).address, True, key)
+    return str(address)
+
+
 @pytest.fixture(scope="module")
 def measured(w3: Web3, deployer_key: bytes) -> dict[str, int]:
     attester = bytes(Account.create().key)
@@ -48,7 +57,7 @@ def measured(w3: Web3, deployer_key: bytes) -> dict[str, int]:
     escrow, token = stack.escrow_client(w3), stack.token_client(w3)
     gas: dict[str, int] = {}
     for size in SIZES:
-        payee = Account.create().address  # cold: first settlement of fresh pairs to a fresh payee
+        payee = _new_payee(w3, stack, deployer_key)  # cold: first settlement of fresh pairs to a fresh payee
         payers = [Account.from_key(_new_payer(w3, stack, deployer_key, 10**9)).address for _ in range(size)]
         for phase, start in (("cold", 0), ("warm", 1)):
             pairs = tuple(Pair(p, payee, start, start + 1, 1_000) for p in payers)

@@ -54,6 +54,7 @@ def loop() -> Iterator[Loop]:
         stack = deploy_stack(w3, owner, verifiers=[groth16_verifier_spec(verifier_id=1)])
         escrow, token = stack.escrow_client(w3), stack.token_client(w3)
         payer, payee = Account.from_key(payer_key).address, Account.from_key(payee_key).address
+        escrow.approve_submitter(Account.from_key(submitter).address, True, payee_key)
         token.mint(payer, 10 * AMOUNT, payer_key)
         token.approve(escrow.address, 10 * AMOUNT, payer_key)
         escrow.deposit(token.address, 10 * AMOUNT, payer_key)

@@ -63,9 +63,10 @@ def test_reads_the_escrow_and_invalidates_on_its_events(world: World) -> None:
     assert position(view) == position(frozen) == (500, 0, 0)
     world.escrow.request_withdraw(token, 200, key)  # WithdrawalRequested
     assert position(view) == (500, 200, 0)
-    assert view.position(payer=payer, payee=s.PAYEE, token=token).debitable == 300
+    ready_at = view.position(payer=payer, payee=s.PAYEE, token=token).withdrawal_ready_at
+    assert view.position(payer=payer, payee=s.PAYEE, token=token).free_until(ready_at) == 300
     assert position(frozen) == (500, 0, 0)  # no poll, no read: the cache answers
-    settle(world, payer, s.PAYEE, 0, 2, 100)  # PairSettled
+    settle(world, payer, bytes.fromhex(s.PAYEE_KEY[2:]), 0, 2, 100)  # PairSettled
     assert position(view) == (400, 200, 2)
     world.escrow.cancel_withdraw(token, key)  # WithdrawalCancelled
     world.fund(key, 50)  # Deposited
@@ -91,7 +92,8 @@ def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, eng
     payer, token = address(key), world.token.address
     settings = s.settings(escrow=world.escrow.address, tokens=[token])
     view = Web3ChainView(w3=world.w3, escrow=world.escrow.address, max_age=3600, poll_interval=0)
-    check = PayeeCheck(settings=settings, engine=engine, chain=view)
+    # the chain's clock: a withdrawal counts as leaving once its readyAt is within now + horizon
+    check = PayeeCheck(settings=settings, engine=engine, chain=view, clock=lambda: float(world.now()))
     ref = http_ref("GET", "http://x/weather")
 
     def accept(nonce: int) -> None:
@@ -112,10 +114,11 @@ def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, eng
     assert refused(4) == Reason.INSUFFICIENT_HEADROOM  # ... and not a unit more
     world.fund(key, 2 * P)
     accept(4)
-    world.escrow.request_withdraw(token, P, key)  # debitable 4P, all of it accepted
+    world.escrow.request_withdraw(token, P, key)  # ready within the horizon: debitable 4P, all accepted
     assert refused(5) == Reason.INSUFFICIENT_HEADROOM
 
-    settle(world, payer, s.PAYEE, 0, 3, 3 * P)  # nonces 1-3 settled: high water 3, balance 2P
+    payee_key = bytes.fromhex(s.PAYEE_KEY[2:])
+    settle(world, payer, payee_key, 0, 3, 3 * P)  # nonces 1-3 settled: high water 3, balance 2P
     assert refused(3) == Reason.NONCE_BELOW_HIGH_WATER
     assert refused(2) == Reason.NONCE_BELOW_HIGH_WATER
     # Until the settlement pipeline marks 1-3 settled, the payee still counts them (fails closed).
@@ -138,7 +141,7 @@ def cli_server(anvil: Anvil, world: World, tmp_path: Path) -> Iterator[str]:
     config: dict[str, Any] = {
         "chain_id": s.CHAIN_ID, "rpc_url": anvil.rpc_url, "escrow": world.escrow.address,
         "tokens": [world.token.address],
-        "payee_key_file": "payee.key", "settlement_horizon_seconds": s.HORIZON,
+        "payee_key_file": "payee.key", "settlement_horizon_seconds": 600,
         "database_url": f"sqlite:///{tmp_path / 'cli.db'}",
         "routes": [{"path": "/weather", "price": s.PRICE, "description": "weather"}],
     }  # fmt: skip
@@ -153,7 +156,9 @@ def cli_server(anvil: Anvil, world: World, tmp_path: Path) -> Iterator[str]:
         "--port",
         str(port),
     ]
-    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+    # a pipeline fast enough that horizon + worst-case latency fits the escrow's 1-hour withdrawDelay
+    fast = {"AEP2_WINDOW_MAX_AGE": "60", "AEP2_TICK_SECONDS": "5", "AEP2_STUCK_AFTER": "60"}
+    env = os.environ | {"PYTHONWARNINGS": "ignore"} | fast
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

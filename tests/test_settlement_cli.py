@@ -53,7 +53,7 @@ def cli() -> typer.Typer:
 
 
 def test_settle_now_then_status(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 10_000)
     ids = [world.accept(world.sign(payer, payee, 10)) for _ in range(3)]
     runner = CliRunner()

@@ -73,7 +73,7 @@ def _worker_env(world: World, broker_url: str) -> dict[str, str]:
 @contextmanager
 def _payee(world: World) -> Iterator[tuple[str, str]]:
     """A real payee server writing ``world``'s store: (its URL, its address)."""
-    key = world.new_account(0)
+    key = world.new_payee_key()
     settings = Settings(
         chain_id=world.w3.eth.chain_id,
         escrow=world.escrow.address,
@@ -147,7 +147,7 @@ def _all_in(world: World, state: str) -> Callable[[], bool]:
 
 
 def test_prover_subprocess_killed_mid_proof_is_retried(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 77))]
     closed = close_window(world.engine, world.chain, SIZES)

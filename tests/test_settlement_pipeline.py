@@ -67,7 +67,7 @@ def run_window(world: World) -> int:
 
 def test_window_settles_every_pair_in_one_transaction(world: World) -> None:
     payers = [world.new_account() for _ in range(3)]
-    payees = [world.address(world.new_account(0)) for _ in range(2)]
+    payees = [world.new_payee() for _ in range(2)]
     for p in payers:
         world.fund(p, 10_000_000)
     ids, owed = [], {q: 0 for q in payees}
@@ -95,7 +95,7 @@ def test_window_settles_every_pair_in_one_transaction(world: World) -> None:
 
 
 def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 500)) for _ in range(2)]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -121,7 +121,7 @@ def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) 
 def test_submitter_crash_after_send_before_recording_the_result(world: World) -> None:
     """The transaction reaches the node, then the submitter dies before it records the receipt:
     reconcile finds the receipt by the recorded hash and settles exactly once."""
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 250)) for _ in range(3)]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -149,10 +149,10 @@ def test_submitter_crash_after_send_before_recording_the_result(world: World) ->
     assert world.escrow.payee_balance(payee, world.token.address) == 750
 
 
-def test_dropped_transaction_is_settled_by_high_water_marks(world: World) -> None:
+def test_dropped_transaction_is_settled_by_events_only(world: World) -> None:
     """The recorded transaction never mined and its nonce went to another transaction: pairs
-    whose high-water mark did not move go back to accepted and settle in the next window."""
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    that no exact PairSettled paid go back to accepted and settle in the next window."""
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 100))]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -176,7 +176,7 @@ def test_dropped_transaction_is_settled_by_high_water_marks(world: World) -> Non
 
 
 def test_submitting_twice_settles_once(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 700))]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -198,7 +198,7 @@ def test_submitting_twice_settles_once(world: World) -> None:
 
 def test_withdrawn_payer_is_skipped_and_returns_to_accepted(world: World) -> None:
     rich, poor = world.new_account(), world.new_account()
-    payee = world.address(world.new_account(0))
+    payee = world.new_payee()
     world.fund(rich, 1_000_000)
     world.fund(poor, 1_000)
     rich_ids = [world.accept(world.sign(rich, payee, 400))]
@@ -234,7 +234,7 @@ class FlakyProver:
 
 
 def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 300))]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -262,7 +262,7 @@ def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
 
 
 def test_expired_mandate_fails_with_reason(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     soon = world.accept(world.sign(payer, payee, 100, deadline=int(__import__("time").time()) + 60))
     closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
@@ -272,10 +272,11 @@ def test_expired_mandate_fails_with_reason(world: World) -> None:
 
 
 def test_witness_request_matches_the_readme_shape(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     signed = world.sign(payer, payee, 5)
     world.accept(signed)
-    from aep2.settlement.pipeline import _job, sessions
+    from aep2.settlement.pipeline import sessions
+    from aep2.settlement.prove import _job
 
     closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
     assert closed.window_id is None  # unfunded: waits
@@ -297,10 +298,10 @@ def _tx(world: World, window_id: int) -> str:
 
 
 def test_duplicate_submission_racing_ours_debits_once(world: World) -> None:
-    """Someone submits the window's exact settlement and proof first (a second submitter, a
-    duplicated task on another machine): ours is skipped on chain, and the high-water mark shows
-    the mandates were paid, so they are settled, once."""
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    """The window's exact settlement and proof go on chain first (a duplicated task on another
+    machine with the same approved submitter): ours is skipped on chain, and the ``PairSettled``
+    of exactly that range shows the mandates were paid, so they are settled, once."""
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 800)) for _ in range(2)]
     closed = close_window(world.engine, world.chain, world.sizes)
@@ -309,18 +310,18 @@ def test_duplicate_submission_racing_ours_debits_once(world: World) -> None:
     with Session(world.engine) as s:
         chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
         proof, settlement = bytes.fromhex(str(chunk.proof)[2:]), settlement_of(chunk.settlement)
-    first = world.escrow.submit_many([proof], [settlement], world.owner)
+    first = world.escrow.submit_many([proof], [settlement], world.submitter)
     assert len(first.settled) == 1
     ours = submit_window(world.engine, closed.window_id, world.chain)
     assert (ours.status, ours.settled_pairs, ours.skipped_pairs) == ("settled", 0, 1)
     assert set(world.states(ids).values()) == {"settled"}
-    assert "high-water" in str(world.reasons(ids[0])[-1])
+    assert "PairSettled" in str(world.reasons(ids[0])[-1])
     assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 1600
     assert world.escrow.payee_balance(payee, world.token.address) == 1600
 
 
 def test_settlement_that_would_revert_is_rolled_back_without_gas(world: World) -> None:
-    payer, payee = world.new_account(), world.address(world.new_account(0))
+    payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     ids = [world.accept(world.sign(payer, payee, 90))]
     closed = close_window(world.engine, world.chain, world.sizes)

@@ -102,20 +102,27 @@ mandate_lists = st.lists(
     balances=st.dictionaries(
         st.tuples(st.sampled_from(PAYERS), st.sampled_from(TOKENS)), st.integers(0, 300)
     ),
+    reservations=st.dictionaries(
+        st.tuples(st.sampled_from(PAYERS), st.sampled_from(PAYEES), st.sampled_from(TOKENS)),
+        st.integers(0, 200),
+    ),
 )
 def test_plan_invariants(
     raw: list[tuple[str, str, str, int, int, int]],
     high_water: dict[tuple[str, str], int],
     balances: dict[tuple[str, str], int],
+    reservations: dict[tuple[str, str, str], int],
 ) -> None:
     mandates = [PendingMandate(i, *t) for i, t in enumerate(raw)]
-    plan = plan_window(mandates, SIZES, inputs(high_water=high_water, available=balances))
+    plan = plan_window(
+        mandates, SIZES, inputs(high_water=high_water, available=balances, reserved=reservations)
+    )
 
     planned = [x for c in plan.chunks for p in c.pairs for x in p.mandates]
     assert sorted(x.id for x in planned + [d for d, _ in plan.deferred]) == [x.id for x in mandates]
 
     chain_high_water = dict(high_water)
-    spent: dict[tuple[str, str], int] = defaultdict(int)
+    free, reserved = defaultdict(int, balances), defaultdict(int, reservations)
     for chunk in plan.chunks:
         assert chunk.mandate_count <= chunk.circuit.mandates and len(chunk.pairs) <= chunk.circuit.pairs
         smaller = [s for s in SIZES if s.mandates >= chunk.mandate_count and s.pairs >= len(chunk.pairs)]
@@ -129,6 +136,39 @@ def test_plan_invariants(
             assert nonces == sorted(set(nonces)) and nonces[0] > pair.from_nonce
             assert {x.token for x in pair.mandates} == {chunk.token}
             chain_high_water[(pair.payer, pair.payee)] = pair.to_nonce
-            spent[(pair.payer, chunk.token)] += pair.total
-    for key, total in spent.items():
-        assert total <= balances.get(key, 0)
+            # what the escrow debits: this payee's reservation first, then the free balance
+            own = (pair.payer, pair.payee, chunk.token)
+            assert pair.total <= reserved[own] + free[(pair.payer, chunk.token)], "the escrow would skip it"
+            from_reserved = min(pair.total, reserved[own])
+            reserved[own] -= from_reserved
+            free[(pair.payer, chunk.token)] -= pair.total - from_reserved
+
+
+def test_reservation_backs_only_its_own_payee() -> None:
+    reserved = {("A", "X", "T"): 100}
+    plan = plan_window(
+        [m(1, 1, 100, payee="X"), m(2, 1, 100, payee="Y")],
+        SIZES,
+        inputs(available={("A", "T"): 0}, reserved=reserved),
+    )
+    assert [(p.payee, p.total) for c in plan.chunks for p in c.pairs] == [("X", 100)]
+    assert dict((d.id, r) for d, r in plan.deferred) == {2: Deferral.INSUFFICIENT_BALANCE}
+
+
+def test_reservation_is_spent_before_the_free_balance() -> None:
+    """Payee X's pair uses its 50 reserved first, so Y's pair still finds the 100 free."""
+    plan = plan_window(
+        [m(1, 1, 120, payee="X"), m(2, 1, 30, payee="Y")],
+        SIZES,
+        inputs(available={("A", "T"): 100}, reserved={("A", "X", "T"): 50}),
+    )
+    assert sorted(p.payee for c in plan.chunks for p in c.pairs) == ["X", "Y"]
+
+
+def test_payer_with_a_pending_withdrawal_goes_first() -> None:
+    plan = plan_window(
+        [m(1, 1, payer="A", deadline=NOW + 700), m(2, 1, payer="B", deadline=NOW + 9_000)],
+        SIZES,
+        inputs(leaving_at={("B", "T"): NOW + 3_600}),
+    )
+    assert [p.payer for p in plan.chunks[0].pairs] == ["B", "A"]

@@ -55,7 +55,7 @@ def soak(tmp_path: Path, *, payers: int, payees: int, calls_per_payer: int, wind
         engine = make_engine(db_url)
         create_schema(engine)
         world = World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
-        payee_keys = [world.new_account(0) for _ in range(payees)]
+        payee_keys = [world.new_payee_key() for _ in range(payees)]
         with RedisServer() as redis, _servers(world, payee_keys) as urls:
             env = {
                 "AEP2_BROKER_URL": redis.url,

@@ -127,7 +127,7 @@ def rig(deployed: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> Iterator[R
     engine = make_engine(db_url)
     create_schema(engine)
     world = World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
-    payee_key = world.new_account(0)
+    payee_key = world.new_payee_key()
     settings = Settings(
         chain_id=w3.eth.chain_id,
         escrow=stack.escrow,

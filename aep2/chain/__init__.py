@@ -21,6 +21,7 @@ from aep2.chain.deploy import (
 from aep2.chain.escrow import (
     DEFAULT_VERIFIER_GAS,
     EscrowClient,
+    PendingRelease,
     PendingWithdrawal,
     VerifierInfo,
     settle_gas_limit,
@@ -31,6 +32,7 @@ from aep2.chain.events import (
     SettlementResult,
     SkippedPair,
     SkipReason,
+    pair_settlements,
     parse_settlement,
 )
 from aep2.chain.reverts import decode_custom_error, simulate
@@ -56,6 +58,7 @@ __all__ = [
     "EscrowClient",
     "InvalidSettlement",
     "Pair",
+    "PendingRelease",
     "PendingWithdrawal",
     "ProcessedSettlement",
     "SettledPair",
@@ -79,6 +82,7 @@ __all__ = [
     "deploy_verifier",
     "load_artifact",
     "packed_settlement",
+    "pair_settlements",
     "parse_settlement",
     "send",
     "settle_gas_limit",

@@ -64,11 +64,22 @@ def deploy_token(w3: Web3, deployer_key: bytes) -> Contract:
 
 
 def deploy_escrow(
-    w3: Web3, deployer_key: bytes, *, owner: str | None = None, withdraw_delay: int = DEFAULT_WITHDRAW_DELAY
+    w3: Web3,
+    deployer_key: bytes,
+    *,
+    owner: str | None = None,
+    withdraw_delay: int = DEFAULT_WITHDRAW_DELAY,
+    initial_verifiers: Sequence[tuple[int, str, int, int]] = (),
 ) -> Contract:
-    """Deploy ``Escrow`` owned by ``owner`` (default: the deployer)."""
+    """Deploy ``Escrow`` owned by ``owner`` (default: the deployer).
+
+    ``initial_verifiers`` are ``(verifierId, address, mandateSlots, pairSlots)`` registered by the
+    constructor and usable at once: no payer can have deposited before them. A verifier the
+    owner registers later waits ``withdraw_delay`` (payers can leave before it could act).
+    """
     owner = owner or Account.from_key(deployer_key).address
-    return deploy(w3, load_artifact("Escrow"), owner, withdraw_delay, private_key=deployer_key)
+    initial = [list(v) for v in initial_verifiers]
+    return deploy(w3, load_artifact("Escrow"), owner, withdraw_delay, initial, private_key=deployer_key)
 
 
 def deploy_verifier(w3: Web3, deployer_key: bytes, spec: VerifierSpec) -> Contract:
@@ -83,15 +94,15 @@ def deploy_stack(
     withdraw_delay: int = DEFAULT_WITHDRAW_DELAY,
     token: str | None = None,
 ) -> Stack:
-    """Deploy the token (unless ``token`` is given), the escrow owned by the deployer, and every
-    verifier in ``verifiers``, registering each under its id."""
+    """Deploy the token (unless ``token`` is given), every verifier in ``verifiers``, and the escrow
+    owned by the deployer with those verifiers registered (and active) from its constructor."""
     token_address = token or str(deploy_token(w3, deployer_key).address)
-    escrow = EscrowClient(w3, deploy_escrow(w3, deployer_key, withdraw_delay=withdraw_delay))
     registered: dict[int, str] = {}
     for spec in verifiers:
-        address = str(deploy_verifier(w3, deployer_key, spec).address)
-        escrow.register_verifier(spec.verifier_id, address, spec.mandate_slots, spec.pair_slots, deployer_key)
-        registered[spec.verifier_id] = address
+        registered[spec.verifier_id] = str(deploy_verifier(w3, deployer_key, spec).address)
+    initial = [(s.verifier_id, registered[s.verifier_id], s.mandate_slots, s.pair_slots) for s in verifiers]
+    contract = deploy_escrow(w3, deployer_key, withdraw_delay=withdraw_delay, initial_verifiers=initial)
+    escrow = EscrowClient(w3, contract)
     return Stack(
         chain_id=w3.eth.chain_id,
         token=Web3.to_checksum_address(token_address),

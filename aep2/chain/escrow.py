@@ -58,11 +58,25 @@ class PendingWithdrawal:
 
 
 @dataclass(frozen=True)
+class PendingRelease:
+    """A requested release of a reservation back to the free balance (debitable until executed)."""
+
+    amount: int
+    ready_at: int
+
+
+@dataclass(frozen=True)
 class VerifierInfo:
+    """A registered verifier; it settles only from ``active_at`` (registration + ``withdrawDelay``)."""
+
     verifier: str
     mandate_slots: int
     pair_slots: int
+    active_at: int
     retired: bool
+
+    def usable(self, now: int) -> bool:
+        return not self.retired and now >= self.active_at
 
 
 @dataclass(frozen=True)
@@ -97,18 +111,27 @@ class EscrowClient:
         return str(self.contract.functions.owner().call())
 
     def balance(self, payer: str, token: str) -> int:
-        """The payer's balance, pending withdrawal included (it stays debitable until executed)."""
+        """The payer's free balance (any payee's settlements debit it), pending withdrawal included:
+        a requested withdrawal stays debitable until executed. Reservations are not in it."""
         return int(self.contract.functions.balance(payer, token).call())
 
     def pending_withdrawal(self, payer: str, token: str) -> PendingWithdrawal:
         amount, ready_at = self.contract.functions.pendingWithdrawal(payer, token).call()
         return PendingWithdrawal(int(amount), int(ready_at))
 
-    def free_balance(self, payer: str, token: str) -> int:
-        """The balance minus what a pending withdrawal may take: what a payee may count on."""
-        pending = self.pending_withdrawal(payer, token).amount
-        total = self.balance(payer, token)
-        return total - min(pending, total)
+    def reservation(self, payer: str, payee: str, token: str) -> int:
+        """What ``payer`` reserved for ``payee``: debitable by that payee's settlements alone, first."""
+        return int(self.contract.functions.reservation(payer, payee, token).call())
+
+    def pending_release(self, payer: str, payee: str, token: str) -> PendingRelease:
+        amount, ready_at = self.contract.functions.pendingRelease(payer, payee, token).call()
+        return PendingRelease(int(amount), int(ready_at))
+
+    def is_approved_submitter(self, payee: str, submitter: str) -> bool:
+        """Whether ``submitter`` may settle ``payee``'s pairs (the payee itself always may)."""
+        if Web3.to_checksum_address(payee) == Web3.to_checksum_address(submitter):
+            return True
+        return bool(self.contract.functions.isApprovedSubmitter(payee, submitter).call())
 
     def high_water(self, payer: str, payee: str) -> int:
         return int(self.contract.functions.highWater(payer, payee).call())
@@ -119,10 +142,12 @@ class EscrowClient:
     def verifier_info(self, verifier_id: int) -> VerifierInfo | None:
         """The registration of ``verifier_id``, or None if the id is free."""
         info = self.contract.functions.verifierInfo(verifier_id).call()
-        verifier, mandate_slots, pair_slots, retired = info
+        verifier, mandate_slots, pair_slots, active_at, retired = info
         if int(verifier, 16) == 0:
             return None
-        return VerifierInfo(Web3.to_checksum_address(verifier), mandate_slots, pair_slots, retired)
+        return VerifierInfo(
+            Web3.to_checksum_address(verifier), mandate_slots, pair_slots, int(active_at), bool(retired)
+        )
 
     def public_input_of(self, settlement: Settlement) -> int:
         return int(self.contract.functions.publicInputOf(settlement.as_abi()).call())
@@ -159,6 +184,23 @@ class EscrowClient:
 
     def execute_withdraw(self, token: str, private_key: bytes) -> TxReceipt:
         return self._transact(self.contract.functions.executeWithdraw(token), private_key)
+
+    def reserve(self, payee: str, token: str, amount: int, private_key: bytes) -> TxReceipt:
+        """Move ``amount`` of the key's free balance into its reservation for ``payee``."""
+        return self._transact(self.contract.functions.reserve(payee, token, amount), private_key)
+
+    def request_release(self, payee: str, token: str, amount: int, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.requestRelease(payee, token, amount), private_key)
+
+    def cancel_release(self, payee: str, token: str, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.cancelRelease(payee, token), private_key)
+
+    def execute_release(self, payee: str, token: str, private_key: bytes) -> TxReceipt:
+        return self._transact(self.contract.functions.executeRelease(payee, token), private_key)
+
+    def approve_submitter(self, submitter: str, approved: bool, payee_key: bytes) -> TxReceipt:
+        """The key's account (a payee) lets ``submitter`` settle its pairs, or stops it."""
+        return self._transact(self.contract.functions.approveSubmitter(submitter, approved), payee_key)
 
     def withdraw_payee(self, token: str, amount: int, to: str, private_key: bytes) -> TxReceipt:
         return self._transact(self.contract.functions.withdrawPayee(token, amount, to), private_key)

@@ -18,6 +18,7 @@ class SkipReason(IntEnum):
     NONCE_MISMATCH = 0
     NONCE_NOT_INCREASING = 1
     INSUFFICIENT_BALANCE = 2
+    SUBMITTER_NOT_APPROVED = 3  # the sender is neither the pair's payee nor approved by it
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,38 @@ def _decoded(contract: Contract, receipt: TxReceipt, name: str) -> list[dict[str
     ]
 
 
+def _settled_pair(args: dict[str, Any]) -> SettledPair:
+    return SettledPair(
+        payer=to_checksum_address(args["payer"]),
+        payee=to_checksum_address(args["payee"]),
+        token=to_checksum_address(args["token"]),
+        from_nonce=args["fromNonce"],
+        to_nonce=args["toNonce"],
+        total=args["total"],
+    )
+
+
+def pair_settlements(contract: Contract, payer: str, payee: str, *, from_block: int = 0) -> list[SettledPair]:
+    """Every ``PairSettled`` of (payer, payee) since ``from_block``, in chain order.
+
+    The indexed payer and payee topics make this one filtered ``eth_getLogs``; it is how the
+    pipeline proves a range was paid when the receipt that paid it is not at hand.
+    """
+    topics = [
+        "0x" + _topic(contract, "PairSettled").hex(),
+        "0x" + bytes.fromhex(to_checksum_address(payer)[2:]).rjust(32, b"\0").hex(),
+        "0x" + bytes.fromhex(to_checksum_address(payee)[2:]).rjust(32, b"\0").hex(),
+    ]
+    logs = contract.w3.eth.get_logs(
+        {"address": contract.address, "fromBlock": from_block, "toBlock": "latest", "topics": topics}
+    )
+    event = contract.events["PairSettled"]()
+    return [_settled_pair(event.process_log(log)["args"]) for log in logs]
+
+
 def parse_settlement(contract: Contract, receipt: TxReceipt) -> SettlementResult:
     """The ``SettlementProcessed``, ``PairSettled`` and ``PairSkipped`` events of ``receipt``."""
-    settled = tuple(
-        SettledPair(
-            payer=to_checksum_address(a["payer"]),
-            payee=to_checksum_address(a["payee"]),
-            token=to_checksum_address(a["token"]),
-            from_nonce=a["fromNonce"],
-            to_nonce=a["toNonce"],
-            total=a["total"],
-        )
-        for a in _decoded(contract, receipt, "PairSettled")
-    )
+    settled = tuple(_settled_pair(a) for a in _decoded(contract, receipt, "PairSettled"))
     skipped = tuple(
         SkippedPair(
             payer=to_checksum_address(a["payer"]),

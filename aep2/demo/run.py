@@ -80,6 +80,8 @@ def run_demo(
         deployed = deploy_stack(w3, owner, verifiers=[VerifierSpec(1, N, P, verifier)])
         escrow, token = deployed.escrow_client(w3), deployed.token_client(w3)
         console.print(f"deployed token {token.address}, escrow {escrow.address}, verifier BatchVerifierN1P1")
+        # The escrow pays a pair only to its payee's own transaction or one from a submitter it approved.
+        escrow.approve_submitter(Account.from_key(submitter).address, True, payee_key)
 
         payer_keys = [bytes(Account.create().key) for _ in range(config.payers)]
         for key in payer_keys:

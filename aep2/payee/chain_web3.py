@@ -2,7 +2,8 @@
 
 The reads go through :class:`aep2.chain.EscrowClient` (the forge artefact's
 ABI, so a renamed view breaks here, not silently): ``balance(payer, token)``
-(a pending withdrawal included), ``pendingWithdrawal(payer, token)`` and
+(a pending withdrawal included), ``pendingWithdrawal(payer, token)``,
+``reservation(payer, payee, token)``, ``pendingRelease(payer, payee, token)`` and
 ``highWater(payer, payee)``. Reads are cached per key
 and dropped when an escrow log names the payer in an indexed topic (deposits,
 withdrawals and settlements all do); a cached value is never used past
@@ -58,13 +59,23 @@ class Web3ChainView:
     def _read(self, *, payer: str, payee: str, token: str) -> PayerPosition:
         try:
             balance = self._escrow.balance(payer, token)
-            pending = self._escrow.pending_withdrawal(payer, token).amount
+            withdrawal = self._escrow.pending_withdrawal(payer, token)
+            reserved = self._escrow.reservation(payer, payee, token)
+            release = self._escrow.pending_release(payer, payee, token) if reserved else None
             high_water = self._escrow.high_water(payer, payee)
         except Exception as exc:  # web3 raises many unrelated types; to the payer all are "try later"
             raise ConfigurationError(
                 f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow
             ) from exc
-        return PayerPosition(balance=balance, pending_withdrawal=pending, high_water=high_water)
+        return PayerPosition(
+            balance=balance,
+            pending_withdrawal=withdrawal.amount,
+            high_water=high_water,
+            withdrawal_ready_at=withdrawal.ready_at,
+            reserved=reserved,
+            pending_release=release.amount if release else 0,
+            release_ready_at=release.ready_at if release else 0,
+        )
 
     def poll_events(self, *, force: bool = False) -> int:
         """Drop cache entries of every payer an escrow log names since the last poll; returns how many."""

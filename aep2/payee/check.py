@@ -24,10 +24,11 @@ from aep2.errors import MandateError, Reason
 from aep2.mandate import SignedMandate
 from aep2.payee.chain_view import ChainView, PayerPosition
 from aep2.payee.config import Settings
+from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
 from aep2.store import accepted_fields, insert_accepted, insert_receipt, lock_exposure, nonce_seen
-from aep2.store.mandates import exposure_of, highest_nonce
+from aep2.store.mandates import exposure_of, highest_in_flight_nonce, highest_nonce
 from aep2.transports.receipt import Receipt
 
 
@@ -53,19 +54,18 @@ def check_nonce_floor(signed: SignedMandate, position: PayerPosition) -> None:
         )
 
 
-def _check_headroom(signed: SignedMandate, position: PayerPosition, exposure: int) -> None:
-    """Step 7: debitable balance minus accepted-but-unsettled amounts covers this mandate."""
-    amount = signed.mandate.amount
-    headroom = position.debitable - exposure
-    if headroom < amount:
+def check_batched_floor(signed: SignedMandate, batched: int) -> None:
+    """Step 6b: above every nonce of the pair in a closed, unsettled window; its settlement will
+    raise the high-water mark past them, so a lower nonce could never settle."""
+    if signed.mandate.nonce <= batched:
         raise MandateError(
-            f"amount {amount} exceeds the payer's headroom {max(headroom, 0)} (debitable "
-            f"{position.debitable}, accepted but unsettled {exposure})",
-            reason=Reason.INSUFFICIENT_HEADROOM,
+            f"nonce {signed.mandate.nonce} is not above {batched}, the highest nonce of this pair "
+            "already in a settlement window",
+            reason=Reason.NONCE_BELOW_BATCHED,
         )
 
 
-NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER})
+NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED})
 
 
 def _replayed(signed: SignedMandate) -> MandateError:
@@ -98,6 +98,11 @@ class PayeeCheck:
             tokens=frozenset(settings.tokens),
             horizon_seconds=settings.settlement_horizon_seconds,
         )
+        self.headroom = Headroom(
+            horizon_seconds=settings.settlement_horizon_seconds,
+            require_reservations=settings.require_reservations,
+            max_exposure_per_payer=settings.max_exposure_per_payer,
+        )
         self._receipts = ReceiptSigner(settings.key_bytes)
         # SQLite has one writer at a time anyway; queueing this process's writers on a Python lock
         # spares them SQLite's busy-wait polling (sleeps of 1-100 ms). Other processes still
@@ -108,16 +113,19 @@ class PayeeCheck:
 
     def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
         """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
-        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
+        now = int(self.clock())
+        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=now)
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         with self._nonce_floor_on_rejection(signed, position):
             check_nonce_floor(signed, position)
             with self.engine.connect() as connection:
+                batched = highest_in_flight_nonce(session=connection, payer=m.payer, payee=m.payee)
+                check_batched_floor(signed, batched)
                 if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
                     raise _replayed(signed)
                 exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
-        _check_headroom(signed, position, exposure)
+        self.headroom.check(m.amount, position, exposure, now=now)
         return signed
 
     @contextmanager
@@ -138,12 +146,13 @@ class PayeeCheck:
 
     def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
         """All eight steps; returns only once the mandate and its receipt are committed."""
-        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(self.clock()))
+        now = self.clock()
+        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(now))
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         with self._nonce_floor_on_rejection(signed, position):
             check_nonce_floor(signed, position)
-        accepted_at = datetime.fromtimestamp(self.clock(), UTC)
+        accepted_at = datetime.fromtimestamp(now, UTC)
         receipt = self._receipts.sign(
             Receipt(
                 digest="0x" + signed.digest.hex(),
@@ -172,14 +181,19 @@ class PayeeCheck:
     ) -> int:
         """Steps 6b, 7 and 8 in one transaction, committed on return.
 
-        "Never seen" (6b) is the unique (payer, payee, nonce) key itself: a replay fails the
-        insert (``IntegrityError``, turned into ``nonce_replayed`` by the caller), which
-        saves a query on every accepted call; ``verify`` looks the nonce up explicitly.
+        The batched floor is read under the exposure lock, which closing a window takes too, so
+        no window closes between the check and the insert. "Never seen" is the unique (payer,
+        payee, nonce) key itself: a replay fails the insert (``IntegrityError``, turned into
+        ``nonce_replayed`` by the caller), which saves a query on every accepted call;
+        ``verify`` looks the nonce up explicitly.
         """
         m = signed.mandate
         with self._writer, self.engine.begin() as connection:
             exposure = lock_exposure(session=connection, payer=m.payer, token=m.token)
-            _check_headroom(signed, position, exposure)
+            check_batched_floor(
+                signed, highest_in_flight_nonce(session=connection, payer=m.payer, payee=m.payee)
+            )
+            self.headroom.check(m.amount, position, exposure, now=int(accepted_at.timestamp()))
             mandate_id = insert_accepted(
                 session=connection, exposure=exposure, fields=_fields(signed, accepted_at, transport)
             )

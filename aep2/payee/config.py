@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     tokens: list[str] = Field(min_length=1, description="accepted token addresses")
     payee_key: SecretStr = Field(description="0x-hex private key signing receipts; its address is the payee")
     settlement_horizon_seconds: int = Field(default=3600, ge=0)
+    require_reservations: bool = Field(
+        default=False,
+        description="accept only against the payer's reservation for this payee (no credit risk)",
+    )
+    max_exposure_per_payer: int | None = Field(
+        default=None,
+        ge=0,
+        description="most of a payer's free balance (shared with every payee) to accept against, "
+        "in token base units; unset: all of it",
+    )
     rpc_url: str | None = None
     database_url: str | None = None
     public_url: str | None = Field(default=None, description="base URL the payer sees, for call refs")

@@ -7,7 +7,15 @@ Modules, upstream first (nothing here is imported by ``aep2.store``)::
     states      the mandate state machine (re-exported from aep2.store.states)
     models      settlement_windows / settlement_chunks / settlement_chunk_mandates (migration 0002)
     proving     ProofJob, witness_request, GnarkProver (aep2-prover serve), AttestationProver (tests)
-    pipeline    close_window, prove_chunk, submit_window, apply_receipt, reconcile, due_payees
+    chain_access  Chain: the escrow and the (payee-approved) submitter
+    records     the windows', chunks' and mandates' shared reads and writes
+    funds       what each payer can be debited: free balance, reservations, pending withdrawals
+    close       close_window (usable sizes, approved payees, budgets), due_payees
+    prove       prove_chunk, with counted attempts
+    submit      submit_window, apply_receipt: settled only by an exact PairSettled
+    reconcile   reconcile: finish or roll back what a crash left
+    pipeline    the four steps gathered for callers that drive them all
+    timing      worst-case settlement latency, checked against the horizon and withdrawDelay
     config      PipelineConfig.from_env: store, chain, sizes, prover, policy for workers and the CLI
     status      snapshot for ``aep2 status``
     metrics     mount_metrics: Prometheus ``/metrics`` derived from the store and the broker

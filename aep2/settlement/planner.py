@@ -8,8 +8,10 @@ balance, or behind one that cannot) waits for a later window instead of
 breaking the chain of nonces. Nonces run per pair across tokens while a
 settlement has one token, so a pair that pays in two tokens is cut into
 alternating chunks in nonce order. Mandates too close to their deadline to make it
-on chain are reported as expired, never dropped silently; those nearest their
-deadline go first.
+on chain are reported as expired, never dropped silently. Payers with a pending
+withdrawal go first (their funds leave at ``readyAt``), then those nearest their
+deadline. A pair's budget is its payer's reservation for that payee, debited
+first, plus the payer's free balance, as the escrow debits them.
 """
 
 from __future__ import annotations
@@ -98,9 +100,11 @@ class PlanInputs:
     """What the planner reads from the chain and the clock, once per window."""
 
     high_water: Mapping[PairKey, int]
-    available: Mapping[tuple[str, str], int]  # (payer, token) -> debitable balance not yet spoken for
+    available: Mapping[tuple[str, str], int]  # (payer, token) -> free balance not yet spoken for
     now: int
     submit_margin: int  # seconds a proof and its transaction may take
+    reserved: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (payer, payee, token)
+    leaving_at: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (payer, token) -> readyAt
 
 
 def plan_window(mandates: Iterable[PendingMandate], sizes: Sequence[CircuitSize], inputs: PlanInputs) -> Plan:
@@ -118,15 +122,16 @@ def _select(
     pairs: dict[PairKey, list[PendingMandate]] = defaultdict(list)
     for m in mandates:
         pairs[(m.payer, m.payee)].append(m)
-    ordered = sorted(pairs.values(), key=lambda ms: (min(m.deadline for m in ms), ms[0].payer, ms[0].payee))
-    spent: dict[tuple[str, str], int] = defaultdict(int)
+    ordered = sorted(pairs.values(), key=lambda ms: _urgency(ms, inputs))
+    free = defaultdict(int, inputs.available)
+    reserved = defaultdict(int, inputs.reserved)
     ready: list[list[PendingMandate]] = []
     deferred: list[tuple[PendingMandate, Deferral]] = []
     for pair in ordered:
         taken: list[PendingMandate] = []
         blocked = False
         for m in sorted(pair, key=lambda m: m.nonce):
-            budget = inputs.available.get((m.payer, m.token), 0) - spent[(m.payer, m.token)]
+            budget = reserved[(m.payer, m.payee, m.token)] + free[(m.payer, m.token)]
             if m.nonce <= inputs.high_water.get((m.payer, m.payee), 0):
                 deferred.append((m, Deferral.STALE_NONCE))
             elif m.deadline < inputs.now + inputs.submit_margin:
@@ -137,11 +142,26 @@ def _select(
                 blocked = True
                 deferred.append((m, Deferral.INSUFFICIENT_BALANCE))
             else:
-                spent[(m.payer, m.token)] += m.amount
+                from_reserved = min(m.amount, reserved[(m.payer, m.payee, m.token)])
+                reserved[(m.payer, m.payee, m.token)] -= from_reserved
+                free[(m.payer, m.token)] -= m.amount - from_reserved
                 taken.append(m)
         if taken:
             ready.append(taken)
     return ready, deferred
+
+
+def _urgency(pair: list[PendingMandate], inputs: PlanInputs) -> tuple[int, int, int, str, str]:
+    """Sort key: payers whose withdrawal is pending first (earliest ``readyAt``), then deadlines."""
+    leaving = [inputs.leaving_at[(m.payer, m.token)] for m in pair if (m.payer, m.token) in inputs.leaving_at]
+    first = pair[0]
+    return (
+        0 if leaving else 1,
+        min(leaving, default=0),
+        min(m.deadline for m in pair),
+        first.payer,
+        first.payee,
+    )
 
 
 def _token_runs(pair: list[PendingMandate]) -> list[list[PendingMandate]]:

@@ -27,7 +27,7 @@ from aep2.store.models import (
     uint64_key,
     utcnow,
 )
-from aep2.store.states import check_transition
+from aep2.store.states import IN_FLIGHT_STATES, check_transition
 
 Executor = Session | Connection
 
@@ -64,6 +64,15 @@ def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int) -> bool
 def highest_nonce(*, session: Executor, payer: str, payee: str) -> int:
     """The largest nonce accepted from ``payer`` for ``payee`` (0 if none); padded keys sort numerically."""
     value = session.execute(_HIGHEST_NONCE, {"payer": payer, "payee": payee}).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def highest_in_flight_nonce(*, session: Executor, payer: str, payee: str) -> int:
+    """The largest nonce of (payer, payee) in a closed, unsettled window (batched to submitted), or 0.
+
+    Walks the unique (payer, payee, nonce) index from the top, so it reads the few newest rows.
+    """
+    value = session.execute(_HIGHEST_IN_FLIGHT, {"payer": payer, "payee": payee}).scalar_one_or_none()
     return int(value) if value is not None else 0
 
 
@@ -161,6 +170,16 @@ _NONCE_SEEN = (
 )
 _HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(
     MandateRow.payer == bindparam("payer"), MandateRow.payee == bindparam("payee")
+)
+_HIGHEST_IN_FLIGHT = (
+    select(MandateRow.nonce)
+    .where(
+        MandateRow.payer == bindparam("payer"),
+        MandateRow.payee == bindparam("payee"),
+        MandateRow.state.in_([s.value for s in IN_FLIGHT_STATES]),
+    )
+    .order_by(MandateRow.nonce.desc())
+    .limit(1)
 )
 _INSERT_MANDATE = insert(MandateRow).returning(MandateRow.id)
 _RAISE_EXPOSURE = update(ExposureRow).where(*_EXPOSURE_KEY).values(unsettled=bindparam("unsettled"))

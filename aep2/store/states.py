@@ -50,6 +50,9 @@ TERMINAL: Final = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
 UNSETTLED_STATES: Final[frozenset[MandateState]] = frozenset(MandateState) - TERMINAL
 """States whose amount still counts against the payer's headroom."""
 
+IN_FLIGHT_STATES: Final[frozenset[MandateState]] = UNSETTLED_STATES - {MandateState.ACCEPTED}
+"""States of a mandate in a closed window whose settlement is not known yet."""
+
 
 class InvalidTransition(Aep2Error):
     """A state change the pipeline never makes: a bug or a corrupted row, never ignored."""

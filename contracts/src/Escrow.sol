@@ -18,10 +18,16 @@ import {Pair, Settlement, SettlementHashing} from "./types/Settlement.sol";
 contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    struct Withdrawal {
+    /// @dev A pending withdrawal or release request.
+    struct Request {
         uint192 amount;
         uint64 readyAt;
     }
+
+    /// @dev Low 64 bits of a pair's state word: its high-water mark.
+    uint256 private constant HIGH_WATER_MASK = type(uint64).max;
+    /// @dev The state word's bits above the mark count reserved tokens: one unit is `1 << 64`.
+    uint256 private constant ONE_RESERVED_TOKEN = 1 << 64;
 
     /// @notice Bounds on `withdrawDelay`: it must outlast every payee's settlement horizon, yet let
     /// payers leave within a month.
@@ -38,19 +44,35 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     mapping(address payer => mapping(address token => uint256)) public override balance;
     /// @inheritdoc IEscrow
     mapping(address payee => mapping(address token => uint256)) public override payeeBalance;
-    /// @inheritdoc IEscrow
-    mapping(address payer => mapping(address payee => uint64)) public override highWater;
 
-    mapping(address payer => mapping(address token => Withdrawal)) private _withdrawals;
+    /// @dev Per (payer, payee), one word: the high-water mark (low 64 bits) and, above it, in how many
+    /// tokens the payer holds a non-zero reservation for the payee. A settlement thus reads a
+    /// reservation only where one may exist, and an unreserved pair costs no extra cold read; one
+    /// SLOAD and one SSTORE serve both.
+    mapping(address payer => mapping(address payee => uint256)) private _pairs;
+    mapping(address payer => mapping(address payee => mapping(address token => uint256))) private _reserved;
+    mapping(address payer => mapping(address token => Request)) private _withdrawals;
+    mapping(address payer => mapping(address payee => mapping(address token => Request))) private _releases;
+    mapping(address payee => mapping(address submitter => bool)) private _approvedSubmitters;
     mapping(uint32 verifierId => VerifierInfo) private _verifiers;
+    /// @dev Every registered id, for `retireVerifier`'s check that another verifier remains usable.
+    uint32[] private _verifierIds;
 
-    constructor(address initialOwner, uint64 withdrawDelay_) Ownable(initialOwner) {
+    /// @param initialVerifiers Registered as by `registerVerifier` but active at once: no payer can have
+    /// deposited before them.
+    constructor(address initialOwner, uint64 withdrawDelay_, InitialVerifier[] memory initialVerifiers)
+        Ownable(initialOwner)
+    {
         if (withdrawDelay_ < MIN_WITHDRAW_DELAY || withdrawDelay_ > MAX_WITHDRAW_DELAY) {
             revert WithdrawDelayOutOfBounds(withdrawDelay_, MIN_WITHDRAW_DELAY, MAX_WITHDRAW_DELAY);
         }
         withdrawDelay = withdrawDelay_;
         INITIAL_CHAIN_ID = block.chainid;
         INITIAL_DOMAIN_SEPARATOR = MandateHashing.domainSeparator(block.chainid, address(this));
+        for (uint256 i; i < initialVerifiers.length; ++i) {
+            InitialVerifier memory v = initialVerifiers[i];
+            _registerVerifier(v.verifierId, v.verifier, v.mandateSlots, v.pairSlots, block.timestamp);
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -60,9 +82,9 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IEscrow
     function deposit(address token, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
+        uint256 held = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        balance[msg.sender][token] += amount;
-        emit Deposited(msg.sender, token, amount);
+        _credit(msg.sender, token, held);
     }
 
     /// @inheritdoc IEscrow
@@ -80,9 +102,24 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         // The token checks `from`'s signature over (from, to = this, amount, ...) and moves the funds;
         // crediting `from` (never msg.sender) is what makes a relayed deposit safe.
+        uint256 held = IERC20(token).balanceOf(address(this));
         IERC3009(token).receiveWithAuthorization(from, address(this), amount, validAfter, validBefore, nonce, v, r, s);
-        balance[from][token] += amount;
-        emit Deposited(from, token, amount);
+        _credit(from, token, held);
+    }
+
+    /// @dev Credits `payer` with the growth of the escrow's `token` balance since it was `held`: what
+    /// arrived, never what a call claimed (a permissive fallback moves nothing; a fee-on-transfer token
+    /// moves less). Deposits are `nonReentrant` and settlement moves no tokens, so nothing else can
+    /// change the balance in between.
+    function _credit(address payer, address token, uint256 held) private {
+        uint256 nowHeld = IERC20(token).balanceOf(address(this));
+        if (nowHeld <= held) revert NothingReceived(token);
+        uint256 received;
+        unchecked {
+            received = nowHeld - held;
+        }
+        balance[payer][token] += received;
+        emit Deposited(payer, token, received);
     }
 
     /// @inheritdoc IEscrow
@@ -91,7 +128,7 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         uint256 available = balance[msg.sender][token];
         if (amount > available) revert InsufficientBalance(msg.sender, token, available, amount);
         uint64 readyAt = uint64(block.timestamp) + withdrawDelay;
-        _withdrawals[msg.sender][token] = Withdrawal(SafeCast.toUint192(amount), readyAt);
+        _withdrawals[msg.sender][token] = Request(SafeCast.toUint192(amount), readyAt);
         emit WithdrawalRequested(msg.sender, token, amount, readyAt);
     }
 
@@ -104,7 +141,7 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IEscrow
     function executeWithdraw(address token) external nonReentrant returns (uint256 paid) {
-        Withdrawal memory request = _withdrawals[msg.sender][token];
+        Request memory request = _withdrawals[msg.sender][token];
         if (request.amount == 0) revert NoPendingWithdrawal(msg.sender, token);
         if (block.timestamp < request.readyAt) revert WithdrawalNotReady(request.readyAt, block.timestamp);
         uint256 available = balance[msg.sender][token];
@@ -116,6 +153,61 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         }
         emit WithdrawalExecuted(msg.sender, token, request.amount, paid);
         if (paid != 0) IERC20(token).safeTransfer(msg.sender, paid);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Reservations
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEscrow
+    function reserve(address payee, address token, uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        if (payee == address(0)) revert ZeroAddress();
+        uint256 free = balance[msg.sender][token];
+        if (amount > free) revert InsufficientBalance(msg.sender, token, free, amount);
+        uint256 held = _reserved[msg.sender][payee][token];
+        if (held == 0) _pairs[msg.sender][payee] += ONE_RESERVED_TOKEN;
+        unchecked {
+            balance[msg.sender][token] = free - amount;
+        }
+        _reserved[msg.sender][payee][token] = held + amount;
+        emit Reserved(msg.sender, payee, token, amount);
+    }
+
+    /// @inheritdoc IEscrow
+    function requestRelease(address payee, address token, uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 held = _reserved[msg.sender][payee][token];
+        if (amount > held) revert InsufficientReservation(msg.sender, payee, token, held, amount);
+        uint64 readyAt = uint64(block.timestamp) + withdrawDelay;
+        _releases[msg.sender][payee][token] = Request(SafeCast.toUint192(amount), readyAt);
+        emit ReleaseRequested(msg.sender, payee, token, amount, readyAt);
+    }
+
+    /// @inheritdoc IEscrow
+    function cancelRelease(address payee, address token) external {
+        if (_releases[msg.sender][payee][token].amount == 0) revert NoPendingRelease(msg.sender, payee, token);
+        delete _releases[msg.sender][payee][token];
+        emit ReleaseCancelled(msg.sender, payee, token);
+    }
+
+    /// @inheritdoc IEscrow
+    function executeRelease(address payee, address token) external returns (uint256 released) {
+        Request memory request = _releases[msg.sender][payee][token];
+        if (request.amount == 0) revert NoPendingRelease(msg.sender, payee, token);
+        if (block.timestamp < request.readyAt) revert ReleaseNotReady(request.readyAt, block.timestamp);
+        uint256 held = _reserved[msg.sender][payee][token];
+        // The payee's settlements may have debited the reservation meanwhile; release what is left.
+        released = request.amount < held ? request.amount : held;
+        delete _releases[msg.sender][payee][token];
+        if (released != 0) {
+            unchecked {
+                _reserved[msg.sender][payee][token] = held - released;
+            }
+            if (released == held) _pairs[msg.sender][payee] -= ONE_RESERVED_TOKEN;
+            balance[msg.sender][token] += released;
+        }
+        emit ReleaseExecuted(msg.sender, payee, token, request.amount, released);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -137,6 +229,13 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IEscrow
+    function approveSubmitter(address submitter, bool approved) external {
+        if (submitter == address(0)) revert ZeroAddress();
+        _approvedSubmitters[msg.sender][submitter] = approved;
+        emit SubmitterApproval(msg.sender, submitter, approved);
+    }
+
+    /// @inheritdoc IEscrow
     function withdrawPayee(address token, uint256 amount, address to) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
@@ -155,6 +254,7 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         VerifierInfo memory info = _verifiers[id];
         if (info.verifier == address(0)) revert UnknownVerifier(id);
         if (info.retired) revert VerifierIsRetired(id);
+        if (block.timestamp < info.activeAt) revert VerifierNotActive(id, info.activeAt);
         uint256 n = s.pairs.length;
         if (n == 0) revert EmptySettlement();
         if (n > info.pairSlots) revert TooManyPairs(id, n, info.pairSlots);
@@ -181,17 +281,37 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev Pays one pair and returns (true, total), or skips it with an event and returns (false, 0).
+    /// The sender check comes first: a pair its payee did not submit changes nothing, whatever it says.
     function _settlePair(Pair calldata p, address token) private returns (bool, uint256) {
         (address payer, address payee, uint64 fromNonce, uint64 toNonce, uint128 total) =
             (p.payer, p.payee, p.fromNonce, p.toNonce, p.total);
-        if (highWater[payer][payee] != fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceMismatch);
-        if (toNonce <= fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceNotIncreasing);
-        uint256 available = balance[payer][token];
-        if (available < total) return _skip(payer, payee, fromNonce, SkipReason.InsufficientBalance);
-        unchecked {
-            balance[payer][token] = available - total;
+        // The approval is read only for a third-party submitter; a payee settling its own pairs skips it.
+        if (msg.sender != payee && !_approvedSubmitters[payee][msg.sender]) {
+            return _skip(payer, payee, fromNonce, SkipReason.SubmitterNotApproved);
         }
-        highWater[payer][payee] = toNonce;
+        uint256 state = _pairs[payer][payee];
+        if (state & HIGH_WATER_MASK != fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceMismatch);
+        if (toNonce <= fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceNotIncreasing);
+        uint256 free = balance[payer][token];
+        uint256 held = state < ONE_RESERVED_TOKEN ? 0 : _reserved[payer][payee][token];
+        // Written so that held + free cannot overflow: covered iff held + free >= total.
+        if (held < total && free < total - held) {
+            return _skip(payer, payee, fromNonce, SkipReason.InsufficientBalance);
+        }
+        unchecked {
+            if (held == 0) {
+                balance[payer][token] = free - total;
+            } else if (held >= total) {
+                _reserved[payer][payee][token] = held - total;
+                if (held == total) state -= ONE_RESERVED_TOKEN;
+            } else {
+                // The reservation is used up; the free balance pays the rest.
+                _reserved[payer][payee][token] = 0;
+                state -= ONE_RESERVED_TOKEN;
+                balance[payer][token] = free - (total - held);
+            }
+        }
+        _pairs[payer][payee] = (state & ~HIGH_WATER_MASK) | toNonce;
         payeeBalance[payee][token] += total;
         emit PairSettled(payer, payee, token, fromNonce, toNonce, total);
         return (true, total);
@@ -211,12 +331,9 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         external
         onlyOwner
     {
-        if (verifier == address(0)) revert ZeroAddress();
-        if (verifier.code.length == 0) revert VerifierHasNoCode(verifier);
-        if (pairSlots == 0 || mandateSlots < pairSlots) revert InvalidVerifierSlots(mandateSlots, pairSlots);
-        if (_verifiers[verifierId].verifier != address(0)) revert VerifierAlreadyRegistered(verifierId);
-        _verifiers[verifierId] = VerifierInfo(verifier, mandateSlots, pairSlots, false);
-        emit VerifierRegistered(verifierId, verifier, mandateSlots, pairSlots);
+        // One `withdrawDelay` for payers to notice the announcement and request their withdrawals, one
+        // for those requests to become executable: a payer who reacts in time leaves before it can act.
+        _registerVerifier(verifierId, verifier, mandateSlots, pairSlots, block.timestamp + 2 * uint256(withdrawDelay));
     }
 
     /// @inheritdoc IEscrow
@@ -224,8 +341,39 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         VerifierInfo storage info = _verifiers[verifierId];
         if (info.verifier == address(0)) revert UnknownVerifier(verifierId);
         if (info.retired) revert VerifierIsRetired(verifierId);
+        if (!_anotherActiveVerifier(verifierId)) revert LastActiveVerifier(verifierId);
         info.retired = true;
         emit VerifierRetired(verifierId);
+    }
+
+    function _registerVerifier(
+        uint32 verifierId,
+        address verifier,
+        uint16 mandateSlots,
+        uint16 pairSlots,
+        uint256 activeAt
+    ) private {
+        if (verifier == address(0)) revert ZeroAddress();
+        if (verifier.code.length == 0) revert VerifierHasNoCode(verifier);
+        if (pairSlots == 0 || mandateSlots < pairSlots) revert InvalidVerifierSlots(mandateSlots, pairSlots);
+        if (_verifiers[verifierId].verifier != address(0)) revert VerifierAlreadyRegistered(verifierId);
+        uint40 at = SafeCast.toUint40(activeAt);
+        _verifiers[verifierId] = VerifierInfo(verifier, mandateSlots, pairSlots, at, false);
+        _verifierIds.push(verifierId);
+        emit VerifierRegistered(verifierId, verifier, mandateSlots, pairSlots, at);
+    }
+
+    /// @dev Whether a verifier other than `verifierId` is active and not retired. Any circuit size can
+    /// prove any mandate (in chunks of its size), so one such verifier keeps every mandate settleable.
+    function _anotherActiveVerifier(uint32 verifierId) private view returns (bool) {
+        uint256 count = _verifierIds.length;
+        for (uint256 i; i < count; ++i) {
+            uint32 id = _verifierIds[i];
+            if (id == verifierId) continue;
+            VerifierInfo memory info = _verifiers[id];
+            if (!info.retired && info.activeAt <= block.timestamp) return true;
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -242,8 +390,33 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IEscrow
     function pendingWithdrawal(address payer, address token) external view returns (uint256 amount, uint64 readyAt) {
-        Withdrawal memory request = _withdrawals[payer][token];
+        Request memory request = _withdrawals[payer][token];
         return (request.amount, request.readyAt);
+    }
+
+    /// @inheritdoc IEscrow
+    function highWater(address payer, address payee) external view returns (uint64) {
+        return SafeCast.toUint64(_pairs[payer][payee] & HIGH_WATER_MASK);
+    }
+
+    /// @inheritdoc IEscrow
+    function reservation(address payer, address payee, address token) external view returns (uint256) {
+        return _reserved[payer][payee][token];
+    }
+
+    /// @inheritdoc IEscrow
+    function pendingRelease(address payer, address payee, address token)
+        external
+        view
+        returns (uint256 amount, uint64 readyAt)
+    {
+        Request memory request = _releases[payer][payee][token];
+        return (request.amount, request.readyAt);
+    }
+
+    /// @inheritdoc IEscrow
+    function isApprovedSubmitter(address payee, address submitter) external view returns (bool) {
+        return _approvedSubmitters[payee][submitter];
     }
 
     /// @inheritdoc IEscrow

@@ -13,6 +13,8 @@ import {Pair, Settlement} from "../src/types/Settlement.sol";
 import {EscrowFixture} from "./utils/EscrowFixture.sol";
 
 contract EscrowTest is EscrowFixture {
+    bytes32 internal constant NONCE = "n1";
+
     // ------------------------------------------------------------------------------------------
     // constructor and domain
     // ------------------------------------------------------------------------------------------
@@ -21,14 +23,14 @@ contract EscrowTest is EscrowFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 1 hours - 1, 1 hours, 30 days)
         );
-        new Escrow(owner, 1 hours - 1);
+        new Escrow(owner, 1 hours - 1, new IEscrow.InitialVerifier[](0));
     }
 
     function test_constructor_revertsIfDelayTooLong() public {
         vm.expectRevert(
             abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 30 days + 1, 1 hours, 30 days)
         );
-        new Escrow(owner, 30 days + 1);
+        new Escrow(owner, 30 days + 1, new IEscrow.InitialVerifier[](0));
     }
 
     function test_constructor_setsDelayAndOwner() public view {
@@ -103,50 +105,42 @@ contract EscrowTest is EscrowFixture {
 
     function test_depositWithAuthorization_creditsSignerWhenRelayed() public {
         token.mint(alice, 500);
-        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, bytes32("n1"));
+        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, NONCE);
         vm.expectEmit(address(escrow));
         emit IEscrow.Deposited(alice, address(token), 500);
         vm.prank(bob); // any relayer
-        escrow.depositWithAuthorization(
-            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
-        );
+        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, NONCE, v, r, s);
         assertEq(escrow.balance(alice, address(token)), 500);
         assertEq(escrow.balance(bob, address(token)), 0);
-        assertTrue(token.authorizationState(alice, bytes32("n1")));
+        assertTrue(token.authorizationState(alice, NONCE));
     }
 
     function test_depositWithAuthorization_revertsIfReplayed() public {
         token.mint(alice, 1000);
-        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, bytes32("n1"));
-        escrow.depositWithAuthorization(
-            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
-        );
-        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, bytes32("n1")));
-        escrow.depositWithAuthorization(
-            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
-        );
+        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, NONCE);
+        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, NONCE, v, r, s);
+        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, NONCE));
+        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, NONCE, v, r, s);
     }
 
     function test_depositWithAuthorization_revertsIfSignedForAnotherRecipient() public {
         token.mint(alice, 500);
-        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, bob, 500, bytes32("n1"));
+        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, bob, 500, NONCE);
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.InvalidSignature.selector, alice));
-        escrow.depositWithAuthorization(
-            address(token), alice, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s
-        );
+        escrow.depositWithAuthorization(address(token), alice, 500, 0, block.timestamp + 1 hours, NONCE, v, r, s);
     }
 
     function test_depositWithAuthorization_revertsIfCreditedToOtherPayer() public {
         token.mint(alice, 500);
         token.mint(bob, 500);
-        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, bytes32("n1"));
+        (uint8 v, bytes32 r, bytes32 s) = _receiveAuth(aliceKey, address(escrow), 500, NONCE);
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.InvalidSignature.selector, bob));
-        escrow.depositWithAuthorization(address(token), bob, 500, 0, block.timestamp + 1 hours, bytes32("n1"), v, r, s);
+        escrow.depositWithAuthorization(address(token), bob, 500, 0, block.timestamp + 1 hours, NONCE, v, r, s);
     }
 
     function test_depositWithAuthorization_revertsIfZero() public {
         vm.expectRevert(IEscrow.ZeroAmount.selector);
-        escrow.depositWithAuthorization(address(token), alice, 0, 0, block.timestamp + 1 hours, bytes32("n1"), 27, 0, 0);
+        escrow.depositWithAuthorization(address(token), alice, 0, 0, block.timestamp + 1 hours, NONCE, 27, 0, 0);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -281,6 +275,7 @@ contract EscrowTest is EscrowFixture {
         emit IEscrow.PairSettled(alice, payee, address(token), 0, 5, 250);
         vm.expectEmit(address(escrow));
         emit IEscrow.SettlementProcessed(VERIFIER_ID, escrow.publicInputOf(s), 1, 0, 250);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.balance(alice, address(token)), 750);
         assertEq(escrow.payeeBalance(payee, address(token)), 250);
@@ -290,11 +285,16 @@ contract EscrowTest is EscrowFixture {
     function test_settle_paysManyPairs() public {
         _fund(alice, 1000);
         _fund(bob, 1000);
+        address relayer = makeAddr("relayer");
+        vm.prank(payee);
+        escrow.approveSubmitter(relayer, true);
+        vm.prank(payee2);
+        escrow.approveSubmitter(relayer, true);
         Pair[] memory pairs = new Pair[](3);
         pairs[0] = _pair(alice, payee, 0, 2, 10);
         pairs[1] = _pair(bob, payee, 0, 7, 20);
         pairs[2] = _pair(alice, payee2, 0, 1, 30);
-        _settle(_settlement(pairs));
+        _settleAs(relayer, _settlement(pairs));
         assertEq(escrow.balance(alice, address(token)), 960);
         assertEq(escrow.balance(bob, address(token)), 980);
         assertEq(escrow.payeeBalance(payee, address(token)), 30);
@@ -308,6 +308,7 @@ contract EscrowTest is EscrowFixture {
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 1));
         bytes memory proof = _prove(s);
         vm.warp(s.notAfter);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.highWater(alice, payee), 1);
     }
@@ -318,6 +319,7 @@ contract EscrowTest is EscrowFixture {
         bytes memory proof = _prove(s);
         vm.warp(s.notAfter + 1);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.SettlementExpired.selector, s.notAfter, block.timestamp));
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
@@ -325,14 +327,18 @@ contract EscrowTest is EscrowFixture {
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 1));
         s.verifierId = 99;
         vm.expectRevert(abi.encodeWithSelector(IEscrow.UnknownVerifier.selector, 99));
+        vm.prank(payee);
         escrow.settle("", s);
     }
 
+    /// A retired key stops at once: settlements naming it revert even if proven correctly.
     function test_settle_revertsIfVerifierRetired() public {
+        _activateSecondVerifier(VERIFIER_ID + 1);
         escrow.retireVerifier(VERIFIER_ID);
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 1));
         bytes memory proof = _prove(s);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierIsRetired.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
@@ -340,17 +346,20 @@ contract EscrowTest is EscrowFixture {
         Settlement memory s = _settlement(new Pair[](0));
         bytes memory proof = _prove(s);
         vm.expectRevert(IEscrow.EmptySettlement.selector);
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
     function test_settle_revertsIfTooManyPairs() public {
         Pair[] memory pairs = new Pair[](PAIR_SLOTS + 1);
         for (uint256 i; i < pairs.length; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
             pairs[i] = _pair(alice, address(uint160(0x1000 + i)), 0, 1, 1);
         }
         Settlement memory s = _settlement(pairs);
         bytes memory proof = _prove(s);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.TooManyPairs.selector, VERIFIER_ID, PAIR_SLOTS + 1, PAIR_SLOTS));
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
@@ -359,12 +368,14 @@ contract EscrowTest is EscrowFixture {
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 1));
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(aliceKey, verifier.attestationDigest(escrow.publicInputOf(s)));
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settle(abi.encodePacked(r, sig, v), s);
     }
 
     function test_settle_revertsIfMalformedProof() public {
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 1));
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settle(new bytes(256), s);
     }
 
@@ -374,6 +385,7 @@ contract EscrowTest is EscrowFixture {
         bytes memory proof = _prove(s);
         s.pairs[0].total = 100; // the proof covered a total of 1
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
@@ -383,6 +395,7 @@ contract EscrowTest is EscrowFixture {
         bytes memory proof = _prove(s);
         vm.chainId(block.chainid + 1); // the public input binds the domain separator, hence the chain
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settle(proof, s);
     }
 
@@ -392,6 +405,7 @@ contract EscrowTest is EscrowFixture {
         bytes memory proof = _prove(s);
         vm.expectEmit(address(escrow));
         emit IEscrow.PairSkipped(alice, payee, 3, IEscrow.SkipReason.NonceMismatch);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.balance(alice, address(token)), 100);
         assertEq(escrow.highWater(alice, payee), 0);
@@ -401,9 +415,11 @@ contract EscrowTest is EscrowFixture {
         _fund(alice, 100);
         Settlement memory s = _settlement(_pair(alice, payee, 0, 5, 10));
         bytes memory proof = _prove(s);
+        vm.prank(payee);
         escrow.settle(proof, s);
         vm.expectEmit(address(escrow));
         emit IEscrow.PairSkipped(alice, payee, 0, IEscrow.SkipReason.NonceMismatch);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.balance(alice, address(token)), 90);
         assertEq(escrow.payeeBalance(payee, address(token)), 10);
@@ -415,6 +431,7 @@ contract EscrowTest is EscrowFixture {
         bytes memory proof = _prove(s);
         vm.expectEmit(address(escrow));
         emit IEscrow.PairSkipped(alice, payee, 0, IEscrow.SkipReason.NonceNotIncreasing);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.balance(alice, address(token)), 100);
     }
@@ -433,6 +450,7 @@ contract EscrowTest is EscrowFixture {
         emit IEscrow.PairSettled(bob, payee, address(token), 0, 1, 50);
         vm.expectEmit(address(escrow));
         emit IEscrow.SettlementProcessed(VERIFIER_ID, escrow.publicInputOf(s), 1, 1, 50);
+        vm.prank(payee);
         escrow.settle(proof, s);
         assertEq(escrow.balance(alice, address(token)), 5);
         assertEq(escrow.highWater(alice, payee), 0, "a skipped pair can be settled later");
@@ -468,15 +486,6 @@ contract EscrowTest is EscrowFixture {
         assertEq(escrow.payeeBalance(payee, address(token)), 100);
     }
 
-    function test_settle_anyoneMaySubmit() public {
-        _fund(alice, 100);
-        Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 100));
-        bytes memory proof = _prove(s);
-        vm.prank(makeAddr("relayer"));
-        escrow.settle(proof, s);
-        assertEq(escrow.payeeBalance(payee, address(token)), 100);
-    }
-
     // ------------------------------------------------------------------------------------------
     // settleMany
     // ------------------------------------------------------------------------------------------
@@ -489,6 +498,7 @@ contract EscrowTest is EscrowFixture {
         bytes[] memory proofs = new bytes[](2);
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[1]);
+        vm.prank(payee);
         escrow.settleMany(proofs, ss);
         assertEq(escrow.highWater(alice, payee), 12);
         assertEq(escrow.balance(alice, address(token)), 35);
@@ -497,6 +507,7 @@ contract EscrowTest is EscrowFixture {
 
     function test_settleMany_revertsIfLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.LengthMismatch.selector, 1, 2));
+        vm.prank(payee);
         escrow.settleMany(new bytes[](1), new Settlement[](2));
     }
 
@@ -509,6 +520,7 @@ contract EscrowTest is EscrowFixture {
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[0]);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
+        vm.prank(payee);
         escrow.settleMany(proofs, ss);
         assertEq(escrow.highWater(alice, payee), 0);
     }
@@ -551,15 +563,17 @@ contract EscrowTest is EscrowFixture {
     // verifier registry and ownership
     // ------------------------------------------------------------------------------------------
 
-    function test_registerVerifier_storesInfo() public {
+    function test_registerVerifier_storesInfoActiveAfterDelay() public {
         AttestationVerifier v = new AttestationVerifier(address(1));
+        uint64 activeAt = uint64(block.timestamp + 2 * DELAY);
         vm.expectEmit(address(escrow));
-        emit IEscrow.VerifierRegistered(2, address(v), 2, 1);
+        emit IEscrow.VerifierRegistered(2, address(v), 2, 1, activeAt);
         escrow.registerVerifier(2, address(v), 2, 1);
         IEscrow.VerifierInfo memory info = escrow.verifierInfo(2);
         assertEq(info.verifier, address(v));
         assertEq(info.mandateSlots, 2);
         assertEq(info.pairSlots, 1);
+        assertEq(info.activeAt, activeAt);
         assertFalse(info.retired);
     }
 
@@ -595,6 +609,7 @@ contract EscrowTest is EscrowFixture {
     }
 
     function test_retireVerifier_marksRetired() public {
+        _activateSecondVerifier(VERIFIER_ID + 1);
         vm.expectEmit(address(escrow));
         emit IEscrow.VerifierRetired(VERIFIER_ID);
         escrow.retireVerifier(VERIFIER_ID);
@@ -607,6 +622,7 @@ contract EscrowTest is EscrowFixture {
     }
 
     function test_retireVerifier_revertsIfAlreadyRetired() public {
+        _activateSecondVerifier(VERIFIER_ID + 1);
         escrow.retireVerifier(VERIFIER_ID);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierIsRetired.selector, VERIFIER_ID));
         escrow.retireVerifier(VERIFIER_ID);
@@ -650,6 +666,8 @@ contract EscrowTest is EscrowFixture {
         Pair[] memory pairs = new Pair[](count);
         for (uint256 i; i < count; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            // Fields are cut from one random word: truncation is the point.
+            // forge-lint: disable-start(unsafe-typecast)
             pairs[i] = Pair({
                 payer: address(uint160(r)),
                 payee: address(uint160(r >> 96)),
@@ -657,9 +675,11 @@ contract EscrowTest is EscrowFixture {
                 toNonce: uint64(r >> 64),
                 total: uint128(r >> 128)
             });
+            // forge-lint: disable-end(unsafe-typecast)
         }
-        Settlement memory s =
-            Settlement({verifierId: id, token: address(uint160(seed)), notAfter: notAfter, pairs: pairs});
+        // forge-lint: disable-next-line(unsafe-typecast)
+        address seedToken = address(uint160(seed));
+        Settlement memory s = Settlement({verifierId: id, token: seedToken, notAfter: notAfter, pairs: pairs});
         uint256 input = escrow.publicInputOf(s);
         assertEq(input, _referencePublicInput(escrow.DOMAIN_SEPARATOR(), s));
         assertLt(input, 21888242871839275222246405745257275088548364400416034343698204186575808495617);
@@ -721,8 +741,10 @@ contract EscrowTest is EscrowFixture {
         ss[1] = _settlement(_pair(alice, payee, 0, cut, a));
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[1]);
+        vm.prank(payee);
         escrow.settleMany(proofs, ss);
         assertEq(escrow.highWater(alice, payee), cut);
+        vm.prank(payee);
         escrow.settleMany(proofs, ss);
         assertEq(escrow.highWater(alice, payee), end);
         assertEq(escrow.payeeBalance(payee, address(token)), uint256(a) + b);

@@ -42,6 +42,7 @@ contract EscrowGasTest is EscrowFixture {
         Settlement memory s = _batch(pairs, warm ? 1 : 0);
         bytes memory proof = _prove(s);
         _coolAll();
+        vm.prank(payee);
         escrow.settle(proof, s);
         string memory shape = string.concat(vm.toString(pairs), pairs == 1 ? " pair" : " pairs");
         vm.snapshotGasLastCall("settle", string.concat(warm ? "warm, " : "cold, ", shape));
@@ -86,6 +87,7 @@ contract EscrowGasTest is EscrowFixture {
         Settlement memory s = _settlement(_pair(payers[0], payee, 8, 16, 8_000));
         bytes memory proof = _prove(s);
         _coolAll();
+        vm.prank(payee);
         escrow.settle(proof, s);
         vm.snapshotGasLastCall("settle", "warm, 1 pair of 8 mandates");
     }
@@ -95,8 +97,38 @@ contract EscrowGasTest is EscrowFixture {
         Settlement memory s = _batch(1, 0); // replay: skipped
         bytes memory proof = _prove(s);
         _coolAll();
+        vm.prank(payee);
         escrow.settle(proof, s);
         vm.snapshotGasLastCall("settle", "warm, 1 pair skipped (replay)");
+    }
+
+    /// A relayer the payee approved submits: one more cold read (the approval) than the payee itself.
+    function test_gas_settle_1PairWarmApprovedSubmitter() public {
+        address relayer = makeAddr("relayer");
+        vm.prank(payee);
+        escrow.approveSubmitter(relayer, true);
+        _settle(_batch(1, 0));
+        Settlement memory s = _batch(1, 1);
+        bytes memory proof = _prove(s);
+        _coolAll();
+        vm.prank(relayer);
+        escrow.settle(proof, s);
+        vm.snapshotGasLastCall("settle", "warm, 1 pair by approved submitter");
+        assertEq(escrow.payeeBalance(payee, address(token)), 2_000);
+    }
+
+    /// The pair's payer holds a reservation for the payee that covers it: the reservation is debited
+    /// instead of the free balance.
+    function test_gas_settle_1PairWarmFromReservation() public {
+        _reserve(payers[0], payee, 10_000);
+        _settle(_batch(1, 0));
+        Settlement memory s = _batch(1, 1);
+        bytes memory proof = _prove(s);
+        _coolAll();
+        vm.prank(payee);
+        escrow.settle(proof, s);
+        vm.snapshotGasLastCall("settle", "warm, 1 pair from reservation");
+        assertEq(escrow.reservation(payers[0], payee, address(token)), 8_000);
     }
 
     function test_gas_transferWithAuthorization() public {
@@ -104,13 +136,14 @@ contract EscrowGasTest is EscrowFixture {
         token.mint(from, 1_000e6);
         token.mint(payee, 1); // a payee that already holds the token, like a live merchant
         uint256 validBefore = block.timestamp + 1 hours;
+        bytes32 nonce = "n";
         bytes32 structHash = keccak256(
-            abi.encode(token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), from, payee, 1_000, 0, validBefore, bytes32("n"))
+            abi.encode(token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), from, payee, 1_000, 0, validBefore, nonce)
         );
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(key, keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash)));
         _coolAll();
-        token.transferWithAuthorization(from, payee, 1_000, 0, validBefore, "n", v, r, s);
+        token.transferWithAuthorization(from, payee, 1_000, 0, validBefore, nonce, v, r, s);
         vm.snapshotGasLastCall("eip3009", "transferWithAuthorization");
     }
 

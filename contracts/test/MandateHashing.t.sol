@@ -28,7 +28,7 @@ contract MandateHashingTest is Test {
         m.ref = vectors.readBytes32(string.concat(p, ".ref"));
     }
 
-    function _valid(uint256 i) internal view returns (string memory) {
+    function _valid(uint256 i) internal pure returns (string memory) {
         return string.concat(".valid[", vm.toString(i), "]");
     }
 
@@ -53,7 +53,7 @@ contract MandateHashingTest is Test {
         }
     }
 
-    function test_recover_signerOfEveryValidVector() public {
+    function test_recover_signerOfEveryValidVector() public view {
         uint256 count = _validCount();
         for (uint256 i = 0; i < count; i++) {
             Mandate memory m = _mandate(i);

@@ -57,7 +57,7 @@ contract SettlementHashingTest is Test {
         assertLt(harness.publicInput(bytes32(type(uint256).max), s), SettlementHashing.SNARK_SCALAR_FIELD);
     }
 
-    function test_packedHash_revertsOnDirtyAddressBits() public {
+    function test_packedHash_revertsOnDirtyAddressBits() public view {
         Pair[] memory pairs = new Pair[](1);
         pairs[0] = Pair(address(1), address(2), 0, 1, 1);
         Settlement memory s = Settlement(1, address(3), 4, pairs);

@@ -9,6 +9,7 @@ import {TestUSDC} from "../src/TestUSDC.sol";
 contract TestUSDCTest is Test {
     uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     uint256 internal constant N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    bytes32 internal constant NONCE = "n";
 
     TestUSDC internal token;
     address internal alice;
@@ -110,7 +111,7 @@ contract TestUSDCTest is Test {
     function test_transferWithAuthorization_revertsIfReplayed() public {
         (uint8 v, bytes32 r, bytes32 s) = _transferSig(10e6, "n");
         token.transferWithAuthorization(alice, bob, 10e6, 0, validBefore, "n", v, r, s);
-        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, bytes32("n")));
+        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, NONCE));
         token.transferWithAuthorization(alice, bob, 10e6, 0, validBefore, "n", v, r, s);
     }
 
@@ -189,22 +190,20 @@ contract TestUSDCTest is Test {
     // ------------------------------------------------------------------------------------------
 
     function test_cancelAuthorization_blocksLaterUse() public {
-        (uint8 cv, bytes32 cr, bytes32 cs) = vm.sign(
-            aliceKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n"))))
-        );
+        (uint8 cv, bytes32 cr, bytes32 cs) =
+            vm.sign(aliceKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, NONCE))));
         vm.expectEmit(address(token));
         emit IERC3009.AuthorizationCanceled(alice, "n");
         token.cancelAuthorization(alice, "n", cv, cr, cs);
         (uint8 v, bytes32 r, bytes32 s) = _transferSig(1, "n");
-        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, bytes32("n")));
+        vm.expectRevert(abi.encodeWithSelector(TestUSDC.AuthorizationUsedOrCanceled.selector, alice, NONCE));
         token.transferWithAuthorization(alice, bob, 1, 0, validBefore, "n", v, r, s);
     }
 
     function test_cancelAuthorization_revertsIfWrongSigner() public {
         (, uint256 otherKey) = makeAddrAndKey("other");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(
-            otherKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, bytes32("n"))))
-        );
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(otherKey, _digest(keccak256(abi.encode(token.CANCEL_AUTHORIZATION_TYPEHASH(), alice, NONCE))));
         vm.expectRevert(abi.encodeWithSelector(TestUSDC.InvalidSignature.selector, alice));
         token.cancelAuthorization(alice, "n", abi.encodePacked(r, s, v));
     }

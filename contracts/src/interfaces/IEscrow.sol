@@ -6,10 +6,31 @@ import {Settlement} from "../types/Settlement.sol";
 /// @title IEscrow
 /// @notice The aep2 escrow: payers deposit ERC-20 tokens, payees are paid from those deposits in
 /// batches, each batch proven by one Groth16 proof over the payers' signed mandates.
-/// @dev Accounting: `balance(payer, token)` is everything the payer has in the escrow, including any
-/// amount requested for withdrawal (a request is a claim on the balance, not a separate pot), and
-/// `payeeBalance(payee, token)` is everything settled to a payee and not yet withdrawn. The escrow's
-/// token holdings always equal the sum of both over all accounts.
+/// @dev Accounting, per token: `balance(payer, token)` is the payer's FREE balance, including any amount
+/// requested for withdrawal (a request is a claim on the free balance, not a separate pot);
+/// `reservation(payer, payee, token)` is the part of the payer's funds set aside for one payee, including
+/// any amount requested for release; `payeeBalance(payee, token)` is everything settled to a payee and
+/// not yet withdrawn. The escrow's holdings of each token always equal
+/// Σ balance + Σ reservation + Σ payeeBalance over all accounts.
+///
+/// Settlement: a pair is paid only if the sender is its payee or a submitter the payee approved
+/// (`approveSubmitter`); its total is debited from the payer's reservation for that payee first, then
+/// from the free balance. A reservation is debitable only by settlements of its own payee.
+///
+/// The owner's powers (OZ `Ownable2Step`), and their bounds:
+/// - `registerVerifier`: a new verifier (circuit size and key) is usable only `2 × withdrawDelay` after
+///   registration (`VerifierInfo.activeAt`): a payer who distrusts it has one `withdrawDelay` from the
+///   announcement (`VerifierRegistered`) to request a withdrawal, and that request is executable by
+///   `activeAt`. Reserved funds need a release first (`withdrawDelay` more). Verifiers given to the
+///   constructor are active at once: no payer can have deposited yet.
+/// - `retireVerifier`: a retired verifier stops at once (settlements naming it revert), for a leaked
+///   or single-party key; it cannot retire the last active, unretired verifier, so payees' accepted
+///   mandates always remain provable (any size proves any mandate, in smaller chunks).
+/// - Nothing else: no function lets the owner move, freeze or redirect funds, change `withdrawDelay`
+///   (immutable), approve submitters or touch reservations. Only a verifier can debit payers, hence
+///   the delay: every verifier the owner adds is announced `2 × withdrawDelay` before it can act, which is
+///   also the warning payees get before a verifier they rely on could be retired in its favour.
+///   Ownership moves in two steps; renouncing it freezes the verifier set.
 interface IEscrow {
     /// @notice Why a pair of a valid settlement was not paid.
     enum SkipReason {
@@ -17,46 +38,72 @@ interface IEscrow {
         NonceMismatch,
         /// `toNonce <= fromNonce`; a sound proof never produces this, and paying it would allow a replay.
         NonceNotIncreasing,
-        /// The payer's balance in the settlement's token is below the pair's `total`.
-        InsufficientBalance
+        /// The payer's reservation for the payee plus its free balance, in the settlement's token, is
+        /// below the pair's `total`.
+        InsufficientBalance,
+        /// The sender is neither the pair's payee nor a submitter the payee approved.
+        SubmitterNotApproved
     }
 
-    /// @notice A registered verifier: one circuit size, packed into one storage slot.
+    /// @notice A registered verifier: one circuit size, packed into one storage slot. Settlements may
+    /// name it from `activeAt` until it is retired.
     struct VerifierInfo {
         address verifier;
         uint16 mandateSlots;
         uint16 pairSlots;
+        uint40 activeAt;
         bool retired;
+    }
+
+    /// @notice A verifier registered by the constructor, active from deployment.
+    struct InitialVerifier {
+        uint32 verifierId;
+        address verifier;
+        uint16 mandateSlots;
+        uint16 pairSlots;
     }
 
     // ------------------------------------------------------------------------------------------
     // Errors
     // ------------------------------------------------------------------------------------------
 
-    /// @notice A deposit, withdrawal request or payee withdrawal of zero.
+    /// @notice A deposit, withdrawal request, reservation, release request or payee withdrawal of zero.
     error ZeroAmount();
-    /// @notice The zero address where an account or verifier is required.
+    /// @notice The zero address where an account, submitter or verifier is required.
     error ZeroAddress();
     /// @notice `withdrawDelay` outside [`MIN_WITHDRAW_DELAY`, `MAX_WITHDRAW_DELAY`].
     error WithdrawDelayOutOfBounds(uint256 delay, uint256 min, uint256 max);
-    /// @notice A withdrawal request above the payer's balance.
+    /// @notice A deposit that moved none of `token` into the escrow (its balance did not grow), such as a
+    /// call that a token's permissive fallback accepted without transferring anything.
+    error NothingReceived(address token);
+    /// @notice A withdrawal request or reservation above the payer's free balance.
     error InsufficientBalance(address payer, address token, uint256 balance, uint256 requested);
     /// @notice `executeWithdraw` or `cancelWithdraw` without a pending request.
     error NoPendingWithdrawal(address payer, address token);
     /// @notice `executeWithdraw` before the request's `readyAt`.
     error WithdrawalNotReady(uint64 readyAt, uint256 timestamp);
+    /// @notice A release request above the payer's reservation for `payee`.
+    error InsufficientReservation(address payer, address payee, address token, uint256 reserved, uint256 requested);
+    /// @notice `executeRelease` or `cancelRelease` without a pending request.
+    error NoPendingRelease(address payer, address payee, address token);
+    /// @notice `executeRelease` before the request's `readyAt`.
+    error ReleaseNotReady(uint64 readyAt, uint256 timestamp);
     /// @notice A payee withdrawal above the payee's credit.
     error InsufficientPayeeBalance(address payee, address token, uint256 balance, uint256 requested);
-    /// @notice `registerVerifier` with an id already in use (ids are write-once).
+    /// @notice `registerVerifier` (or the constructor) with an id already in use (ids are write-once).
     error VerifierAlreadyRegistered(uint32 verifierId);
-    /// @notice `registerVerifier` with an address that holds no code.
+    /// @notice `registerVerifier` (or the constructor) with an address that holds no code.
     error VerifierHasNoCode(address verifier);
-    /// @notice `registerVerifier` with no pair slots, or fewer mandate slots than pair slots.
+    /// @notice `registerVerifier` (or the constructor) with no pair slots, or fewer mandate slots than pair slots.
     error InvalidVerifierSlots(uint16 mandateSlots, uint16 pairSlots);
     /// @notice A settlement (or `retireVerifier`) names an id that was never registered.
     error UnknownVerifier(uint32 verifierId);
-    /// @notice A settlement names a verifier that the owner retired.
+    /// @notice A settlement (or `retireVerifier`) names a verifier that the owner retired.
     error VerifierIsRetired(uint32 verifierId);
+    /// @notice A settlement names a verifier before its `activeAt` (`2 × withdrawDelay` after registration).
+    error VerifierNotActive(uint32 verifierId, uint64 activeAt);
+    /// @notice `retireVerifier` would leave no other active, unretired verifier to settle with.
+    error LastActiveVerifier(uint32 verifierId);
     /// @notice A settlement with more pairs than its verifier's circuit has pair slots.
     error TooManyPairs(uint32 verifierId, uint256 pairs, uint16 pairSlots);
     /// @notice A settlement without pairs.
@@ -72,7 +119,7 @@ interface IEscrow {
     // Events
     // ------------------------------------------------------------------------------------------
 
-    /// @notice `payer`'s balance in `token` grew by `amount`.
+    /// @notice `payer`'s free balance in `token` grew by `amount`, what the escrow actually received.
     event Deposited(address indexed payer, address indexed token, uint256 amount);
     /// @notice `payer` asked to withdraw `amount` of `token`, executable from `readyAt`.
     /// Replaces any earlier request for the same token.
@@ -81,14 +128,34 @@ interface IEscrow {
     event WithdrawalCancelled(address indexed payer, address indexed token);
     /// @notice A request for `requested` was executed; `paid` (≤ requested, what settlements left) left the escrow.
     event WithdrawalExecuted(address indexed payer, address indexed token, uint256 requested, uint256 paid);
+    /// @notice `payer` moved `amount` of `token` from its free balance into its reservation for `payee`.
+    event Reserved(address indexed payer, address indexed payee, address indexed token, uint256 amount);
+    /// @notice `payer` asked to release `amount` of its reservation for `payee` back to its free balance,
+    /// executable from `readyAt`. Replaces any earlier request for the same payee and token.
+    event ReleaseRequested(
+        address indexed payer, address indexed payee, address indexed token, uint256 amount, uint64 readyAt
+    );
+    /// @notice `payer` dropped its pending release request for (`payee`, `token`).
+    event ReleaseCancelled(address indexed payer, address indexed payee, address indexed token);
+    /// @notice A release request for `requested` was executed; `released` (≤ requested, what settlements
+    /// left of the reservation) returned to the payer's free balance.
+    event ReleaseExecuted(
+        address indexed payer, address indexed payee, address indexed token, uint256 requested, uint256 released
+    );
+    /// @notice `payee` approved (or revoked) `submitter` to submit settlements of its pairs.
+    event SubmitterApproval(address indexed payee, address indexed submitter, bool approved);
     /// @notice A payee moved `amount` of its settled credit in `token` to `to`.
     event PayeeWithdrawal(address indexed payee, address indexed token, address to, uint256 amount);
-    /// @notice The owner registered verifier `verifierId` for a circuit of the given size.
-    event VerifierRegistered(uint32 indexed verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots);
+    /// @notice Verifier `verifierId` was registered for a circuit of the given size; settlements may name
+    /// it from `activeAt` (at once for the constructor's, `2 × withdrawDelay` later for the owner's).
+    event VerifierRegistered(
+        uint32 indexed verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots, uint64 activeAt
+    );
     /// @notice The owner retired verifier `verifierId`; settlements naming it revert from now on.
     event VerifierRetired(uint32 indexed verifierId);
-    /// @notice One pair was paid: `total` of `token` moved from `payer`'s balance to `payee`'s credit,
-    /// and the pair's high-water mark moved from `fromNonce` to `toNonce`.
+    /// @notice One pair was paid: `total` of `token` moved from `payer`'s reservation for `payee` (first)
+    /// and free balance (for the rest) to `payee`'s credit, and the pair's high-water mark moved from
+    /// `fromNonce` to `toNonce`.
     event PairSettled(
         address indexed payer, address indexed payee, address token, uint64 fromNonce, uint64 toNonce, uint128 total
     );
@@ -103,12 +170,16 @@ interface IEscrow {
     // Payers
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Deposit `amount` of `token` from the caller (who has approved the escrow) to the caller's balance.
-    /// @dev Fee-on-transfer and rebasing tokens are not supported: the escrow credits `amount`.
+    /// @notice Pull `amount` of `token` from the caller (who has approved the escrow) and credit the caller's
+    /// free balance with what arrived: the growth of the escrow's token balance (less than `amount` for
+    /// a fee-on-transfer token). Reverts `NothingReceived` if nothing arrived.
+    /// @dev Rebasing tokens are not supported: credits are fixed amounts.
     function deposit(address token, uint256 amount) external;
 
-    /// @notice Deposit to `from`'s balance with `from`'s EIP-3009 `ReceiveWithAuthorization` signature
-    /// (to = this escrow), so a payer funds its account with one signature; anyone may submit it.
+    /// @notice Deposit to `from`'s free balance with `from`'s EIP-3009 `ReceiveWithAuthorization` signature
+    /// (to = this escrow), so a payer funds its account with one signature; anyone may submit it. Credits
+    /// what arrived, as `deposit` does; reverts `NothingReceived` if nothing did (a token whose
+    /// fallback accepts the call without implementing EIP-3009).
     function depositWithAuthorization(
         address token,
         address from,
@@ -121,30 +192,55 @@ interface IEscrow {
         bytes32 s
     ) external;
 
-    /// @notice Ask to withdraw `amount` of `token`, executable after `withdrawDelay`. Replaces an earlier
-    /// request. The amount stays debitable by settlements until the request is executed.
+    /// @notice Ask to withdraw `amount` of `token` from the free balance, executable after `withdrawDelay`.
+    /// Replaces an earlier request. The amount stays debitable by settlements until the request is executed.
     function requestWithdraw(address token, uint256 amount) external;
 
     /// @notice Drop the caller's pending withdrawal request for `token`.
     function cancelWithdraw(address token) external;
 
     /// @notice Execute the caller's ready request for `token`: pays the requested amount, or what
-    /// settlements left of the balance if that is less, to the caller.
+    /// settlements (and reservations) left of the free balance if that is less, to the caller.
     /// @return paid The amount transferred.
     function executeWithdraw(address token) external returns (uint256 paid);
+
+    /// @notice Move `amount` of `token` from the caller's free balance into its reservation for `payee`:
+    /// debitable only by `payee`'s settlements (before the free balance), and back to the caller only
+    /// through `requestRelease` and, `withdrawDelay` later, `executeRelease`.
+    function reserve(address payee, address token, uint256 amount) external;
+
+    /// @notice Ask to release `amount` of the caller's reservation for `payee` back to its free balance,
+    /// executable after `withdrawDelay`. Replaces an earlier request. The amount stays debitable by
+    /// `payee`'s settlements until the request is executed.
+    function requestRelease(address payee, address token, uint256 amount) external;
+
+    /// @notice Drop the caller's pending release request for (`payee`, `token`).
+    function cancelRelease(address payee, address token) external;
+
+    /// @notice Execute the caller's ready release request for (`payee`, `token`): moves the requested
+    /// amount, or what settlements left of the reservation if that is less, to the free balance.
+    /// @return released The amount moved.
+    function executeRelease(address payee, address token) external returns (uint256 released);
 
     // ------------------------------------------------------------------------------------------
     // Payees and settlement
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Settle one proven batch. Reverts on an unknown or retired verifier, too many pairs,
-    /// an expired batch or an invalid proof; otherwise pays every pair it can and skips the rest.
-    /// Anyone may submit: the proof, not the sender, authorizes the debits.
+    /// @notice Settle one proven batch. Reverts on an unknown, retired or not yet active verifier, too many
+    /// pairs, an expired batch or an invalid proof; otherwise pays every pair it can and skips the rest.
+    /// The proof authorizes the debits, the sender the timing: a pair is paid only if the sender is its
+    /// payee or a submitter its payee approved, and skipped (`SubmitterNotApproved`) otherwise, so a
+    /// payer cannot settle its own mandates to move a high-water mark past what it owes.
     function settle(bytes calldata proof, Settlement calldata settlement) external;
 
     /// @notice Settle several proven batches in order, in one transaction (a pair's second chunk may start
-    /// at the first chunk's `toNonce`). Any reverting settlement reverts all of them.
+    /// at the first chunk's `toNonce`), under the same rules as `settle`. Any reverting settlement
+    /// reverts all of them.
     function settleMany(bytes[] calldata proofs, Settlement[] calldata settlements) external;
+
+    /// @notice Approve (or revoke) `submitter` to submit settlements that pay the caller's pairs, as
+    /// the caller itself may. A revocation takes effect for the next settlement.
+    function approveSubmitter(address submitter, bool approved) external;
 
     /// @notice Move `amount` of the caller's settled credit in `token` to `to`.
     function withdrawPayee(address token, uint256 amount, address to) external;
@@ -153,10 +249,12 @@ interface IEscrow {
     // Owner
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Register the verifier of a circuit with `mandateSlots` mandates in at most `pairSlots` pairs.
+    /// @notice Register the verifier of a circuit with `mandateSlots` mandates in at most `pairSlots` pairs,
+    /// usable from `2 × withdrawDelay` after now (`VerifierInfo.activeAt`). Ids are write-once.
     function registerVerifier(uint32 verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots) external;
 
-    /// @notice Retire verifier `verifierId` for good (a leaked or single-party key); its id stays taken.
+    /// @notice Retire verifier `verifierId` for good (a leaked or single-party key), effective at once; its
+    /// id stays taken. Reverts `LastActiveVerifier` unless another verifier is active and not retired.
     function retireVerifier(uint32 verifierId) external;
 
     // ------------------------------------------------------------------------------------------
@@ -169,11 +267,23 @@ interface IEscrow {
     /// @notice Seconds between a withdrawal request and its earliest execution.
     function withdrawDelay() external view returns (uint64);
 
-    /// @notice `payer`'s balance of `token`, pending withdrawal included.
+    /// @notice `payer`'s free balance of `token`, pending withdrawal included, reservations excluded.
     function balance(address payer, address token) external view returns (uint256);
 
     /// @notice `payer`'s pending withdrawal request for `token`; zeros if none.
     function pendingWithdrawal(address payer, address token) external view returns (uint256 amount, uint64 readyAt);
+
+    /// @notice `payer`'s reservation of `token` for `payee`, pending release included.
+    function reservation(address payer, address payee, address token) external view returns (uint256);
+
+    /// @notice `payer`'s pending release request of its reservation of `token` for `payee`; zeros if none.
+    function pendingRelease(address payer, address payee, address token)
+        external
+        view
+        returns (uint256 amount, uint64 readyAt);
+
+    /// @notice Whether `payee` approved `submitter` to submit settlements of its pairs.
+    function isApprovedSubmitter(address payee, address submitter) external view returns (bool);
 
     /// @notice The nonce of the last settled mandate from `payer` to `payee` (0 before the first).
     function highWater(address payer, address payee) external view returns (uint64);

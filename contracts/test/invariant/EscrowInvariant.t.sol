@@ -4,12 +4,14 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 
 import {Escrow} from "../../src/Escrow.sol";
+import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../../src/TestUSDC.sol";
 import {AttestationVerifier} from "../../src/testing/AttestationVerifier.sol";
 import {EscrowHandler} from "./EscrowHandler.sol";
 
 /// @notice Invariants of the escrow under random sequences of every state-changing action.
-/// Accounting choice under test: a pending withdrawal is a claim inside `balance`, not a separate pot.
+/// Accounting choice under test: a pending withdrawal is a claim inside the free `balance`, a pending
+/// release a claim inside the reservation; neither is a separate pot.
 contract EscrowInvariantTest is Test {
     uint256 internal constant ATTESTER_KEY = 0xA77E57;
 
@@ -20,9 +22,10 @@ contract EscrowInvariantTest is Test {
     function setUp() public {
         vm.warp(1_700_000_000);
         token = new TestUSDC();
-        escrow = new Escrow(address(this), 1 days);
         AttestationVerifier verifier = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        escrow.registerVerifier(1, address(verifier), 8, 4);
+        IEscrow.InitialVerifier[] memory initial = new IEscrow.InitialVerifier[](1);
+        initial[0] = IEscrow.InitialVerifier(1, address(verifier), 8, 4);
+        escrow = new Escrow(address(this), 1 days, initial);
         handler = new EscrowHandler(escrow, token, verifier, ATTESTER_KEY);
         // Every payer starts funded, so most settlements in a short run pay something.
         for (uint256 i; i < handler.payerCount(); ++i) {
@@ -31,17 +34,29 @@ contract EscrowInvariantTest is Test {
         targetContract(address(handler));
     }
 
-    /// The escrow holds exactly the payers' balances (pending withdrawals included) plus payee credits,
-    /// and both sides agree with the ghost totals of deposits, settlements and withdrawals.
+    /// The escrow holds exactly the payers' free balances (pending withdrawals included) plus their
+    /// reservations (pending releases included) plus payee credits, and every side agrees with the
+    /// ghost totals of deposits, settlements and withdrawals.
     function invariant_tokensConserved() public view {
-        uint256 payerSum;
+        uint256 freeSum;
+        uint256 reservedSum;
         uint256 payeeSum;
         for (uint256 i; i < handler.payerCount(); ++i) {
-            payerSum += escrow.balance(handler.payers(i), address(token));
+            address payer = handler.payers(i);
+            freeSum += escrow.balance(payer, address(token));
             payeeSum += escrow.payeeBalance(handler.payees(i), address(token));
+            for (uint256 j; j < handler.payerCount(); ++j) {
+                reservedSum += escrow.reservation(payer, handler.payees(j), address(token));
+            }
         }
-        assertEq(token.balanceOf(address(escrow)), payerSum + payeeSum, "holdings != balances + credits");
-        assertEq(payerSum, handler.ghostDeposited() - handler.ghostPayerWithdrawn() - handler.ghostSettled());
+        assertEq(
+            token.balanceOf(address(escrow)),
+            freeSum + reservedSum + payeeSum,
+            "holdings != free balances + reservations + credits"
+        );
+        assertEq(
+            freeSum + reservedSum, handler.ghostDeposited() - handler.ghostPayerWithdrawn() - handler.ghostSettled()
+        );
         assertEq(payeeSum, handler.ghostSettled() - handler.ghostPayeeWithdrawn());
     }
 
@@ -58,18 +73,75 @@ contract EscrowInvariantTest is Test {
         }
     }
 
+    /// No pair was ever paid on a submission by anyone but its payee or a submitter the payee had
+    /// approved at the time, and no such submission was turned away as unapproved.
+    function invariant_onlyPayeeOrApprovedSubmitterSettles() public view {
+        assertFalse(handler.ghostUnauthorizedSettle(), "a pair was settled by an unapproved sender");
+        assertFalse(handler.ghostWronglyRejected(), "an approved sender was skipped");
+        for (uint256 j; j < handler.payerCount(); ++j) {
+            address payee = handler.payees(j);
+            address relayer = handler.relayer();
+            assertEq(escrow.isApprovedSubmitter(payee, relayer), handler.ghostApproved(payee, relayer));
+        }
+    }
+
+    /// Every free balance and reservation is what the handler's model says: a reservation grows only
+    /// by `reserve`, shrinks only by `executeRelease` and by settlements of its own payee (which debit
+    /// it before the free balance), so no other payee's settlement ever touched it.
+    function invariant_reservationsDebitedOnlyByTheirPayee() public view {
+        assertFalse(handler.ghostModelBroken(), "the escrow moved an amount the model could not");
+        for (uint256 i; i < handler.payerCount(); ++i) {
+            address payer = handler.payers(i);
+            assertEq(escrow.balance(payer, address(token)), handler.ghostFree(payer), "free balance");
+            for (uint256 j; j < handler.payerCount(); ++j) {
+                address payee = handler.payees(j);
+                assertEq(
+                    escrow.reservation(payer, payee, address(token)), handler.ghostReserved(payer, payee), "reservation"
+                );
+            }
+        }
+    }
+
     /// The handler really settles and skips pairs (a handler that only ever skipped would make the
-    /// invariants above vacuous); mutating `Escrow._settlePair` makes both invariants fail.
+    /// invariants above vacuous); mutating `Escrow._settlePair` (no debit, no high-water check, no
+    /// sender check, or no reservation-first debit) makes an invariant fail.
     function test_handler_settlesAndSkips() public {
-        handler.settle(1, 2, 0);
+        _approveRelayerForAllPayees();
+        handler.settle(1, 2, 0, 1); // sender seed 1: the relayer
+        assertEq(handler.ghostNotApprovedPairs(), 0);
         uint256 settled = handler.ghostSettledPairs();
         uint256 skipped = handler.ghostSkippedPairs();
         assertGt(settled, 0, "a funded pair at its high-water mark settles");
         assertEq(settled + skipped, 2);
-        handler.settle(2, 1, 1);
+        handler.settle(2, 1, 1, 0);
         assertEq(handler.ghostSkippedPairs(), skipped + 1, "a stale pair is skipped");
-        handler.replay(0);
+        handler.replay(0, 1);
         assertEq(handler.ghostSettledPairs(), settled, "a replay pays nothing");
         assertEq(handler.ghostSkippedPairs(), skipped + 3, "a replay skips every pair");
+    }
+
+    /// The handler's attack and reservations do something: a payer's own zero-amount settlement is
+    /// turned away, and a settlement of reserved pairs debits their reservations.
+    function test_handler_rejectsSelfSettlementAndDebitsReservations() public {
+        handler.payerSelfSettles(0, 0, 1e6);
+        assertEq(handler.ghostNotApprovedPairs(), 1);
+        assertEq(handler.ghostSettledPairs(), 0);
+        assertEq(escrow.highWater(handler.payers(0), handler.payees(0)), 0);
+        for (uint256 i; i < handler.payerCount(); ++i) {
+            for (uint256 j; j < handler.payerCount(); ++j) {
+                handler.reserve(i, j, 1e9);
+            }
+        }
+        _approveRelayerForAllPayees();
+        handler.settle(1, 4, 0, 1);
+        assertGt(handler.ghostReservationDebits(), 0, "a settled pair debited its reservation");
+        invariant_reservationsDebitedOnlyByTheirPayee();
+        invariant_tokensConserved();
+    }
+
+    function _approveRelayerForAllPayees() internal {
+        for (uint256 j; j < handler.payerCount(); ++j) {
+            handler.approveSubmitter(j, 0, true); // submitter seed 0: the relayer
+        }
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 
 import {Escrow} from "../../src/Escrow.sol";
+import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../../src/TestUSDC.sol";
 import {AttestationVerifier} from "../../src/testing/AttestationVerifier.sol";
 import {Pair, Settlement} from "../../src/types/Settlement.sol";
@@ -11,6 +12,7 @@ import {Pair, Settlement} from "../../src/types/Settlement.sol";
 /// @notice A deployed stack (token, escrow, attestation stand-in verifier) and helpers to build,
 /// attest and submit settlements. The stand-in accepts only the attester's signature over the exact
 /// public input, so every test that settles also exercises the escrow's public-input packing.
+/// Settlements are submitted by the first pair's payee, the submitter the escrow accepts by default.
 abstract contract EscrowFixture is Test {
     uint64 internal constant DELAY = 1 days;
     uint32 internal constant VERIFIER_ID = 8;
@@ -36,9 +38,24 @@ abstract contract EscrowFixture is Test {
         (alice, aliceKey) = makeAddrAndKey("alice");
         (bob, bobKey) = makeAddrAndKey("bob");
         token = new TestUSDC();
-        escrow = new Escrow(owner, DELAY);
         verifier = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        escrow.registerVerifier(VERIFIER_ID, address(verifier), MANDATE_SLOTS, PAIR_SLOTS);
+        escrow = new Escrow(owner, DELAY, _initialVerifiers(VERIFIER_ID, address(verifier), MANDATE_SLOTS, PAIR_SLOTS));
+    }
+
+    function _initialVerifiers(uint32 id, address v, uint16 mandateSlots, uint16 pairSlots)
+        internal
+        pure
+        returns (IEscrow.InitialVerifier[] memory initial)
+    {
+        initial = new IEscrow.InitialVerifier[](1);
+        initial[0] = IEscrow.InitialVerifier(id, v, mandateSlots, pairSlots);
+    }
+
+    /// @dev Registers a second verifier and waits until it is active, so the first may be retired.
+    function _activateSecondVerifier(uint32 id) internal returns (AttestationVerifier second) {
+        second = new AttestationVerifier(vm.addr(ATTESTER_KEY));
+        escrow.registerVerifier(id, address(second), MANDATE_SLOTS, PAIR_SLOTS);
+        skip(2 * DELAY);
     }
 
     function _fund(address payer, uint256 amount) internal {
@@ -80,8 +97,20 @@ abstract contract EscrowFixture is Test {
         return abi.encodePacked(r, sig, v);
     }
 
+    /// @dev Submits as the first pair's payee.
     function _settle(Settlement memory s) internal {
-        escrow.settle(_prove(s), s);
+        _settleAs(s.pairs.length == 0 ? payee : s.pairs[0].payee, s);
+    }
+
+    function _settleAs(address sender, Settlement memory s) internal {
+        bytes memory proof = _prove(s);
+        vm.prank(sender);
+        escrow.settle(proof, s);
+    }
+
+    function _reserve(address payer, address to, uint256 amount) internal {
+        vm.prank(payer);
+        escrow.reserve(to, address(token), amount);
     }
 
     /// @dev Reference packing straight from the pinned spec, to check the escrow's one-pass encoder.

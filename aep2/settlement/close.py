@@ -1,0 +1,186 @@
+"""Closing a window: the accepted mandates a submitter may settle, planned into chunks in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from aep2.chain.settlement import Pair, Settlement
+from aep2.settlement.chain_access import Chain
+from aep2.settlement.funds import Spend, read_funds
+from aep2.settlement.models import ChunkMandateRow, ChunkRow, ChunkState, WindowRow, WindowState
+from aep2.settlement.planner import CircuitSize, Deferral, PendingMandate, PlanInputs, plan_window
+from aep2.settlement.records import (
+    DEFAULT_SUBMIT_MARGIN,
+    IN_FLIGHT,
+    S,
+    aware,
+    log,
+    sessions,
+    settlement_json,
+)
+from aep2.settlement.window import WindowPolicy
+from aep2.store.mandates import transition
+from aep2.store.models import ExposureRow, MandateRow
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    window_id: int | None
+    chunk_ids: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+    waiting: tuple[int, ...] = ()
+
+
+def usable_sizes(chain: Chain, sizes: Sequence[CircuitSize]) -> list[CircuitSize]:
+    """The configured sizes whose verifier the escrow accepts now: registered, active, not retired.
+
+    A verifier the owner registers only settles ``withdrawDelay`` after registration, and a
+    retired one never again; mandates wait for, or move to, the sizes that remain.
+    """
+    now = chain.chain_time()
+    usable = []
+    for size in sizes:
+        info = chain.escrow.verifier_info(size.verifier_id)
+        if info is not None and info.usable(now):
+            usable.append(size)
+        else:
+            log.warning("size_unusable verifier=%s info=%r", size.verifier_id, info)
+    return usable
+
+
+def close_window(
+    engine: Engine,
+    chain: Chain,
+    sizes: Sequence[CircuitSize],
+    *,
+    payee: str | None = None,
+    now: int | None = None,
+    submit_margin: int = DEFAULT_SUBMIT_MARGIN,
+) -> CloseResult:
+    """Plan the accepted mandates (of ``payee``, or all) into chunks, in one transaction.
+
+    Left waiting: pairs with mandates still in another open window (their ``fromNonce`` is not
+    known until it settles), pairs of payees that have not approved the submitter (the escrow
+    would skip them), everything when no configured size is usable on chain, and mandates over
+    what the payer can be debited. Expired and stale mandates fail with the planner's reason.
+    """
+    now = int(time.time()) if now is None else now
+    escrow = chain.escrow
+    usable = usable_sizes(chain, sizes)
+    with sessions(engine).begin() as session:
+        rows = _accepted(session, chain, payee)
+        # The payee's check refuses nonces below a closed window's (DESIGN step 6); holding these
+        # payers' exposure locks while batching keeps a concurrent check from slipping one in.
+        _lock_payers(session, {r.payer for r in rows})
+        rows = _accepted(session, chain, payee)
+        busy, flying = _in_flight(session)
+        pending = [r for r in rows if (r.payer, r.payee) not in busy]
+        allowed = {p for p in {r.payee for r in pending} if escrow.is_approved_submitter(p, chain.submitter)}
+        for refused in sorted({r.payee for r in pending} - allowed):
+            log.error("submitter_not_approved payee=%s submitter=%s", refused, chain.submitter)
+        pending = [r for r in pending if r.payee in allowed]
+        if not pending or not usable:
+            return CloseResult(None, waiting=tuple(r.id for r in rows))
+        high_water = {pair: escrow.high_water(*pair) for pair in {(r.payer, r.payee) for r in pending}}
+        funds = read_funds(escrow, {(r.payer, r.payee, r.token) for r in pending}, flying)
+        mandates = [
+            PendingMandate(r.id, r.payer, r.payee, r.token, int(r.amount), int(r.nonce), int(r.deadline))
+            for r in pending
+        ]
+        inputs = PlanInputs(high_water, funds.free, now, submit_margin, funds.reserved, funds.leaving_at)
+        plan = plan_window(mandates, usable, inputs)
+        failed: list[int] = []
+        for m, why in plan.deferred:
+            if why in (Deferral.EXPIRED, Deferral.STALE_NONCE):
+                transition(session=session, mandate_ids=[m.id], to=S.FAILED, reason=f"planner: {why.value}")
+                failed.append(m.id)
+        planned = {m.id for c in plan.chunks for s in c.pairs for m in s.mandates}
+        waiting = tuple(r.id for r in rows if r.id not in planned and r.id not in failed)
+        if not plan.chunks:
+            return CloseResult(None, failed=tuple(failed), waiting=waiting)
+        window = WindowRow(
+            chain_id=escrow.w3.eth.chain_id,
+            escrow=escrow.address,
+            payee=payee,
+            tokens=sorted({c.token for c in plan.chunks}),
+            state=WindowState.PROVING.value,
+        )
+        session.add(window)
+        session.flush()
+        chunk_ids = []
+        for index, chunk in enumerate(plan.chunks):
+            pairs_abi = tuple(Pair(s.payer, s.payee, s.from_nonce, s.to_nonce, s.total) for s in chunk.pairs)
+            settlement = Settlement(chunk.circuit.verifier_id, chunk.token, chunk.not_after, pairs_abi)
+            row = ChunkRow(
+                window_id=window.id,
+                index=index,
+                verifier_id=chunk.circuit.verifier_id,
+                n=chunk.circuit.mandates,
+                p=chunk.circuit.pairs,
+                settlement=settlement_json(settlement),
+                state=ChunkState.BATCHED.value,
+                attempts=0,
+            )
+            session.add(row)
+            session.flush()
+            ids = [m.id for s in chunk.pairs for m in s.mandates]
+            session.add_all(
+                ChunkMandateRow(chunk_id=row.id, mandate_id=i, position=k) for k, i in enumerate(ids)
+            )
+            transition(session=session, mandate_ids=ids, to=S.BATCHED, reason=f"window {window.id}")
+            chunk_ids.append(row.id)
+        log.info("window_closed window=%s chunks=%d failed=%d", window.id, len(chunk_ids), len(failed))
+        return CloseResult(window.id, tuple(chunk_ids), tuple(failed), waiting)
+
+
+def _accepted(session: Session, chain: Chain, payee: str | None) -> list[MandateRow]:
+    escrow = chain.escrow
+    query = select(MandateRow).where(
+        MandateRow.state == S.ACCEPTED.value,
+        # only mandates signed for this escrow on this chain: another domain's never verify here
+        MandateRow.chain_id == escrow.w3.eth.chain_id,
+        func.lower(MandateRow.escrow) == escrow.address.lower(),
+    )
+    if payee is not None:
+        query = query.where(MandateRow.payee == payee)
+    return list(session.execute(query).scalars())
+
+
+def _lock_payers(session: Session, payers: set[str]) -> None:
+    if payers and session.get_bind().dialect.name == "postgresql":
+        lock = select(ExposureRow.payer).where(ExposureRow.payer.in_(sorted(payers))).with_for_update()
+        session.execute(lock).all()
+
+
+def _in_flight(session: Session) -> tuple[set[tuple[str, str]], list[Spend]]:
+    """Pairs with mandates in a closed, unsettled window, and what those mandates will debit."""
+    rows = session.execute(
+        select(MandateRow.payer, MandateRow.payee, MandateRow.token, MandateRow.amount).where(
+            MandateRow.state.in_([s.value for s in IN_FLIGHT])
+        )
+    ).all()
+    spends = [(str(payer), str(payee), str(token), int(amount)) for payer, payee, token, amount in rows]
+    return {(payer, payee) for payer, payee, _, _ in spends}, spends
+
+
+def due_payees(engine: Engine, policy: WindowPolicy, *, now: float | None = None) -> list[str]:
+    """Payees whose accepted mandates should be closed into a window now (by count or age)."""
+    now = time.time() if now is None else now
+    with sessions(engine)() as session:
+        q = (
+            select(MandateRow.payee, func.count(), func.min(MandateRow.accepted_at))
+            .where(MandateRow.state == S.ACCEPTED.value)
+            .group_by(MandateRow.payee)
+        )
+        rows = session.execute(q).all()
+    due = []
+    for payee, pending, oldest in rows:
+        oldest_ts = aware(oldest).timestamp() if oldest is not None else None
+        if policy.should_close(pending=int(pending), oldest_accepted_at=oldest_ts, now=now):
+            due.append(str(payee))
+    return due

@@ -12,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,38 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from aep2.chain import EscrowClient, Stack, TokenClient
+from aep2.chain import EscrowClient, Stack, TokenClient, attestation_verifier, deploy_stack
+from aep2.devnet import Anvil
 from aep2.mandate import Mandate, SignedMandate
 from aep2.settlement.pipeline import Chain
 from aep2.settlement.planner import CircuitSize
-from aep2.store import accepted_fields, insert_accepted, lock_exposure
+from aep2.store import accepted_fields, create_schema, insert_accepted, lock_exposure, make_engine
 from aep2.store.models import MandateRow, StateTransitionRow
+
+ChainParts = tuple[Web3, Stack, list[bytes]]
+
+
+@contextmanager
+def attested_chain(sizes: Sequence[CircuitSize], withdraw_delay: int) -> Iterator[ChainParts]:
+    """A private anvil with the stack deployed, one attestation verifier per size; its accounts
+    in the order :meth:`World.on` takes them (owner, submitter, attester, then payers)."""
+    with Anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
+        owner, submitter, attester, *keys = node.private_keys
+        attester_address = Account.from_key(attester).address
+        specs = [attestation_verifier(s.verifier_id, s.mandates, s.pairs, attester_address) for s in sizes]
+        stack = deploy_stack(w3, owner, verifiers=specs, withdraw_delay=withdraw_delay)
+        yield w3, stack, [owner, submitter, attester, *keys]
+
+
+def world_with_store(parts: ChainParts, store: Path, sizes: Sequence[CircuitSize]) -> World:
+    """A :class:`World` over ``parts`` with a fresh SQLite payee store (settlement tables included)."""
+    import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
+
+    w3, stack, accounts = parts
+    engine = make_engine(f"sqlite:///{store}")
+    create_schema(engine)
+    return World.on(w3, stack, accounts, engine, sizes)
 
 
 @dataclass

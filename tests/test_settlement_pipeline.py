@@ -10,45 +10,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 from hexbytes import HexBytes
 from sqlalchemy.orm import Session
-from web3 import Web3
 
-from aep2.chain import Stack, attestation_verifier, deploy_stack
-from aep2.devnet import Anvil
 from aep2.settlement.models import ChunkRow, WindowRow, WindowState
 from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, settlement_of, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import AttestationProver, ProofJob, witness_request
-from aep2.store import create_schema, make_engine
-from tests.settlement_support import World
+from tests.settlement_support import ChainParts, World, attested_chain, world_with_store
 
 DELAY = 3600
 SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2))
 
 
 @pytest.fixture(scope="module")
-def chain_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
-    with Anvil() as node:
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
-        owner, submitter, attester, *keys = node.private_keys
-        specs = [
-            attestation_verifier(s.verifier_id, s.mandates, s.pairs, Account.from_key(attester).address)
-            for s in SIZES
-        ]
-        stack = deploy_stack(w3, owner, verifiers=specs, withdraw_delay=DELAY)
-        yield w3, stack, [owner, submitter, attester, *keys]
+def chain_parts() -> Iterator[ChainParts]:
+    with attested_chain(SIZES, DELAY) as parts:
+        yield parts
 
 
 @pytest.fixture
-def world(chain_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
-    w3, stack, accounts = chain_parts
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
-
-    create_schema(engine)
-    return World.on(w3, stack, accounts, engine, SIZES)
+def world(chain_parts: ChainParts, tmp_path: Path) -> World:
+    return world_with_store(chain_parts, tmp_path / "payee.db", SIZES)
 
 
 def prover(world: World) -> AttestationProver:

@@ -14,50 +14,36 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from sqlalchemy.orm import Session
-from web3 import Web3
 
 from aep2.chain import (
     DEFAULT_WITHDRAW_DELAY,
     Pair,
     Settlement,
     SkipReason,
-    Stack,
     attestation_verifier,
     deploy_stack,
     deploy_verifier,
 )
 from aep2.chain.attestation import unsafe_attestation_proof
-from aep2.devnet import Anvil
 from aep2.settlement.models import ChunkRow
 from aep2.settlement.pipeline import close_window, prove_chunk, settlement_of, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import AttestationProver
-from aep2.store import create_schema, make_engine
-from tests.settlement_support import World
+from tests.settlement_support import ChainParts, World, attested_chain, world_with_store
 
 DELAY = 3600
 SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2))
 
 
 @pytest.fixture(scope="module")
-def chain_parts() -> Iterator[tuple[Web3, Stack, list[bytes]]]:
-    with Anvil() as node:
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
-        owner, submitter, attester, *keys = node.private_keys
-        attester_address = Account.from_key(attester).address
-        specs = [attestation_verifier(s.verifier_id, s.mandates, s.pairs, attester_address) for s in SIZES]
-        stack = deploy_stack(w3, owner, verifiers=specs, withdraw_delay=DELAY)
-        yield w3, stack, [owner, submitter, attester, *keys]
+def chain_parts() -> Iterator[ChainParts]:
+    with attested_chain(SIZES, DELAY) as parts:
+        yield parts
 
 
 @pytest.fixture
-def world(chain_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path) -> World:
-    w3, stack, accounts = chain_parts
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    import aep2.settlement.models  # noqa: F401  (registers the settlement tables)
-
-    create_schema(engine)
-    return World.on(w3, stack, accounts, engine, SIZES)
+def world(chain_parts: ChainParts, tmp_path: Path) -> World:
+    return world_with_store(chain_parts, tmp_path / "payee.db", SIZES)
 
 
 def proved(world: World, settlement: Settlement) -> bytes:
@@ -176,7 +162,7 @@ def test_unapproved_payee_waits_instead_of_being_skipped(world: World) -> None:
 
 
 def test_verifier_settles_only_after_its_delay_and_retiring_strands_nothing(
-    chain_parts: tuple[Web3, Stack, list[bytes]], tmp_path: Path
+    chain_parts: ChainParts, tmp_path: Path
 ) -> None:
     """Finding 6: a verifier the owner registers later waits two ``withdrawDelay`` (mandates wait with
     it); retiring one mid-window rolls the window back and the mandates settle at the size left."""
@@ -185,9 +171,8 @@ def test_verifier_settles_only_after_its_delay_and_retiring_strands_nothing(
     stack = deploy_stack(w3, owner, verifiers=[attestation_verifier(1, 2, 1, attester_address)])
     late = str(deploy_verifier(w3, owner, attestation_verifier(5, 4, 2, attester_address)).address)
     stack = replace(stack, verifiers={**stack.verifiers, 5: late})
-    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    create_schema(engine)
-    world = World.on(w3, stack, [owner, submitter, attester, *keys], engine, SIZES)
+    world = world_with_store((w3, stack, [owner, submitter, attester, *keys]), tmp_path / "payee.db", SIZES)
+    engine = world.engine
     world.escrow.register_verifier(5, late, 4, 2, owner)
     info = world.escrow.verifier_info(5)
     # one withdrawDelay to notice the announcement, one for the withdrawal to become executable

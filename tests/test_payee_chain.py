@@ -22,12 +22,13 @@ import pytest
 from eth_account import Account
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
 from aep2.devnet import Anvil
 from aep2.devnet._process import free_port
-from aep2.errors import MandateError, Reason
+from aep2.errors import ConfigurationError, MandateError, Reason
 from aep2.mandate import encode
-from aep2.payee import PayeeCheck
+from aep2.payee import PayeeCheck, create_app
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import LocalKeySigner, Payer, Policy
 from aep2.store import MandateRow, MandateState, transition
@@ -188,3 +189,44 @@ def test_cli_serves_a_paid_api(cli_server: str, world: World, tmp_path: Path) ->
     receipt = payment_of(response).receipt
     assert receipt is not None and receipt.payer == address(key) and receipt.nonce == "1"
     payer.close()
+
+
+def dead_rpc_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+
+def test_unreachable_chain_is_a_503_configuration_not_a_500(engine: Engine) -> None:
+    """Issue #14, defect 6: a chain read that fails, logs included, answers 503 ``configuration``
+    with the error's JSON, never a bare 500."""
+    w3 = Web3(Web3.HTTPProvider(dead_rpc_url(), request_kwargs={"timeout": 2}))
+    view = Web3ChainView(w3=w3, escrow=s.ESCROW, poll_interval=0)
+    with pytest.raises(ConfigurationError):
+        view.position(payer=s.PAYER, payee=s.PAYEE, token=s.TOKEN)
+    assert_503_on_paid_call(create_app(settings=s.settings(), engine=engine, chain=view), engine)
+
+
+def test_chain_dying_under_a_running_payee_is_a_503(engine: Engine) -> None:
+    anvil = Anvil().start()
+    try:
+        world = make_world(anvil)
+        w3 = Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 2}))
+        view = Web3ChainView(w3=w3, escrow=world.escrow.address, poll_interval=0)
+        settings = s.settings(escrow=world.escrow.address, tokens=[world.token.address])
+        assert view.position(payer=s.PAYER, payee=s.PAYEE, token=world.token.address).balance == 0
+    finally:
+        anvil.stop()
+    app = create_app(settings=settings, engine=engine, chain=view)
+    assert_503_on_paid_call(app, engine, token=world.token.address, escrow=world.escrow.address)
+
+
+def assert_503_on_paid_call(
+    app: Any, engine: Engine, *, token: str = s.TOKEN, escrow: str = s.ESCROW
+) -> None:
+    with s.serve(app) as running, httpx.Client() as client:
+        url = running.url + "/weather"
+        offer = s.challenge_of(client.get(url).headers["PAYMENT-REQUIRED"])["accepts"][0]
+        signed = s.sign(ref=http_ref("GET", url), token=token, escrow=escrow)
+        response = client.get(url, headers={"PAYMENT-SIGNATURE": s.x402_header(encode(signed), offer)})
+    assert response.status_code == 503, response.text
+    assert response.json()["reason"] == Reason.CONFIGURATION
+    assert s.stored(engine) == (0, 0, 0)

@@ -46,7 +46,12 @@ class Web3ChainView:
         self._escrow = EscrowClient.at(self.w3, self.escrow)
 
     def position(self, *, payer: str, payee: str, token: str) -> PayerPosition:
-        self.poll_events()
+        try:
+            self.poll_events()
+        except Exception as exc:  # without the logs no cached value can be trusted: fail closed, as 503
+            raise ConfigurationError(
+                f"cannot read the escrow {self.escrow}'s logs: {exc}", escrow=self.escrow
+            ) from exc
         key = (payer, payee, token)
         now = time.monotonic()
         cached = self._cache.get(key)

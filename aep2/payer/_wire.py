@@ -47,6 +47,27 @@ def read_payment_required(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+NONCE_REFUSALS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED})
+
+
+def resume_requirement(refusal: dict[str, Any], signed: SignedMandate) -> dict[str, Any] | None:
+    """The requirement to sign again after a nonce refusal that tells us where to resume, else None.
+
+    A payer whose journal is behind the payee (restored from a backup, shared by two processes)
+    gets ``nonce_*`` with ``extra.nonceFloor``; signing once more above that floor is what the
+    docs promise. Any other refusal, or a floor that would not move our nonce, is final.
+    """
+    if refusal.get("error") not in NONCE_REFUSALS:
+        return None
+    for requirement in refusal.get("accepts") or []:
+        extra = requirement.get("extra") if isinstance(requirement, dict) else None
+        floor = extra.get("nonceFloor") if isinstance(extra, dict) else None
+        above = str(floor).isdigit() and int(str(floor)) >= signed.mandate.nonce
+        if requirement.get("scheme") == "aep2" and above:
+            return dict(requirement)
+    return None
+
+
 def payment_payload(
     requirement: dict[str, Any], header: str, resource: dict[str, Any] | None
 ) -> dict[str, Any]:

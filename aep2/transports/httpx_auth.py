@@ -8,8 +8,10 @@ The flow: send the request; on ``402`` read ``PAYMENT-REQUIRED`` (x402 v2),
 pick the ``aep2`` requirement, recompute the ``ref`` of *this* request
 (method, URL, body) and refuse to sign if the payee asks for another, run the
 payer's policy, allocate a nonce, sign, and retry once with
-``PAYMENT-SIGNATURE``. The answer's ``PAYMENT-RESPONSE`` receipt is verified
-against the mandate we sent and attached to the response.
+``PAYMENT-SIGNATURE``. If the payee refuses the nonce and says where to resume
+(``nonceFloor``: our journal was behind), sign once more above it. The answer's
+``PAYMENT-RESPONSE`` receipt is verified against the mandate we sent and
+attached to the response.
 
 The decision and the signature (SQLite, maybe a remote signer) run in a
 worker thread under ``AsyncClient``, so an event loop never blocks on them.
@@ -36,6 +38,7 @@ from aep2.payer._wire import (
     outcome,
     payment_payload,
     read_payment_required,
+    resume_requirement,
 )
 from aep2.transports.call_ref import http_ref
 
@@ -48,9 +51,15 @@ __all__ = ["PAYMENT_EXTENSION", "Aep2Auth", "Payment", "payment_of"]
 class _Pending:
     """The paid retry of one request, and what is needed to read its answer."""
 
-    def __init__(self, request: httpx.Request, payment: Callable[[httpx.Response], Payment]) -> None:
+    def __init__(
+        self,
+        request: httpx.Request,
+        payment: Callable[[httpx.Response], Payment],
+        resume: Callable[[httpx.Response], dict[str, Any] | None],
+    ) -> None:
         self.request = request
         self.payment = payment
+        self.resume = resume
 
 
 class Aep2Auth(httpx.Auth):
@@ -76,6 +85,10 @@ class Aep2Auth(httpx.Auth):
         response.read()
         pending = self._pay(request, response)
         paid = yield pending.request
+        if (resume := pending.resume(paid)) is not None:  # once: our journal was behind the payee's
+            paid.read()
+            pending = self._pay(request, paid, resume)
+            paid = yield pending.request
         paid.extensions[PAYMENT_EXTENSION] = pending.payment(paid)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -86,12 +99,22 @@ class Aep2Auth(httpx.Auth):
         await response.aread()
         pending = await anyio.to_thread.run_sync(self._pay, request, response)
         paid = yield pending.request
+        if (resume := pending.resume(paid)) is not None:
+            await paid.aread()
+            pending = await anyio.to_thread.run_sync(self._pay, request, paid, resume)
+            paid = yield pending.request
         paid.extensions[PAYMENT_EXTENSION] = pending.payment(paid)
 
-    def _pay(self, request: httpx.Request, response: httpx.Response) -> _Pending:
-        """Policy → nonce → signature for the 402 ``response`` to ``request``; raises if we refuse."""
+    def _pay(
+        self, request: httpx.Request, response: httpx.Response, requirement: dict[str, Any] | None = None
+    ) -> _Pending:
+        """Policy → nonce → signature for the 402 ``response`` to ``request``; raises if we refuse.
+
+        ``requirement`` is given when resuming above a payee's ``nonceFloor``.
+        """
         required = read_payment_required(from_b64_json(response.headers[PAYMENT_REQUIRED], PAYMENT_REQUIRED))
-        requirement = select_aep2(required["accepts"], chain_id=self.chain_id)
+        if requirement is None:
+            requirement = select_aep2(required["accepts"], chain_id=self.chain_id)
         url = str(request.url)
         ref = http_ref(request.method, url, request.content) if self.verify_ref else None
         resource = required.get("resource")
@@ -109,7 +132,13 @@ class Aep2Auth(httpx.Auth):
                 return Payment(signed, header, None, None, f"payee refused the mandate: {refusal}")
             return outcome(signed, header, None)
 
-        return _Pending(retry, read)
+        def resume(paid: httpx.Response) -> dict[str, Any] | None:
+            refusal = paid.headers.get(PAYMENT_REQUIRED) if paid.status_code == 402 else None
+            if refusal is None:
+                return None
+            return resume_requirement(from_b64_json(refusal, PAYMENT_REQUIRED), signed)
+
+        return _Pending(retry, read, resume)
 
 
 def _asks_payment(request: httpx.Request, response: httpx.Response) -> bool:

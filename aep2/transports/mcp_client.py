@@ -26,9 +26,9 @@ import anyio.to_thread
 from mcp import ClientSession
 from mcp.types import CallToolResult, TextContent
 
-from aep2.mandate import encode
+from aep2.mandate import SignedMandate, encode
 from aep2.payer import Payer, select_aep2
-from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required
+from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required, resume_requirement
 from aep2.transports.call_ref import mcp_ref
 from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
 from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
@@ -84,12 +84,20 @@ async def call_tool_paid(
     ref = mcp_ref(name, arguments) if verify_ref else None
     resource = required.get("resource")
     url = resource.get("url") if isinstance(resource, dict) else None
-    signed = await anyio.to_thread.run_sync(lambda: payer.authorize(requirement, ref, resource=url or name))
-    header = encode(signed)
-    meta = {PAYMENT_META_KEY: payment_payload(requirement, header, resource)}
-    paid = await session.call_tool(name, arguments, read_timeout_seconds, meta=meta)
+
+    async def pay(offer: dict[str, Any]) -> tuple[SignedMandate, str, CallToolResult]:
+        signed = await anyio.to_thread.run_sync(lambda: payer.authorize(offer, ref, resource=url or name))
+        header = encode(signed)
+        meta = {PAYMENT_META_KEY: payment_payload(offer, header, resource)}
+        return signed, header, await session.call_tool(name, arguments, read_timeout_seconds, meta=meta)
+
+    signed, header, paid = await pay(requirement)
+    refusal = payment_required_of(paid)
+    if refusal is not None and (resume := resume_requirement(refusal, signed)) is not None:
+        signed, header, paid = await pay(resume)  # once: our nonce journal was behind the payee's
+        refusal = payment_required_of(paid)
     settle = (paid.meta or {}).get(PAYMENT_RESPONSE_META_KEY)
-    if settle is None and (refusal := payment_required_of(paid)) is not None:
+    if settle is None and refusal is not None:
         error = f"payee refused the mandate: {refusal.get('error')}"
         return PaidToolResult(paid, Payment(signed, header, None, None, error))
     return PaidToolResult(paid, outcome(signed, header, settle if isinstance(settle, dict) else None))

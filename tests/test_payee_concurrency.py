@@ -69,7 +69,8 @@ def burst(servers: list[s.RunningServer], mandate_headers: list[str]) -> Counter
     """Send every mandate at once, alternating servers; count outcomes (200 or the 402 reason)."""
     accepted = {
         "scheme": "aep2", "network": f"eip155:{s.CHAIN_ID}", "asset": s.TOKEN, "amount": str(s.PRICE),
-        "payTo": s.PAYEE, "maxTimeoutSeconds": 60, "extra": {},
+        "payTo": s.PAYEE, "maxTimeoutSeconds": 60,
+        "extra": {"escrow": s.ESCROW, "minDeadlineSeconds": s.HORIZON},
     }  # fmt: skip
 
     async def one(client: httpx.AsyncClient, url: str, header: str) -> str:

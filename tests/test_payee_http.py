@@ -144,3 +144,30 @@ def test_every_check_step_over_http(server: s.RunningServer, engine: Engine, cha
     below = s.x402_header(encode(s.sign(ref=ref, nonce=4)), accepted)
     assert _rejection(server, below)["accepts"][0]["extra"]["nonceFloor"] == 11
     assert s.stored(engine) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "1"),
+        ("payTo", s.PAYER),
+        ("network", "eip155:1"),
+        ("asset", s.OTHER_TOKEN),
+        ("extra", {"escrow": s.TOKEN, "minDeadlineSeconds": s.HORIZON}),
+        ("extra", {"escrow": s.ESCROW, "minDeadlineSeconds": 0}),
+    ],
+)
+def test_accepted_must_be_what_was_offered(
+    server: s.RunningServer, engine: Engine, field: str, value: Any
+) -> None:
+    """Issue #14, defect 11: ``accepted`` names the offer the payer took (x402 v2); one that names
+    another amount, payee, network, asset or escrow terms is refused, even with a valid mandate."""
+    with httpx.Client() as client:
+        url = server.url + "/weather"
+        offered = s.aep2_accept(challenge(client, "GET", url))
+        header = encode(s.sign(ref=http_ref("GET", url)))
+        refused = pay(client, "GET", url, offered | {field: value}, header)
+        assert refused.status_code == 402
+        assert refused.json()["error"] == Reason.ACCEPTED_MISMATCH
+        assert s.stored(engine) == (0, 0, 0)
+        assert pay(client, "GET", url, offered, header).status_code == 200  # the offer itself is fine

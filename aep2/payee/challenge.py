@@ -123,3 +123,32 @@ def payload_from(data: object) -> PaymentPayload:
 def mandate_header(payload: PaymentPayload) -> str:
     """The aep2 mandate header inside an x402 payment payload."""
     return header_of(payload.payload)
+
+
+def offered_mandate(payload: PaymentPayload, settings: Settings, *, price: int) -> str:
+    """The mandate header of ``payload`` once its ``accepted`` is what this payee offered for the call.
+
+    x402 v2: ``accepted`` names the requirement the payer chose, so it must be one of the offer's,
+    field for field: scheme, network, asset, amount, payTo and the static ``extra`` (escrow, deadline
+    horizon). ``extra.ref`` and ``extra.nonceFloor`` vary per call and per payer; the mandate itself
+    is checked against them (``ref_mismatch``, the nonce steps).
+    """
+    accepted = payload.accepted
+    extra = accepted.extra or {}
+    offered = {
+        "network": (accepted.network, network_of(settings.chain_id)),
+        "amount": (accepted.amount, str(price)),
+        "payTo": (accepted.pay_to.lower(), settings.payee.lower()),
+        "extra.escrow": (str(extra.get("escrow", "")).lower(), settings.escrow.lower()),
+        "extra.minDeadlineSeconds": (extra.get("minDeadlineSeconds"), settings.settlement_horizon_seconds),
+    }
+    for name, (sent, ours) in offered.items():
+        if sent != ours:
+            message = f"accepted.{name} is {sent!r}, but this payee offered {ours!r}"
+            raise MandateDecodeError(message, reason=Reason.ACCEPTED_MISMATCH)
+    if accepted.asset.lower() not in {token.lower() for token in settings.tokens}:
+        raise MandateDecodeError(
+            f"accepted.asset {accepted.asset} is not offered (offered: {settings.tokens})",
+            reason=Reason.ACCEPTED_MISMATCH,
+        )
+    return header_of(payload.payload)

@@ -21,7 +21,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from aep2.errors import MandateError
-from aep2.payee.challenge import mandate_header, parse_payload, payment_required, settle_response, to_header
+from aep2.payee.challenge import offered_mandate, parse_payload, payment_required, settle_response, to_header
 from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.payee.config import Settings
 from aep2.transports.call_ref import http_ref
@@ -64,7 +64,7 @@ def charge(price: int, *, description: str = "") -> Callable[[Request, Response]
         try:
             if header is None:
                 raise _challenge(settings, price=price, ref=ref, url=url, error=None, description=description)
-            mandate = mandate_header(parse_payload(header))
+            mandate = offered_mandate(parse_payload(header), settings, price=price)
             acceptance = await run_in_threadpool(
                 check.accept, mandate, price=price, ref=ref, transport="http"
             )

@@ -33,7 +33,7 @@ from a2a.utils import get_message_text, new_task
 from x402.schemas import SettleResponse
 
 from aep2.errors import MandateError
-from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
+from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
 from aep2.transports.call_ref import a2a_ref
 from aep2.transports.metadata_keys import A2A_ERROR as ERROR
@@ -109,7 +109,7 @@ class PaidAgentExecutor(AgentExecutor):
     async def _pay_and_serve(self, updater: TaskUpdater, task: Task, payload: object) -> None:
         ref = self._ref(task)
         try:
-            header = mandate_header(payload_from(payload))
+            header = offered_mandate(payload_from(payload), self.check.settings, price=self.price)
             acceptance = await anyio.to_thread.run_sync(
                 lambda: self.check.accept(header, price=self.price, ref=ref, transport="a2a")
             )

@@ -33,7 +33,7 @@ from mcp.server.fastmcp.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
 from aep2.errors import MandateError
-from aep2.payee.challenge import mandate_header, payload_from, payment_required, settle_response
+from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
 from aep2.transports.call_ref import mcp_ref
 from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
@@ -99,7 +99,7 @@ def paid(
         if payment is None:
             return _required_result(check, tool=tool, price=price, ref=ref, error=None)
         try:
-            header = mandate_header(payload_from(payment))
+            header = offered_mandate(payload_from(payment), check.settings, price=price)
             acceptance = await anyio.to_thread.run_sync(
                 lambda: check.accept(header, price=price, ref=ref, transport="mcp")
             )

@@ -1,5 +1,5 @@
 """``python -m aep2`` runs the CLI."""
 
-from aep2.cli import app
+from aep2.cli import main
 
-app()
+main()

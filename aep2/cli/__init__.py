@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from aep2.cli import demo, mandate, pay, payee, worker
+from aep2.cli._errors import run_reporting_errors
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
 app.add_typer(mandate.app, name="mandate")
@@ -15,4 +16,10 @@ app.command(name="settle")(worker.settle)
 app.command(name="status")(worker.status)
 app.command(name="demo")(demo.run)
 
-__all__ = ["app"]
+
+def main() -> None:
+    """The ``aep2`` entry point: the Typer app, with user errors reported on one line."""
+    run_reporting_errors(app)
+
+
+__all__ = ["app", "main"]

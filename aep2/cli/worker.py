@@ -7,13 +7,37 @@ these as ``app.command("worker")(worker)`` etc.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+
+from aep2.errors import ConfigurationError
 
 console = Console()
+
+
+def existing_store(db: str | None, config: Path | None) -> Engine:
+    """The store ``--db``, ``--config`` or ``AEP2_DATABASE_URL`` names; never a new, empty one."""
+    import aep2.settlement.models  # noqa: F401  (the settlement tables join the store's metadata)
+    from aep2.payee.config import load_settings
+    from aep2.store.engine import database_url, make_engine
+
+    url = db or (load_settings(config).database_url if config is not None else None)
+    resolved = make_url(database_url(url))
+    if resolved.get_backend_name() == "sqlite" and not Path(resolved.database or "").is_file():
+        raise ConfigurationError(
+            f"no aep2 store at {resolved.database}: pass --db URL or --config payee.yaml "
+            "(or set AEP2_DATABASE_URL) for a store a payee has written"
+        )
+    engine = make_engine(resolved.render_as_string(hide_password=False))
+    if not inspect(engine).has_table("mandates"):
+        raise ConfigurationError(f"{resolved.render_as_string()} holds no aep2 store (no mandates table)")
+    return engine
 
 
 def worker(
@@ -67,13 +91,16 @@ def settle(
     console.print(f"window {closed.window_id}: {result.status} tx={result.tx_hash} gas={result.gas_used}")
 
 
-def status() -> None:
+def status(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="a payee.yaml: its database_url is the store")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="the store's URL (wins over --config)")] = None,
+) -> None:
     """Windows, chunks, mandates by state, the oldest pending mandate and per-payer exposure."""
-    import aep2.settlement.models  # noqa: F401
     from aep2.settlement.status import snapshot
-    from aep2.store.engine import make_engine
 
-    snap = snapshot(make_engine())  # AEP2_DATABASE_URL, else the default store
+    snap = snapshot(existing_store(db, config))
     counts = Table(title="mandates by state")
     counts.add_column("state")
     counts.add_column("count", justify="right")

@@ -82,6 +82,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _synchronous() -> str:
+    from aep2.store.engine import sqlite_synchronous
+
+    return sqlite_synchronous()
+
+
 def measure_latency(calls: int, db: Path) -> dict[str, float]:
     from aep2.payee import PayeeCheck
     from aep2.payee.steps import offline_checks
@@ -247,7 +253,7 @@ def main() -> None:
             # Shared machines skew wall-clock numbers; the load says how much.
             "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
         },
-        "store": "sqlite (WAL, synchronous=NORMAL)",
+        "store": f"sqlite (WAL, synchronous={_synchronous()})",
         "added_latency": latency,
         "throughput": throughput | {"concurrency": args.concurrency, "seconds": args.seconds},
     }

@@ -155,3 +155,19 @@ def test_audit_is_append_only_and_generic(engine: Engine) -> None:
     assert {c["name"] for c in inspect(engine).get_columns(AuditEntryRow.__tablename__)} == {
         "id", "actor", "action", "outcome", "reason", "details", "created_at"
     }  # fmt: skip
+
+
+def _synchronous(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_payee_store_is_durable_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #14, defect 12: a served receipt's mandate survives power loss (FULL = 2, NORMAL = 1)."""
+    monkeypatch.delenv("AEP2_SQLITE_SYNCHRONOUS", raising=False)
+    assert _synchronous(make_engine(f"sqlite:///{tmp_path / 'full.db'}")) == 2
+    monkeypatch.setenv("AEP2_SQLITE_SYNCHRONOUS", "normal")
+    assert _synchronous(make_engine(f"sqlite:///{tmp_path / 'normal.db'}")) == 1
+    monkeypatch.setenv("AEP2_SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(ValueError, match="AEP2_SQLITE_SYNCHRONOUS"):
+        _synchronous(make_engine(f"sqlite:///{tmp_path / 'off.db'}"))

@@ -4,6 +4,11 @@ SQLite transactions are opened with ``BEGIN IMMEDIATE``: the payee's check reads
 the headroom and inserts in one transaction, and a deferred transaction would
 let two writers read the same headroom before either writes. Immediate takes
 the write lock up front, so concurrent checks queue (``busy_timeout``) instead.
+
+Durability: ``synchronous=FULL`` by default, so a mandate whose receipt was
+served survives a power loss (WAL with ``NORMAL`` may lose the last commits).
+``AEP2_SQLITE_SYNCHRONOUS=NORMAL`` trades that for a cheaper commit: a crash of
+the process still loses nothing, a crash of the machine may.
 """
 
 from __future__ import annotations
@@ -35,12 +40,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+
+
+def sqlite_synchronous() -> str:
+    """``AEP2_SQLITE_SYNCHRONOUS`` (``FULL`` or ``NORMAL``), ``FULL`` when unset."""
+    mode = os.environ.get("AEP2_SQLITE_SYNCHRONOUS", "FULL").upper()
+    if mode not in SYNCHRONOUS_MODES:
+        raise ValueError(f"AEP2_SQLITE_SYNCHRONOUS={mode!r}: use one of {', '.join(SYNCHRONOUS_MODES)}")
+    return mode
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite's deferred one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

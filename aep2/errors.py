@@ -54,6 +54,8 @@ class Reason(StrEnum):
     # 7. headroom
     INSUFFICIENT_HEADROOM = "insufficient_headroom"
     INSUFFICIENT_RESERVATION = "insufficient_reservation"
+    # a mandate accepted before, re-presented: its receipt again, never a second charge
+    ALREADY_PAID = "already_paid"
     # not the caller's fault
     CONFIGURATION = "configuration"
     # payer side: why the payer SDK refused to sign

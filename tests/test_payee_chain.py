@@ -97,14 +97,16 @@ def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, eng
     check = PayeeCheck(settings=settings, engine=engine, chain=view, clock=lambda: float(world.now()))
     ref = http_ref("GET", "http://x/weather")
 
-    def accept(nonce: int) -> None:
-        signed = s.sign(ref=ref, nonce=nonce, key=key, token=token, escrow=world.escrow.address)
+    def accept(nonce: int, amount: int = P) -> None:
+        escrow = world.escrow.address
+        signed = s.sign(ref=ref, nonce=nonce, amount=amount, key=key, token=token, escrow=escrow)
         check.accept(encode(signed), price=P, ref=ref, transport="test")
 
     def refused(nonce: int) -> str:
+        """A new mandate (one unit more, so never one accepted before) with ``nonce``."""
         before = s.stored(engine)
         with pytest.raises(MandateError) as caught:
-            accept(nonce)
+            accept(nonce, P + 1)
         assert s.stored(engine) == before  # nothing stored for a rejection
         return str(caught.value.reason)
 

@@ -188,3 +188,15 @@ def test_debitable_never_counts_what_can_leave_first(
     assert 0 <= debitable <= sure_reserved + (0 if require else sure_free)
     if limit is not None and not require:
         assert debitable <= sure_reserved + limit
+
+
+def test_a_re_presented_mandate_is_recognised_after_its_window_closed(engine: Engine) -> None:
+    """Batched (or with its amount counted), the very same mandate still gets its stored receipt."""
+    check = check_for(engine, funded(s.PRICE))
+    header = encode(s.sign(ref=REF, nonce=3))
+    first = check.accept(header, price=s.PRICE, ref=REF, transport="t")
+    batch(engine, first.mandate_id)
+    again = check.accept(header, price=s.PRICE, ref=REF, transport="t")
+    assert again.replayed and again.receipt == first.receipt
+    check.verify(header, price=s.PRICE, ref=REF)  # what an x402 facilitator asks first
+    assert s.stored(engine) == (1, 1, 2)

@@ -138,7 +138,8 @@ def test_every_check_step_over_http(server: s.RunningServer, engine: Engine, cha
     assert s.stored(engine) == (0, 0, 0)
     paid = s.x402_header(encode(s.sign(ref=ref, nonce=11)), accepted)
     assert httpx.get(url, headers={"PAYMENT-SIGNATURE": paid}).status_code == 200
-    replayed = _rejection(server, paid)
+    same_nonce = s.x402_header(encode(s.sign(ref=ref, nonce=11, amount=s.PRICE + 1)), accepted)
+    replayed = _rejection(server, same_nonce)
     assert replayed["error"] == Reason.NONCE_REPLAYED
     assert replayed["accepts"][0]["extra"]["nonceFloor"] == 11  # the payer's SDK resumes above it
     below = s.x402_header(encode(s.sign(ref=ref, nonce=4)), accepted)
@@ -171,3 +172,36 @@ def test_accepted_must_be_what_was_offered(
         assert refused.json()["error"] == Reason.ACCEPTED_MISMATCH
         assert s.stored(engine) == (0, 0, 0)
         assert pay(client, "GET", url, offered, header).status_code == 200  # the offer itself is fine
+
+
+def test_a_re_presented_mandate_gets_its_receipt_and_no_second_charge(
+    engine: Engine, chain: StaticChainView
+) -> None:
+    """Issue #14, defect 9: the payee died after committing and before answering, so the payer
+    sends the same mandate again. It gets the stored receipt; an idempotent route (GET) serves the
+    call again, a POST route answers 409 ``already_paid`` without running its handler twice."""
+    runs: list[str] = []
+    app = create_app(settings=s.settings(), engine=engine, chain=chain)
+
+    @app.middleware("http")
+    async def count(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        if response.status_code == 200:
+            runs.append(request.method)
+        return response
+
+    with s.serve(app) as running, httpx.Client() as client:
+        for method, url in (("GET", running.url + "/weather"), ("POST", running.url + "/echo")):
+            offer = s.aep2_accept(challenge(client, method, url, content=b"hi"))
+            nonce = 1 if method == "GET" else 2
+            header = s.x402_header(encode(s.sign(ref=http_ref(method, url, b"hi"), nonce=nonce)), offer)
+            first = client.request(method, url, content=b"hi", headers={"PAYMENT-SIGNATURE": header})
+            again = client.request(method, url, content=b"hi", headers={"PAYMENT-SIGNATURE": header})
+            assert first.status_code == 200
+            assert again.headers["PAYMENT-RESPONSE"] == first.headers["PAYMENT-RESPONSE"]
+            if method == "GET":
+                assert again.status_code == 200
+            else:
+                assert again.status_code == 409 and again.json()["reason"] == Reason.ALREADY_PAID
+    assert runs == ["GET", "GET", "POST"]
+    assert s.stored(engine) == (2, 2, 2), "charged once per mandate"

@@ -72,8 +72,13 @@ def test_paid_tool_call(server: s.RunningServer, engine: Engine) -> None:
     assert settle["success"] and verify_receipt(settle["extra"]).digest == "0x" + signed.digest.hex()
     assert s.stored(engine) == (1, 1, 1)
 
-    replay = call(server.url, args, payment(accepted, encode(signed)))
+    same_nonce = encode(s.sign(ref=signed.mandate.ref, amount=s.PRICE + 1))
+    replay = call(server.url, args, payment(accepted, same_nonce))
     assert replay.isError and replay.structuredContent["error"] == Reason.NONCE_REPLAYED  # type: ignore[index]
+    # the very same mandate again: the stored receipt, not a second charge, and the tool not re-run
+    again = call(server.url, args, payment(accepted, encode(signed)))
+    assert again.isError and again.structuredContent["error"] == Reason.ALREADY_PAID  # type: ignore[index]
+    assert again.meta is not None and again.meta[PAYMENT_RESPONSE_META_KEY]["extra"] == settle["extra"]
     other_args = call(
         server.url,
         {"city": "Rome", "days": 2},

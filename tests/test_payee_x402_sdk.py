@@ -54,13 +54,13 @@ class Aep2TestClientScheme:
 
     scheme = "aep2"
 
-    def __init__(self, nonce: int = 1, ref_override: bytes | None = None) -> None:
-        self.nonce, self.ref_override = nonce, ref_override
+    def __init__(self, nonce: int = 1, ref_override: bytes | None = None, margin: int = 600) -> None:
+        self.nonce, self.ref_override, self.margin = nonce, ref_override, margin
 
     def create_payment_payload(self, requirements: PaymentRequirements) -> dict[str, Any]:
         extra = Aep2Extra.model_validate(requirements.extra)
         ref = self.ref_override or bytes.fromhex(extra.ref[2:])
-        deadline = int(time.time()) + extra.min_deadline_seconds + 600
+        deadline = int(time.time()) + extra.min_deadline_seconds + self.margin
         signed = s.sign(ref=ref, nonce=self.nonce, amount=int(requirements.amount), deadline=deadline)
         return payload_of(encode(signed))
 
@@ -147,7 +147,8 @@ def test_official_client_pays_with_aep2(server: s.RunningServer, engine: Engine)
     assert settle["success"] is True and settle["transaction"].startswith("aep2:0x")
     assert verify_receipt(settle["extra"]).nonce == "5"
     assert s.stored(engine) == (1, 1, 1)
-    replay = pay_with(client, server.url + "/weather")
+    other = x402ClientSync().register(NETWORK, Aep2TestClientScheme(nonce=5, margin=900))
+    replay = pay_with(other, server.url + "/weather")  # another mandate with the same nonce
     assert error_of(replay) == Reason.NONCE_REPLAYED
     assert s.stored(engine) == (1, 1, 1)
 

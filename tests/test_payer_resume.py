@@ -34,14 +34,14 @@ def server(engine: Engine) -> Iterator[s.RunningServer]:
         yield running
 
 
-def payer_at(db: Path) -> Payer:
-    return Payer(LocalKeySigner(s.PAYER_KEY), Policy(max_per_payment=s.PRICE), db=db)
+def payer_at(db: Path, *, margin: int = 60) -> Payer:
+    return Payer(LocalKeySigner(s.PAYER_KEY), Policy(max_per_payment=s.PRICE), db=db, deadline_margin=margin)
 
 
 def test_a_payer_that_lost_its_journal_resumes_above_the_floor(
     server: s.RunningServer, engine: Engine, tmp_path: Path
 ) -> None:
-    old = payer_at(tmp_path / "old.db")
+    old = payer_at(tmp_path / "old.db", margin=120)
     for _ in range(3):
         assert httpx.get(server.url + "/weather", auth=Aep2Auth(old)).status_code == 200
     old.close()
@@ -60,7 +60,7 @@ def test_a_payer_that_lost_its_journal_resumes_above_the_floor(
 
 
 def test_the_async_client_resumes_too(server: s.RunningServer, tmp_path: Path) -> None:
-    old = payer_at(tmp_path / "old.db")
+    old = payer_at(tmp_path / "old.db", margin=120)
     httpx.get(server.url + "/weather", auth=Aep2Auth(old))
     old.close()
     fresh = payer_at(tmp_path / "restored.db")
@@ -116,7 +116,7 @@ def test_the_mcp_client_resumes_too(engine: Engine, tmp_path: Path) -> None:
         return anyio.run(run)
 
     with s.serve(mcp.streamable_http_app()) as running:
-        old = payer_at(tmp_path / "old.db")
+        old = payer_at(tmp_path / "old.db", margin=120)
         call(running.url, old)
         call(running.url, old)
         old.close()

@@ -35,7 +35,7 @@ def create_app(*, settings: Settings, engine: Engine, chain: ChainView) -> FastA
 
 def _add_paid_route(app: FastAPI, route: Route) -> None:
     # A default rather than Annotated: the price is per route, decided at run time.
-    paid = Depends(charge(route.price, description=route.description))
+    paid = Depends(charge(route.price, description=route.description, idempotent=route.idempotent))
 
     async def handler(request: Request, acceptance: Acceptance = paid) -> dict[str, Any]:
         return {

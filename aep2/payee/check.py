@@ -28,17 +28,22 @@ from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, offline_checks
 from aep2.store import accepted_fields, insert_accepted, insert_receipt, lock_exposure, nonce_seen
-from aep2.store.mandates import exposure_of, highest_in_flight_nonce, highest_nonce
+from aep2.store.mandates import exposure_of, highest_in_flight_nonce, highest_nonce, stored_receipt
 from aep2.transports.receipt import Receipt
 
 
 @dataclass(frozen=True)
 class Acceptance:
-    """An accepted, committed mandate and the receipt the payee signed for it."""
+    """An accepted, committed mandate and the receipt the payee signed for it.
+
+    ``replayed`` is True when the payer re-presented a mandate this payee had already accepted
+    (say it never saw the answer): the receipt is the stored one and nothing was charged again.
+    """
 
     signed: SignedMandate
     mandate_id: int
     receipt: dict[str, object]
+    replayed: bool = False
 
     @property
     def payer(self) -> str:
@@ -66,6 +71,8 @@ def check_batched_floor(signed: SignedMandate, batched: int) -> None:
 
 
 NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED})
+SHADOWED_BY_REPLAY = NONCE_REASONS | {Reason.INSUFFICIENT_HEADROOM, Reason.INSUFFICIENT_RESERVATION}
+"""Refusals a re-presented, already accepted mandate meets (its own nonce and amount count)."""
 
 
 def _replayed(signed: SignedMandate) -> MandateError:
@@ -112,9 +119,20 @@ class PayeeCheck:
         )
 
     def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
-        """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides)."""
+        """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides).
+
+        A mandate already accepted passes: ``accept`` then hands back its stored receipt.
+        """
         now = int(self.clock())
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=now)
+        try:
+            self._verify(signed, now)
+        except MandateError as exc:
+            if exc.reason not in SHADOWED_BY_REPLAY or self._stored(signed) is None:
+                raise
+        return signed
+
+    def _verify(self, signed: SignedMandate, now: int) -> None:
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         with self._nonce_floor_on_rejection(signed, position):
@@ -126,7 +144,6 @@ class PayeeCheck:
                     raise _replayed(signed)
                 exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
         self.headroom.check(m.amount, position, exposure, now=now)
-        return signed
 
     @contextmanager
     def _nonce_floor_on_rejection(self, signed: SignedMandate, position: PayerPosition) -> Iterator[None]:
@@ -145,9 +162,24 @@ class PayeeCheck:
             raise
 
     def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
-        """All eight steps; returns only once the mandate and its receipt are committed."""
+        """All eight steps; returns only once the mandate and its receipt are committed.
+
+        A mandate this payee already accepted (same digest) comes back with its stored receipt
+        (``replayed``), never a second charge: by the time it is re-presented, its nonce may be
+        batched or settled and its amount counted, so those refusals look it up first.
+        """
         now = self.clock()
         signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(now))
+        try:
+            return self._accept(signed, now, transport)
+        except MandateError as exc:
+            earlier = self._stored(signed) if exc.reason in SHADOWED_BY_REPLAY else None
+            if earlier is None:
+                raise
+            return earlier
+
+    def _accept(self, signed: SignedMandate, now: float, transport: str) -> Acceptance:
+        """Steps 6-8 for a mandate that passed steps 1-5."""
         m = signed.mandate
         position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
         with self._nonce_floor_on_rejection(signed, position):
@@ -170,6 +202,15 @@ class PayeeCheck:
             except IntegrityError:
                 raise _replayed(signed) from None
         return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt)
+
+    def _stored(self, signed: SignedMandate) -> Acceptance | None:
+        """The earlier acceptance of this exact mandate (same digest), or None for another one."""
+        with self.engine.connect() as connection:
+            found = stored_receipt(session=connection, digest="0x" + signed.digest.hex())
+        if found is None:
+            return None
+        mandate_id, receipt = found
+        return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt, replayed=True)
 
     def _persist(
         self,

@@ -26,6 +26,10 @@ class Route(BaseModel):
     method: str = "GET"
     price: int = Field(gt=0)
     description: str = ""
+    idempotent: bool | None = Field(
+        default=None,
+        description="may a re-presented mandate run the call again? unset: RFC 9110's idempotent methods",
+    )
 
 
 class Settings(BaseSettings):

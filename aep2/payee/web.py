@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from aep2.errors import MandateError
+from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, parse_payload, payment_required, settle_response, to_header
 from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.payee.config import Settings
@@ -52,8 +52,28 @@ def get_check(request: Request) -> PayeeCheck:
     return check
 
 
-def charge(price: int, *, description: str = "") -> Callable[[Request, Response], Awaitable[Acceptance]]:
-    """A FastAPI dependency charging ``price`` base units of the payee's token per call."""
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+"""RFC 9110 §9.2.2: repeating one of these has the effect of doing it once."""
+
+
+@dataclass
+class AlreadyServedError(Exception):
+    """A re-presented mandate on a route whose call must not run twice: 409 with the stored receipt."""
+
+    receipt_header: str
+    body: dict[str, object]
+
+
+def charge(
+    price: int, *, description: str = "", idempotent: bool | None = None
+) -> Callable[[Request, Response], Awaitable[Acceptance]]:
+    """A FastAPI dependency charging ``price`` base units of the payee's token per call.
+
+    A payer that re-presents a mandate already accepted (it never saw our answer) is charged
+    once: it gets the stored receipt, and the call runs again only where that is safe —
+    ``idempotent`` routes, by default those of RFC 9110's idempotent methods. Elsewhere it gets a
+    409 ``already_paid`` carrying the receipt, and the handler does not run a second time.
+    """
 
     async def dependency(request: Request, response: Response) -> Acceptance:
         check = get_check(request)
@@ -72,10 +92,22 @@ def charge(price: int, *, description: str = "") -> Callable[[Request, Response]
             raise _challenge(
                 settings, price=price, ref=ref, url=url, error=exc, description=description
             ) from None
-        response.headers[PAYMENT_RESPONSE] = to_header(settle_response(settings, acceptance))
+        receipt_header = to_header(settle_response(settings, acceptance))
+        repeatable = idempotent if idempotent is not None else request.method.upper() in IDEMPOTENT_METHODS
+        if acceptance.replayed and not repeatable:
+            raise AlreadyServedError(receipt_header, already_served_body(request.method, url))
+        response.headers[PAYMENT_RESPONSE] = receipt_header
         return acceptance
 
     return dependency
+
+
+def already_served_body(method: str, url: str) -> dict[str, object]:
+    return {
+        "reason": str(Reason.ALREADY_PAID),
+        "message": f"this mandate already paid for {method} {url}, which is not repeated; "
+        "the receipt is in PAYMENT-RESPONSE",
+    }
 
 
 def _challenge(

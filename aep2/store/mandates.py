@@ -131,6 +131,18 @@ def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any])
     return mandate_id
 
 
+def stored_receipt(*, session: Executor, digest: str) -> tuple[int, dict[str, Any]] | None:
+    """The mandate id and signed receipt of the accepted mandate with this EIP-712 ``digest``, if any.
+
+    What a payer re-presenting the very same mandate (it never saw our answer) gets back instead of
+    a second charge; the digest covers every field, the ref included.
+    """
+    row = session.execute(_STORED_RECEIPT, {"digest": digest}).first()
+    if row is None:
+        return None
+    return int(row.id), {"receipt": dict(row.receipt), "signature": str(row.signature)}
+
+
 def insert_receipt(*, session: Executor, mandate_id: int, signed: dict[str, Any]) -> None:
     session.execute(
         _INSERT_RECEIPT,
@@ -180,6 +192,11 @@ _HIGHEST_IN_FLIGHT = (
     )
     .order_by(MandateRow.nonce.desc())
     .limit(1)
+)
+_STORED_RECEIPT = (
+    select(MandateRow.id, ReceiptRow.receipt, ReceiptRow.signature)
+    .join(ReceiptRow, ReceiptRow.mandate_id == MandateRow.id)
+    .where(MandateRow.digest == bindparam("digest"))
 )
 _INSERT_MANDATE = insert(MandateRow).returning(MandateRow.id)
 _RAISE_EXPOSURE = update(ExposureRow).where(*_EXPOSURE_KEY).values(unsettled=bindparam("unsettled"))

@@ -32,9 +32,9 @@ from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
-from aep2.errors import MandateError
+from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
-from aep2.payee.check import PayeeCheck
+from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.transports.call_ref import mcp_ref
 from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
 from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
@@ -85,10 +85,32 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _already_paid(check: PayeeCheck, acceptance: Acceptance, tool: str) -> CallToolResult:
+    message = f"this mandate already paid for {tool}, which is not repeated"
+    body = {"error": str(Reason.ALREADY_PAID), "message": message}
+    settle = settle_response(check.settings, acceptance)
+    response = settle.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(body))],
+        structuredContent=body,
+        isError=True,
+        _meta={PAYMENT_RESPONSE_META_KEY: response},
+    )
+
+
 def paid(
-    handler: Callable[..., Any], *, check: PayeeCheck, price: int, name: str | None = None
+    handler: Callable[..., Any],
+    *,
+    check: PayeeCheck,
+    price: int,
+    name: str | None = None,
+    idempotent: bool = False,
 ) -> Callable[..., Awaitable[CallToolResult]]:
-    """Wrap a tool function so each call runs the payee's check before the tool runs."""
+    """Wrap a tool function so each call runs the payee's check before the tool runs.
+
+    A mandate re-presented after it was accepted is charged once: the stored receipt comes back,
+    and the tool runs again only if it is ``idempotent`` (else an ``already_paid`` error result).
+    """
     tool = name or handler.__name__
 
     async def wrapped(**kwargs: Any) -> CallToolResult:
@@ -105,6 +127,8 @@ def paid(
             )
         except MandateError as exc:
             return _required_result(check, tool=tool, price=price, ref=ref, error=exc)
+        if acceptance.replayed and not idempotent:
+            return _already_paid(check, acceptance, tool)
         result = handler(**kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -141,11 +165,13 @@ def add_paid_tool(
     price: int,
     name: str | None = None,
     description: str | None = None,
+    idempotent: bool = False,
 ) -> None:
-    """Register ``handler`` on ``server`` as a tool charging ``price`` base units per call."""
+    """Register ``handler`` on ``server`` as a tool charging ``price`` base units per call
+    (``idempotent``: a re-presented mandate may run it again; see :func:`paid`)."""
     tool = name or handler.__name__
     registered = PaidTool.from_function(
-        paid(handler, check=check, price=price, name=tool),
+        paid(handler, check=check, price=price, name=tool, idempotent=idempotent),
         name=tool,
         description=description or handler.__doc__,
         structured_output=False,

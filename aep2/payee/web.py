@@ -39,12 +39,17 @@ class PaymentRequiredError(Exception):
     body: dict[str, object]
 
 
-def resource_url(request: Request, settings: Settings) -> str:
-    """The URL the payer called, as it enters the call ref (``public_url`` wins behind a proxy)."""
-    if settings.public_url is None:
-        return str(request.url)
+def resource_url(request: Request, public_url: str | None) -> str:
+    """The URL the payer called, as it enters the call ref (``public_url`` wins behind a proxy).
+
+    Built from the path as it came on the wire (``raw_path``), not the decoded one, so an escaped
+    ``/`` or space reads as the client wrote it; ``http_ref`` canonicalises it (``canonical_url``).
+    """
+    raw = request.scope.get("raw_path")
+    path = "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw) if raw else request.url.path
     query = f"?{request.url.query}" if request.url.query else ""
-    return settings.public_url.rstrip("/") + request.url.path + query
+    base = public_url.rstrip("/") if public_url else f"{request.url.scheme}://{request.url.netloc}"
+    return base + path + query
 
 
 def get_check(request: Request) -> PayeeCheck:
@@ -78,7 +83,7 @@ def charge(
     async def dependency(request: Request, response: Response) -> Acceptance:
         check = get_check(request)
         settings = check.settings
-        url = resource_url(request, settings)
+        url = resource_url(request, settings.public_url)
         ref = http_ref(request.method, url, await request.body())
         header = request.headers.get(PAYMENT_SIGNATURE)
         try:

@@ -24,10 +24,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
+from starlette.requests import Request
 from x402.http.types import HTTPRequestContext
 from x402.interfaces import PaymentFlowConfig
 from x402.schemas import AssetAmount, Network, PaymentRequirements, Price, SupportedKind
 
+from aep2.payee.web import resource_url
 from aep2.transports.call_ref import http_ref
 from aep2.transports.scheme import SCHEME
 
@@ -83,10 +85,14 @@ def aep2_price(
     """
 
     async def price(context: HTTPRequestContext) -> AssetAmount:
-        url = context.adapter.get_url()
-        if public_url is not None:
-            path, _, query = url.partition("://")[2].partition("/")[2].partition("?")
-            url = public_url.rstrip("/") + "/" + path + (f"?{query}" if query else "")
+        request: Any = getattr(context.adapter, "_request", None)
+        if isinstance(request, Request):  # the path as it came on the wire, like charge()
+            url = resource_url(request, public_url)
+        else:
+            url = context.adapter.get_url()
+            if public_url is not None:
+                path, _, query = url.partition("://")[2].partition("/")[2].partition("?")
+                url = public_url.rstrip("/") + "/" + path + (f"?{query}" if query else "")
         body = await _body_of(context)
         ref = http_ref(context.method, url, body)
         return AssetAmount(amount=str(amount), asset=asset, extra={"ref": "0x" + ref.hex()})

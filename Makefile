@@ -46,9 +46,10 @@ $(TOOLBIN)/.installed: tools/package.json tools/package-lock.json
 contracts: foundry
 	cd contracts && forge build --quiet
 
-# --- Go: the circuit and aep2-prover ----------------------------------------
+# --- Go: the circuit, aep2-prover and libaep2agent (agent-key signing, loaded by Python) ---
 circuits:
 	cd circuits && go build ./... && if [ -d cmd/aep2-prover ]; then go build -o $(ROOT)/bin/aep2-prover ./cmd/aep2-prover; fi
+	cd circuits && go build -buildmode=c-shared -o $(ROOT)/bin/libaep2agent.so ./cmd/libaep2agent
 
 # --- Groth16 dev keys for the smallest circuit, and its exported verifier ---------
 # One single-party setup (~500 CPU-seconds, once per machine, cached under $AEP2_HOME) that the
@@ -84,6 +85,7 @@ test-circuits: circuits
 
 test-python: venv contracts circuits redis groth16
 	$(PY) scripts/gen_vectors.py --check
+	$(PY) scripts/gen_agent_vectors.py --check
 	AEP2_REQUIRE_GROTH16=1 HYPOTHESIS_PROFILE=ci $(PY) -m pytest
 
 # The slow tests: the 500-mandate settlement soak and the pipeline with real Groth16 at N=1

@@ -1,0 +1,35 @@
+"""Agent keys: EdDSA on Baby Jubjub over a Poseidon2 hash of the agent mandate.
+
+The byte formats are pinned in ``docs/agent-keys.md``; the arithmetic runs in the Go
+library ``bin/libaep2agent.so`` (``make circuits``), loaded in process::
+
+    >>> key = AgentKey.generate()
+    >>> key.save(Path("agent.key"))                       # 0600, written atomically
+    >>> mandate = AgentMandate.build(key_id=7, payee=..., token=..., amount=1000,
+    ...                              nonce=42, deadline=1_900_000_000, ref=ref)
+    >>> signature = key.sign(domain.separator, mandate)
+    >>> verify(key.public_key, domain.separator, mandate, signature)
+    True
+
+Errors: :class:`aep2.errors.SignatureError` (``signature_malformed``) for a malformed key
+or signature, :class:`aep2.errors.MandateFieldError` for a field out of range,
+:class:`aep2.errors.ConfigurationError` for a missing library or a bad key file.
+"""
+
+from aep2.agentkey._key import KEY_FILE_MODE, AgentKey, sign
+from aep2.agentkey._library import library, library_path
+from aep2.agentkey._mandate import AGENT_MANDATE_TAG, AgentMandate
+from aep2.agentkey._signature import message_hash, sign_with, verify
+
+__all__ = [
+    "AGENT_MANDATE_TAG",
+    "KEY_FILE_MODE",
+    "AgentKey",
+    "AgentMandate",
+    "library",
+    "library_path",
+    "message_hash",
+    "sign",
+    "sign_with",
+    "verify",
+]

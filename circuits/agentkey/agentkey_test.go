@@ -1,0 +1,440 @@
+package agentkey
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
+)
+
+func testKey(t testing.TB, seed byte) *PrivateKey {
+	t.Helper()
+	priv, err := GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, SeedSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv
+}
+
+func testMandate(rng *mrand.Rand) Mandate {
+	m := Mandate{KeyID: rng.Uint64() | 1, Nonce: rng.Uint64() | 1, Deadline: rng.Uint64()}
+	for _, b := range [][]byte{m.DomainSeparator[:], m.Payee[:], m.Token[:], m.Amount[:], m.Ref[:]} {
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+	}
+	m.Amount[11] |= 1
+	return m
+}
+
+// stockKey is priv as gnark-crypto's own type, which also checks the 96 bytes.
+func stockKey(t testing.TB, priv *PrivateKey) *eddsa.PrivateKey {
+	t.Helper()
+	var stock eddsa.PrivateKey
+	if _, err := stock.SetBytes(priv.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return &stock
+}
+
+// stockVerify is gnark-crypto's own verification, the reference Verify must agree with.
+func stockVerify(pub []byte, msg [32]byte, sig []byte) bool {
+	var pk eddsa.PublicKey
+	if _, err := pk.SetBytes(pub); err != nil {
+		return false
+	}
+	ok, err := pk.Verify(sig, msg[:], poseidon2.NewMerkleDamgardHasher())
+	return ok && err == nil
+}
+
+func TestHashMatchesMerkleDamgardHasher(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	for n := range 9 {
+		elements := make([]fr.Element, n)
+		hasher := poseidon2.NewMerkleDamgardHasher()
+		for i := range elements {
+			elements[i].SetUint64(rng.Uint64()).Square(&elements[i]).Square(&elements[i])
+			b := elements[i].Bytes()
+			hasher.Write(b[:])
+		}
+		got := hashElements(elements...)
+		if b := got.Bytes(); !bytes.Equal(b[:], hasher.Sum(nil)) {
+			t.Fatalf("%d elements: hash differs from gnark-crypto's hasher", n)
+		}
+	}
+}
+
+func TestMandateElementsPacking(t *testing.T) {
+	m := testMandate(mrand.New(mrand.NewPCG(3, 4)))
+	num := func(b []byte) *big.Int { return new(big.Int).SetBytes(b) }
+	shift := func(x *big.Int, n uint) *big.Int { return new(big.Int).Lsh(x, n) }
+	u64 := func(v uint64) *big.Int { return new(big.Int).SetUint64(v) }
+	sum := func(xs ...*big.Int) *big.Int {
+		s := new(big.Int)
+		for _, x := range xs {
+			s.Add(s, x)
+		}
+		return s
+	}
+	want := []*big.Int{
+		num(m.DomainSeparator[:16]),
+		num(m.DomainSeparator[16:]),
+		sum(shift(big.NewInt(0x41), 160), num(m.Token[:])),
+		sum(shift(u64(m.KeyID), 160), num(m.Payee[:])),
+		sum(shift(u64(m.Nonce), 160), shift(u64(m.Deadline), 96), num(m.Amount[:])),
+		num(m.Ref[:16]),
+		num(m.Ref[16:]),
+	}
+	got := m.Elements()
+	for i := range want {
+		var w fr.Element
+		w.SetBigInt(want[i])
+		if !w.Equal(&got[i]) {
+			t.Errorf("element %d: got %s, want %s", i+1, got[i].String(), want[i])
+		}
+	}
+}
+
+func TestMandateBytesRoundTrip(t *testing.T) {
+	m := testMandate(mrand.New(mrand.NewPCG(5, 6)))
+	back, err := ParseMandate(m.Bytes())
+	if err != nil || back != m {
+		t.Fatalf("round trip: %v, %+v", err, back)
+	}
+	for _, bad := range []func(*Mandate){
+		func(m *Mandate) { m.KeyID = 0 },
+		func(m *Mandate) { m.Nonce = 0 },
+		func(m *Mandate) { m.Amount = [12]byte{} },
+	} {
+		c := m
+		bad(&c)
+		if _, err := ParseMandate(c.Bytes()); !errors.Is(err, ErrMandate) {
+			t.Errorf("accepted an out-of-range mandate: %+v", c)
+		}
+	}
+	if _, err := ParseMandate(m.Bytes()[1:]); !errors.Is(err, ErrMandate) {
+		t.Error("accepted a short mandate")
+	}
+}
+
+func TestSignIsGnarkCryptosAndVerifies(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(7, 8))
+	for i := range 20 {
+		priv := testKey(t, byte(i))
+		m := testMandate(rng)
+		msg := m.Hash()
+		sig, err := SignMandate(priv, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stock, err := stockKey(t, priv).Sign(msg[:], poseidon2.NewMerkleDamgardHasher())
+		if err != nil || !bytes.Equal(sig[:], stock) {
+			t.Fatalf("signature differs from gnark-crypto's: %x vs %x", sig, stock)
+		}
+		pub := PublicKeyBytes(priv)
+		if ok, err := VerifyMandate(pub[:], &m, sig[:]); !ok || err != nil {
+			t.Fatalf("valid signature rejected: %v", err)
+		}
+		if !stockVerify(pub[:], msg, sig[:]) {
+			t.Fatal("gnark-crypto rejects our signature")
+		}
+	}
+}
+
+func TestVerifyRejectsTampering(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(9, 10))
+	priv, other := testKey(t, 1), testKey(t, 2)
+	pub, otherPub := PublicKeyBytes(priv), PublicKeyBytes(other)
+	m := testMandate(rng)
+	sig, _ := SignMandate(priv, &m)
+	fields := []func(*Mandate){
+		func(m *Mandate) { m.DomainSeparator[31] ^= 1 },
+		func(m *Mandate) { m.KeyID ^= 2 },
+		func(m *Mandate) { m.Payee[0] ^= 1 },
+		func(m *Mandate) { m.Token[19] ^= 1 },
+		func(m *Mandate) { m.Amount[0] ^= 0x80 },
+		func(m *Mandate) { m.Nonce ^= 2 },
+		func(m *Mandate) { m.Deadline ^= 1 },
+		func(m *Mandate) { m.Ref[5] ^= 1 },
+	}
+	for i, tamper := range fields {
+		c := m
+		tamper(&c)
+		if ok, err := VerifyMandate(pub[:], &c, sig[:]); ok || err != nil {
+			t.Errorf("field %d tampered: ok=%v err=%v", i, ok, err)
+		}
+	}
+	if ok, _ := VerifyMandate(otherPub[:], &m, sig[:]); ok {
+		t.Error("verified under another key")
+	}
+}
+
+func TestVerifyMalformedInputs(t *testing.T) {
+	priv := testKey(t, 3)
+	pub := PublicKeyBytes(priv)
+	msg := [32]byte{31: 7}
+	sig, _ := Sign(priv, msg)
+
+	// S + ℓ is rejected by gnark-crypto's decoder (S must be below ℓ), so by Verify too.
+	order := twistededwards.GetEdwardsCurve().Order
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Add(s, &order)
+	highS := sig
+	s.FillBytes(highS[32:])
+	if stockVerify(pub[:], msg, highS[:]) {
+		t.Fatal("gnark-crypto accepts S + ℓ: the doc's decoder rule needs revisiting")
+	}
+	if _, err := Verify(pub[:], msg, highS[:]); !errors.Is(err, ErrSignature) {
+		t.Errorf("S + ℓ: %v", err)
+	}
+	if _, err := Verify(pub[:], msg, sig[:63]); !errors.Is(err, ErrSignature) {
+		t.Errorf("short signature: %v", err)
+	}
+	if _, err := Verify(pub[:31], msg, sig[:]); !errors.Is(err, ErrPublicKey) {
+		t.Errorf("short key: %v", err)
+	}
+	identity := [32]byte{0: 1}
+	if _, err := Verify(identity[:], msg, sig[:]); !errors.Is(err, ErrPublicKey) {
+		t.Errorf("identity key: %v", err)
+	}
+	// The same key with Y + r: gnark-crypto reduces it, ParsePublicKey refuses it.
+	y := new(big.Int).SetBytes(reverse(pub[:]))
+	y.SetBit(y, 255, 0)
+	y.Add(y, fr.Modulus())
+	if y.BitLen() <= 255 {
+		alias := reverse(y.FillBytes(make([]byte, 32)))
+		alias[31] |= pub[31] & 0x80
+		if _, err := ParsePublicKey(alias); !errors.Is(err, ErrPublicKey) {
+			t.Errorf("non-canonical key accepted: %v", err)
+		}
+	}
+	var big32 [32]byte
+	copy(big32[:], bytes.Repeat([]byte{0xff}, 32))
+	if _, err := Verify(pub[:], big32, sig[:]); !errors.Is(err, ErrMessage) {
+		t.Errorf("message ≥ r: %v", err)
+	}
+	if _, err := Sign(priv, big32); !errors.Is(err, ErrMessage) {
+		t.Errorf("signing a message ≥ r: %v", err)
+	}
+}
+
+func reverse(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i := range b {
+		out[len(b)-1-i] = b[i]
+	}
+	return out
+}
+
+func TestKeyEncodings(t *testing.T) {
+	priv, err := GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParsePrivateKey(priv.Bytes())
+	if err != nil || !bytes.Equal(back.Bytes(), priv.Bytes()) {
+		t.Fatalf("private key round trip: %v", err)
+	}
+	pub := PublicKeyBytes(priv)
+	if !bytes.Equal(pub[:], priv.Bytes()[:32]) {
+		t.Fatal("the private key does not start with its public key")
+	}
+	var seed [SeedSize]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := GenerateKey(bytes.NewReader(seed[:]))
+	theirs, err := eddsa.GenerateKey(bytes.NewReader(seed[:]))
+	if err != nil || !bytes.Equal(ours.Bytes(), theirs.Bytes()) {
+		t.Fatalf("GenerateKey differs from gnark-crypto's: %v", err)
+	}
+	corrupt := priv.Bytes()
+	corrupt[40] ^= 1
+	if _, err := ParsePrivateKey(corrupt); !errors.Is(err, ErrPrivateKey) {
+		t.Errorf("corrupt private key: %v", err)
+	}
+	if _, err := GenerateKey(bytes.NewReader(make([]byte, 31))); err == nil {
+		t.Error("short entropy accepted")
+	}
+}
+
+// FuzzVerifyAgreesWithGnarkCrypto mutates valid signatures, messages and keys and
+// checks that Verify accepts exactly what gnark-crypto's stock Verify accepts.
+func FuzzVerifyAgreesWithGnarkCrypto(f *testing.F) {
+	priv := testKey(f, 4)
+	pub := PublicKeyBytes(priv)
+	for i := range 8 {
+		msg := [32]byte{31: byte(i), 5: byte(3 * i)}
+		sig, _ := Sign(priv, msg)
+		f.Add(pub[:], msg[:], sig[:], uint16(0), byte(0))
+		f.Add(pub[:], msg[:], sig[:], uint16(i*7), byte(1<<(i%8)))
+	}
+	f.Fuzz(func(t *testing.T, pub, msg, sig []byte, at uint16, flip byte) {
+		if len(msg) != 32 {
+			return
+		}
+		buf := append(append(append([]byte{}, pub...), msg...), sig...)
+		if len(buf) > 0 {
+			buf[int(at)%len(buf)] ^= flip
+		}
+		p, m, s := buf[:len(pub)], [32]byte(buf[len(pub):len(pub)+32]), buf[len(pub)+32:]
+		ok, _ := Verify(p, m, s)
+		canonical := len(p) == 32 && canonicalY(p)
+		if want := canonical && stockVerify(p, m, s); ok != want {
+			t.Fatalf("Verify = %v, gnark-crypto = %v (pub %x msg %x sig %x)", ok, want, p, m, s)
+		}
+	})
+}
+
+func TestVerifyAgreesOnRandomSignatures(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(11, 12))
+	for i := range 200 {
+		priv := testKey(t, byte(i))
+		pub := PublicKeyBytes(priv)
+		var msg [32]byte
+		for j := 1; j < 32; j++ {
+			msg[j] = byte(rng.Uint32())
+		}
+		sig, _ := Sign(priv, msg)
+		if i%2 == 1 { // corrupt: a random bit of S, or a different message
+			if i%4 == 1 {
+				sig[32+rng.IntN(32)] ^= 1 << rng.IntN(8)
+			} else {
+				msg[31] ^= 1
+			}
+		}
+		ok, _ := Verify(pub[:], msg, sig[:])
+		if want := stockVerify(pub[:], msg, sig[:]); ok != want || ok != (i%2 == 0) {
+			t.Fatalf("case %d: Verify = %v, gnark-crypto = %v", i, ok, want)
+		}
+	}
+}
+
+func TestSignMatchesGnarkCryptoOnRandomKeysAndMessages(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(17, 18))
+	for i := range 300 {
+		priv, err := GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg [32]byte
+		for j := range msg {
+			msg[j] = byte(rng.Uint32())
+		}
+		msg[0] &= 0x1f // below 2^253 < r
+		if i%10 == 0 {
+			msg = [32]byte(new(big.Int).Sub(fr.Modulus(), big.NewInt(int64(1+i))).FillBytes(make([]byte, 32)))
+		}
+		sig, err := Sign(priv, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stock, err := stockKey(t, priv).Sign(msg[:], poseidon2.NewMerkleDamgardHasher())
+		if err != nil || !bytes.Equal(sig[:], stock) {
+			t.Fatalf("case %d: %x, gnark-crypto %x", i, sig, stock)
+		}
+	}
+}
+
+func TestReduceModOrderMatchesBigInt(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(19, 20))
+	order := twistededwards.GetEdwardsCurve().Order
+	for i := range 1000 {
+		var x [8]uint64
+		for j := range x {
+			x[j] = rng.Uint64()
+		}
+		if i < 3 { // the edges: zero, ℓ itself, 2^512 − 1
+			x = [8]uint64{}
+			if i == 1 {
+				copy(x[:4], orderWords[:])
+			}
+			if i == 2 {
+				for j := range x {
+					x[j] = ^uint64(0)
+				}
+			}
+		}
+		want := new(big.Int)
+		for j := 7; j >= 0; j-- {
+			want.Lsh(want, 64).Or(want, new(big.Int).SetUint64(x[j]))
+		}
+		want.Mod(want, &order)
+		got := reduceModOrder(&x)
+		gotInt := new(big.Int)
+		for j := 3; j >= 0; j-- {
+			gotInt.Lsh(gotInt, 64).Or(gotInt, new(big.Int).SetUint64(got[j]))
+		}
+		if gotInt.Cmp(want) != 0 {
+			t.Fatalf("case %d: %s, want %s", i, gotInt, want)
+		}
+	}
+}
+
+// The addition formulas are complete (no exceptional pair of points, which the
+// constant-time comb relies on when it adds the identity or equal points) because
+// a = −1 is a square and d is not.
+func TestAdditionFormulasAreComplete(t *testing.T) {
+	curve := twistededwards.GetEdwardsCurve()
+	if curve.A.Legendre() != 1 || curve.D.Legendre() != -1 {
+		t.Fatalf("legendre(a) = %d, legendre(d) = %d", curve.A.Legendre(), curve.D.Legendre())
+	}
+}
+
+// ParsePrivateKey accepts exactly what gnark-crypto's PrivateKey.SetBytes accepts,
+// over every single-bit change of a valid key.
+func TestParsePrivateKeyAgreesWithGnarkCrypto(t *testing.T) {
+	valid := testKey(t, 5).Bytes()
+	for bit := range 8 * PrivateKeySize {
+		b := bytes.Clone(valid)
+		b[bit/8] ^= 1 << (bit % 8)
+		_, err := ParsePrivateKey(b)
+		var stock eddsa.PrivateKey
+		_, stockErr := stock.SetBytes(b)
+		if (err == nil) != (stockErr == nil) {
+			t.Fatalf("bit %d: ours %v, gnark-crypto %v", bit, err, stockErr)
+		}
+	}
+}
+
+// The key and prefix caches are shared by every thread of a payee process.
+func TestConcurrentSignAndVerify(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(21, 22))
+	m := testMandate(rng)
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			priv := testKey(t, byte(100+g%3))
+			encoded := priv.Bytes()
+			pub := PublicKeyBytes(priv)
+			for i := range 20 {
+				key, err := CachedPrivateKey(encoded)
+				if err != nil {
+					done <- err
+					return
+				}
+				c := m
+				c.Nonce += uint64(i)
+				sig, _ := SignMandate(key, &c)
+				if ok, err := VerifyMandate(pub[:], &c, sig[:]); !ok || err != nil {
+					done <- fmt.Errorf("goroutine %d, call %d: ok=%v err=%v", g, i, ok, err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

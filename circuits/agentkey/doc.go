@@ -1,0 +1,18 @@
+// Package agentkey signs and verifies agent mandates: EdDSA on Baby Jubjub over a
+// Poseidon2 hash, byte for byte as docs/agent-keys.md pins it, with gnark-crypto's
+// curve, field and Poseidon2 permutation underneath.
+//
+// Signing computes gnark-crypto's deterministic EdDSA signature (the tests compare
+// every signature with eddsa.PrivateKey.Sign's) in constant time with respect to
+// the secret scalar and the nonce: gnark-crypto's own Sign uses math/big and a
+// table walk that skips zero digits.
+//
+// Verification accepts exactly what gnark-crypto's PublicKey.Verify accepts (tests
+// and a fuzz target compare the two) in about a third of its time: it checks
+// [S]B − [h]A = R with one joint wNAF ladder over 32-bit limbs (a table per limb of
+// the base point, built once, and per limb of each key, cached) in extended
+// coordinates, where gnark-crypto makes two separate scalar multiplications and a
+// subgroup test on R. It handles public data only, so it is variable-time. The
+// hash state after the part of a mandate that is the same for every call of a
+// (domain, token, key, payee) is cached too.
+package agentkey

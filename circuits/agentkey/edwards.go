@@ -1,0 +1,118 @@
+package agentkey
+
+import (
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+)
+
+// Arithmetic on gnark-crypto's Baby Jubjub (a = −1) in extended coordinates
+// (X : Y : Z : T), x = X/Z, y = Y/Z, T = XY/Z, with the a = −1 formulas of
+// Hisil–Wong–Carter–Dawson 2008 (add-2008-hwcd-3, dbl-2008-hwcd). Addends are kept
+// in a "cached" form so that a ladder step costs 8 multiplications.
+
+// extended is a point in extended twisted Edwards coordinates.
+type extended struct{ X, Y, Z, T fr.Element }
+
+// cached is an addend: (Y + X, Y − X, 2d·T, 2Z).
+type cached struct{ YplusX, YminusX, T2d, Z2 fr.Element }
+
+var curveD2 = func() fr.Element {
+	var d2 fr.Element
+	d := twistededwards.GetEdwardsCurve().D
+	d2.Double(&d)
+	return d2
+}()
+
+func (p *extended) setIdentity() {
+	p.X.SetZero()
+	p.Y.SetOne()
+	p.Z.SetOne()
+	p.T.SetZero()
+}
+
+func (p *extended) fromAffine(a *twistededwards.PointAffine) {
+	p.X.Set(&a.X)
+	p.Y.Set(&a.Y)
+	p.Z.SetOne()
+	p.T.Mul(&a.X, &a.Y)
+}
+
+func (c *cached) fromExtended(p *extended) {
+	c.YplusX.Add(&p.Y, &p.X)
+	c.YminusX.Sub(&p.Y, &p.X)
+	c.T2d.Mul(&p.T, &curveD2)
+	c.Z2.Double(&p.Z)
+}
+
+// add sets p = p + q (q negated when neg): 8 multiplications.
+func (p *extended) add(q *cached, neg bool) {
+	qPlus, qMinus := &q.YplusX, &q.YminusX
+	if neg { // −(x, y) = (−x, y): swaps Y ± X and negates T
+		qPlus, qMinus = qMinus, qPlus
+	}
+	var a, b, c, d, t fr.Element
+	t.Sub(&p.Y, &p.X)
+	a.Mul(&t, qMinus)
+	t.Add(&p.Y, &p.X)
+	b.Mul(&t, qPlus)
+	c.Mul(&p.T, &q.T2d)
+	if neg {
+		c.Neg(&c)
+	}
+	d.Mul(&p.Z, &q.Z2)
+	var e, f, g, h fr.Element
+	e.Sub(&b, &a)
+	f.Sub(&d, &c)
+	g.Add(&d, &c)
+	h.Add(&b, &a)
+	p.X.Mul(&e, &f)
+	p.Y.Mul(&g, &h)
+	p.T.Mul(&e, &h)
+	p.Z.Mul(&f, &g)
+}
+
+// double sets p = 2p; T is computed only when withT (the next step adds).
+func (p *extended) double(withT bool) {
+	var a, b, c, e, f, g, h fr.Element
+	a.Square(&p.X)
+	b.Square(&p.Y)
+	c.Square(&p.Z).Double(&c)
+	e.Add(&p.X, &p.Y).Square(&e).Sub(&e, &a).Sub(&e, &b)
+	g.Sub(&b, &a) // D + B with D = a·A = −A
+	f.Sub(&g, &c) // G − C
+	h.Add(&a, &b) // −(D − B), sign folded into the products below
+	h.Neg(&h)
+	p.X.Mul(&e, &f)
+	p.Y.Mul(&g, &h)
+	if withT {
+		p.T.Mul(&e, &h)
+	}
+	p.Z.Mul(&f, &g)
+}
+
+// equalsAffine reports whether p is the affine point (x, y), without inverting Z.
+func (p *extended) equalsAffine(x, y *fr.Element) bool {
+	var t fr.Element
+	t.Mul(x, &p.Z)
+	if !t.Equal(&p.X) {
+		return false
+	}
+	t.Mul(y, &p.Z)
+	return t.Equal(&p.Y)
+}
+
+// oddMultiples returns [1]P, [3]P, …, [2n−1]P as addends.
+func oddMultiples(p *twistededwards.PointAffine, n int) []cached {
+	out := make([]cached, n)
+	var cur, twice extended
+	cur.fromAffine(p)
+	twice.fromAffine(p)
+	twice.double(true)
+	var twiceC cached
+	twiceC.fromExtended(&twice)
+	for i := range out {
+		out[i].fromExtended(&cur)
+		cur.add(&twiceC, false)
+	}
+	return out
+}

@@ -73,6 +73,15 @@ def test_status_refuses_a_database_that_is_not_a_store(tmp_path: Path) -> None:
         (["mandate", "digest", "missing.json"], "missing.json"),
         (["mandate", "verify", "broken.yaml"], "mandate_malformed"),
         (["settle"], "only --now"),
+        (["devnet", "status", "--file", "missing.json"], "aep2: configuration: no devnet file at"),
+        (["devnet", "down", "--file", "missing.json"], "aep2: configuration: no devnet file at"),
+        (["payee", "init", "--chain-id", "1"], "aep2: configuration: pass --from-devnet FILE"),
+        (["payee", "init", "--from-devnet", "missing.json"], "aep2: configuration: no devnet file at"),
+        (["pay", "http://127.0.0.1:9/x", "--policy", "x.yaml"], "pass --key-file FILE or --devnet FILE"),
+        (
+            ["pay", "u", "--key-file", "nokey", "--policy", "x.yaml", "--mcp-tool", "t", "--a2a-skill", "s"],
+            "exclude",
+        ),
         (["no-such-command"], "No such command"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import demo, mandate, pay, payee, worker
+from aep2.cli import demo, devnet, mandate, pay, payee, worker
 from aep2.cli._errors import run_reporting_errors
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
@@ -15,6 +15,7 @@ app.command(name="worker")(worker.worker)
 app.command(name="settle")(worker.settle)
 app.command(name="status")(worker.status)
 app.command(name="demo")(demo.run)
+app.add_typer(devnet.devnet_app, name="devnet")
 
 
 def main() -> None:

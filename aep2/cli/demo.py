@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aep2.demo import DemoConfig, run_demo
-
 
 def run(
     payers: Annotated[int, typer.Option(min=1, help="paying agents")] = 1,
@@ -16,6 +14,11 @@ def run(
     batch_size: Annotated[int, typer.Option(min=1, help="a window closes when this many mandates wait")] = 64,
 ) -> None:
     """Run the end-to-end demo on a local anvil; everything started is stopped, also on Ctrl-C."""
+    from aep2.demo import (
+        DemoConfig,
+        run_demo,
+    )  # here: its imports (a2a, mcp, celery) cost every command seconds
+
     console = Console()
     try:
         summary = run_demo(console, DemoConfig(payers=payers, calls=calls, batch_size=batch_size))

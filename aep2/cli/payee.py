@@ -1,19 +1,9 @@
-"""``aep2 payee …``: run an example paid API from a YAML config.
+"""``aep2 payee init | serve``: write a commented ``payee.yaml``, then serve it.
 
-    chain_id: 31337
-    rpc_url: http://127.0.0.1:8545
-    escrow: "0x…"
-    tokens: ["0x…"]
-    payee_key_file: payee.key        # relative to the config file; holds 0x-hex
-    settlement_horizon_seconds: 3600  # must cover the pipeline's worst case, below withdrawDelay
-    require_reservations: false       # true: accept only against payers' reservations for us
-    max_exposure_per_payer: 1000000   # most of a payer's free balance to accept against
-    database_url: sqlite:///payee.db  # else AEP2_DATABASE_URL, else ~/.aep2/payee.db
-    routes:
-      - {path: /weather, price: 1000, description: "today's weather"}
-
-A thin shell: everything it does is a library call (``load_settings``,
-``make_engine``, ``create_app``, ``Web3ChainView``).
+``serve`` serves the config's paid HTTP routes, its MCP tools at ``/mcp``, its A2A skill at
+``/a2a/``, plus ``/health`` and ``/metrics``. ``init`` writes the config (every field explained,
+docs/payee.md) and a key file. A thin shell: everything is a library call (``load_settings``,
+``write_payee_config``, ``make_engine``, ``create_app``, ``mount_paid_transports``, ``Web3ChainView``).
 """
 
 from __future__ import annotations
@@ -28,20 +18,17 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from aep2.chain import EscrowClient
+from aep2.devnet.state import read_state
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, create_app, load_settings
 from aep2.payee.chain_web3 import Web3ChainView
+from aep2.payee.init_config import PayeeInit, write_payee_config
 from aep2.settlement.metrics import mount_metrics
 from aep2.settlement.timing import SettlementTiming, check_timing
 from aep2.store import make_engine
 from aep2.store.engine import upgrade_to_head
 
 payee_app = typer.Typer(help="The payee: serve a paid API that accepts aep2 mandates.", no_args_is_help=True)
-
-
-@payee_app.callback()
-def _payee() -> None:
-    """Keeps ``serve`` a subcommand (``aep2 payee serve``) even while it is the only one."""
 
 
 def migrate(engine: Engine) -> None:
@@ -76,15 +63,60 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8402,
 ) -> None:
     """Serve the routes of CONFIG, each charging its price per call."""
+    from aep2.transports.paid_app import mount_paid_transports  # the MCP and A2A servers: serve only
+
     settings = load_settings(config)
     view = chain_view(settings)
     check_settlement_fits(settings, view.w3)
     engine = make_engine(settings.database_url)
     migrate(engine)
     app = create_app(settings=settings, engine=engine, chain=view)
+    base_url = settings.public_url or f"http://{host}:{port}"
+    mount_paid_transports(app, settings, base_url)
     mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
-    typer.echo(f"aep2 payee {settings.payee} on http://{host}:{port} ({len(settings.routes)} paid routes)")
+    typer.echo(
+        f"aep2 payee {settings.payee} on {base_url}: {len(settings.routes)} paid route(s), "
+        f"{len(settings.tools)} MCP tool(s) at /mcp, {len(settings.skills)} A2A skill(s) at /a2a/"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@payee_app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Option("--dir", file_okay=False, help="where to write payee.yaml and payee.key")
+    ] = Path(),
+    from_devnet: Annotated[
+        Path | None,
+        typer.Option("--from-devnet", dir_okay=False, help="a devnet file: its chain and payee key"),
+    ] = None,
+    chain_id: Annotated[int | None, typer.Option(help="chain id of the escrow's EIP-712 domain")] = None,
+    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC endpoint")] = None,
+    escrow: Annotated[str | None, typer.Option(help="escrow address")] = None,
+    token: Annotated[str | None, typer.Option(help="accepted token address")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing payee.yaml and payee.key")] = False,
+) -> None:
+    """Write a commented payee.yaml and a payee.key (generated, or the devnet's payee key)."""
+    init = _init_values(from_devnet, chain_id, rpc_url, escrow, token)
+    config, key_file = write_payee_config(folder, init, force=force)
+    typer.echo(f"wrote {config} and {key_file}; next: aep2 payee serve --config {config}")
+
+
+def _init_values(
+    devnet: Path | None, chain_id: int | None, rpc_url: str | None, escrow: str | None, token: str | None
+) -> PayeeInit:
+    """The devnet's values, each overridden by an explicit option; all four required without one."""
+    if devnet is not None:
+        state = read_state(devnet)
+        return PayeeInit(
+            chain_id=chain_id or state.chain_id, rpc_url=rpc_url or state.rpc_url,
+            escrow=escrow or state.escrow, token=token or state.token, key=state.payee.key_bytes,
+        )  # fmt: skip
+    if chain_id is None or rpc_url is None or escrow is None or token is None:
+        raise ConfigurationError(
+            "pass --from-devnet FILE, or all of --chain-id, --rpc-url, --escrow and --token"
+        )
+    return PayeeInit(chain_id=chain_id, rpc_url=rpc_url, escrow=escrow, token=token)
 
 
 if __name__ == "__main__":

@@ -8,70 +8,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import uvicorn
-from a2a.server.apps import A2AStarletteApplication
-from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.tasks import InMemoryTaskStore
-from a2a.types import AgentCapabilities, AgentCard, AgentExtension, AgentSkill
+from a2a.types import AgentCard
 from fastapi import FastAPI
-from mcp.server.fastmcp import FastMCP
 
 from aep2.devnet._process import free_port
-from aep2.payee import PayeeCheck
-from aep2.transports.a2a_server import X402_EXTENSION_URI, PaidAgentExecutor
-from aep2.transports.mcp_server import add_paid_tool
+from aep2.payee import A2aSkill, McpTool, PayeeCheck
+from aep2.transports.paid_app import mount_a2a_skill, mount_mcp_tools
 
 ROUTE = "/weather"
 TOOL = "get_weather"
 SKILL = "oracle"
 
 
-def get_weather(city: str) -> dict[str, Any]:
-    """Today's weather for a city (the paid MCP tool)."""
-    return {"city": city, "weather": "sunny"}
-
-
-def _answer(text: str) -> str:
-    return f"the answer to {text!r} is 42"
-
-
-def agent_card(base_url: str) -> AgentCard:
-    return AgentCard(
-        name="oracle", description="answers for a fee", url=base_url + "/a2a/", version="1.0.0",
-        default_input_modes=["text"], default_output_modes=["text"],
-        capabilities=AgentCapabilities(
-            streaming=False,
-            extensions=[AgentExtension(uri=X402_EXTENSION_URI, description="x402 payments", required=True)],
-        ),
-        skills=[AgentSkill(id=SKILL, name="oracle", description="answers", tags=["paid"])],
-    )  # fmt: skip
-
-
 def add_transports(app: FastAPI, base_url: str, price: int) -> AgentCard:
-    """Mount the paid MCP tool at ``/mcp`` and the paid A2A agent at ``/a2a/`` on the payee's app."""
+    """Mount the paid MCP tool at ``/mcp`` and the paid A2A agent at ``/a2a/`` on the payee's app
+    (the built-in ``weather`` and ``oracle`` handlers, as ``aep2 payee init``'s config does)."""
     check: PayeeCheck = app.state.payee_check
-    mcp = FastMCP("weather", stateless_http=True, json_response=True)
-    add_paid_tool(mcp, get_weather, check=check, price=price)
-    app.router.routes.extend(mcp.streamable_http_app().routes)
-
-    @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:  # a mounted app's lifespan is not run for it
-        async with mcp.session_manager.run():
-            yield
-
-    app.router.lifespan_context = lifespan
-    card = agent_card(base_url)
-    executor = PaidAgentExecutor(_answer, check=check, price=price, skill_id=SKILL)
-    handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore())
-    A2AStarletteApplication(agent_card=card, http_handler=handler).add_routes_to_app(
-        app, agent_card_url="/a2a/.well-known/agent-card.json", rpc_url="/a2a/"
-    )
-    return card
+    tool = McpTool(name=TOOL, price=price, handler="weather", description="Today's weather for a city.")
+    mount_mcp_tools(app, check, [tool], base_url)
+    skill = A2aSkill(id=SKILL, price=price, handler="oracle", description="answers")
+    return mount_a2a_skill(app, check, skill, base_url)
 
 
 @dataclass

@@ -32,6 +32,29 @@ class Route(BaseModel):
     )
 
 
+class McpTool(BaseModel):
+    """A paid MCP tool served at ``/mcp``: ``handler`` names a built-in handler (``weather``, ``echo``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    price: int = Field(gt=0)
+    handler: str = "echo"
+    description: str = ""
+    idempotent: bool = Field(default=False, description="may a re-presented mandate run the tool again?")
+
+
+class A2aSkill(BaseModel):
+    """A paid A2A skill served at ``/a2a/``: ``handler`` names a built-in (``echo``, ``oracle``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    price: int = Field(gt=0)
+    handler: str = "echo"
+    description: str = ""
+
+
 class Settings(BaseSettings):
     """Everything the payee's check and its integrations read."""
 
@@ -56,6 +79,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     public_url: str | None = Field(default=None, description="base URL the payer sees, for call refs")
     routes: list[Route] = Field(default_factory=list)
+    tools: list[McpTool] = Field(default_factory=list, description="paid MCP tools at /mcp")
+    skills: list[A2aSkill] = Field(
+        default_factory=list,
+        max_length=1,
+        description="the paid A2A skill at /a2a/ (one per agent: the skill id is part of the call's ref)",
+    )
 
     @field_validator("escrow")
     @classmethod

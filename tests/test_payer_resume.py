@@ -19,7 +19,7 @@ from mcp.server.fastmcp import FastMCP
 from sqlalchemy import Engine
 
 from aep2.payee import PayeeCheck, StaticChainView, create_app
-from aep2.payer import APPROVED, LocalKeySigner, Payer, Policy
+from aep2.payer import APPROVED, REFUSED, LocalKeySigner, Payer, Policy
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from aep2.transports.mcp_client import PaidToolResult, call_tool_paid
 from aep2.transports.mcp_server import add_paid_tool
@@ -126,3 +126,16 @@ def test_the_mcp_client_resumes_too(engine: Engine, tmp_path: Path) -> None:
     assert not result.result.isError
     assert result.payment is not None and result.payment.receipt is not None
     assert result.payment.receipt.nonce == "3"
+
+
+def test_a_refusal_is_in_the_audit_log_and_still_counts(server: s.RunningServer, tmp_path: Path) -> None:
+    """A refused mandate is logged as refused_by_payee and keeps counting against the limits (fail
+    closed: the payer cannot check the payee's word, and a kept mandate could still be settled)."""
+    old = payer_at(tmp_path / "old.db", margin=120)
+    httpx.get(server.url + "/weather", auth=Aep2Auth(old))
+    old.close()
+    fresh = payer_at(tmp_path / "restored.db")
+    httpx.get(server.url + "/weather", auth=Aep2Auth(fresh))
+    decisions = [(e.decision, e.nonce) for e in fresh.audit.entries()]
+    assert decisions == [(APPROVED, 1), (REFUSED, 1), (APPROVED, 2)]
+    fresh.close()

@@ -7,7 +7,7 @@ Transports that answer a 402 by themselves live in :mod:`aep2.transports`
 (``httpx_auth``, ``x402_client``, ``mcp_client``, ``a2a_client``).
 """
 
-from aep2.payer._audit import APPROVED, REJECTED, AuditEntry, AuditLog
+from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
 from aep2.payer._db import default_path, open_engine
 from aep2.payer._engine import PolicyEngine
 from aep2.payer._payer import DEFAULT_DEADLINE_MARGIN, FAILED, Payer
@@ -19,6 +19,7 @@ __all__ = [
     "APPROVED",
     "DEFAULT_DEADLINE_MARGIN",
     "FAILED",
+    "REFUSED",
     "REJECTED",
     "ActiveHours",
     "AuditEntry",

@@ -16,6 +16,9 @@ from aep2.payer import _db
 
 APPROVED = "approved"
 REJECTED = "rejected"
+REFUSED = "refused_by_payee"
+"""The payee answered a signed mandate with a refusal (recorded for people; the mandate still
+counts against the limits, see :func:`spent_since`)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,11 @@ def append(conn: Connection, entry: AuditEntry) -> None:
 
 
 def spent_since(conn: Connection, *, payer: str, token: str, since: float) -> int:
-    """Sum of approved amounts of ``token`` since ``since`` (summed in Python: amounts exceed int64)."""
+    """Sum of approved amounts of ``token`` since ``since`` (summed in Python: amounts exceed int64).
+
+    Mandates the payee refused count too (fail closed): the payer cannot check a refusal, and a
+    payee that kept a "refused" mandate could still settle it.
+    """
     rows = conn.execute(
         select(_db.audit.c.amount).where(
             _db.audit.c.payer == payer,

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from aep2.errors import Aep2Error, ApprovalRequired, PayerError, PaymentRequestError, Reason
 from aep2.mandate import Domain, Mandate, SignedMandate, encode
 from aep2.payer import _audit, _db, _nonces
-from aep2.payer._audit import APPROVED, REJECTED, AuditEntry, AuditLog
+from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
 from aep2.payer._engine import PolicyEngine
 from aep2.payer._policy import Policy
 from aep2.payer._request import PaymentRequest, parse_requirement
@@ -204,6 +204,21 @@ class Payer:
             deadline=None if mandate is None else mandate.deadline, ref="0x" + request.ref.hex(),
             digest=digest, resource=request.resource,
         )  # fmt: skip
+
+    def record_refusal(self, signed: SignedMandate, reason: str) -> None:
+        """Log that the payee refused ``signed`` (with its ``reason`` code), for the owner to see.
+
+        Its amount keeps counting against the policy's limits: a payer cannot check a refusal,
+        and a payee that kept the mandate could still settle it until its deadline.
+        """
+        m, d = signed.mandate, signed.domain
+        entry = AuditEntry(
+            at=self._clock(), decision=REFUSED, reason=str(reason)[:100], message=f"payee refused: {reason}",
+            payer=m.payer, payee=m.payee, token=m.token, amount=m.amount, chain_id=d.chain_id,
+            escrow=d.escrow, nonce=m.nonce, deadline=m.deadline, ref="0x" + m.ref.hex(),
+            digest="0x" + signed.digest.hex(),
+        )  # fmt: skip
+        self._append(entry)
 
     def _record_rejection(self, request: PaymentRequest, exc: PayerError) -> None:
         self._append(self._entry(request, self._clock(), REJECTED, exc.reason, exc.message))

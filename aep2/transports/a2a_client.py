@@ -120,7 +120,10 @@ async def send_message_paid(
         metadata={STATUS: "payment-submitted", PAYLOAD: payment_payload(requirement, header, resource)},
     )  # fmt: skip
     final = await _send(client, submission)
-    return PaidTask(final, _payment_of(final, signed, header))
+    payment = _payment_of(final, signed, header)
+    if payment.receipt is None and payment.error is not None:
+        await anyio.to_thread.run_sync(payer.record_refusal, signed, payment.error)
+    return PaidTask(final, payment)
 
 
 def _payment_of(final: Task | Message, signed: Any, header: str) -> Payment:

@@ -129,6 +129,7 @@ class Aep2Auth(httpx.Auth):
                 return outcome(signed, header, from_b64_json(settle, PAYMENT_RESPONSE))
             if paid.status_code == 402 and PAYMENT_REQUIRED in paid.headers:
                 refusal = from_b64_json(paid.headers[PAYMENT_REQUIRED], PAYMENT_REQUIRED).get("error")
+                self.payer.record_refusal(signed, str(refusal))
                 return Payment(signed, header, None, None, f"payee refused the mandate: {refusal}")
             return outcome(signed, header, None)
 
@@ -136,7 +137,11 @@ class Aep2Auth(httpx.Auth):
             refusal = paid.headers.get(PAYMENT_REQUIRED) if paid.status_code == 402 else None
             if refusal is None:
                 return None
-            return resume_requirement(from_b64_json(refusal, PAYMENT_REQUIRED), signed)
+            required = from_b64_json(refusal, PAYMENT_REQUIRED)
+            resume = resume_requirement(required, signed)
+            if resume is not None:
+                self.payer.record_refusal(signed, str(required.get("error")))
+            return resume
 
         return _Pending(retry, read, resume)
 

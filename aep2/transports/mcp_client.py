@@ -94,10 +94,12 @@ async def call_tool_paid(
     signed, header, paid = await pay(requirement)
     refusal = payment_required_of(paid)
     if refusal is not None and (resume := resume_requirement(refusal, signed)) is not None:
+        await anyio.to_thread.run_sync(payer.record_refusal, signed, str(refusal.get("error")))
         signed, header, paid = await pay(resume)  # once: our nonce journal was behind the payee's
         refusal = payment_required_of(paid)
     settle = (paid.meta or {}).get(PAYMENT_RESPONSE_META_KEY)
     if settle is None and refusal is not None:
+        await anyio.to_thread.run_sync(payer.record_refusal, signed, str(refusal.get("error")))
         error = f"payee refused the mandate: {refusal.get('error')}"
         return PaidToolResult(paid, Payment(signed, header, None, None, error))
     return PaidToolResult(paid, outcome(signed, header, settle if isinstance(settle, dict) else None))

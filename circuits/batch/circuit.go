@@ -6,6 +6,8 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/math/uints"
 	"github.com/consensys/gnark/std/rangecheck"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 // Version names the circuit's statement; it is part of every circuit id, so
@@ -68,7 +70,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	ds := checkedBytes(g.bytes, c.DomainSeparator[:])
+	ds := gadget.CheckedBytes(g.bytes, c.DomainSeparator[:])
 	token := toBytesBE(api, g.bytes, c.Token, 20)
 	slots := assertSlotLayout(api, c.Mandates, len(c.Pairs))
 	pairs := c.pairBytes(api, g)
@@ -78,8 +80,8 @@ func (c *Circuit) Define(api frontend.API) error {
 		states[j] = pairStructState(g.u64, r.Payer, r.Payee, token)
 	}
 	c.assertMandates(api, g, slots, ds, states, keys)
-	packed := packSettlement(api, g.bytes, ds, c.VerifierID, token, c.NotAfter, pairs)
-	api.AssertIsEqual(c.PublicInput, settlementHash(api, g.bytes, packed, slots.pairCount))
+	packed := gadget.PackSettlement(api, g.bytes, bytesBEHint, ds, c.VerifierID, token, c.NotAfter, pairs)
+	api.AssertIsEqual(c.PublicInput, gadget.SettlementHash(api, g.bytes, packed, PairBytes, slots.PairCount))
 	return nil
 }
 
@@ -105,9 +107,4 @@ func newGadgets(api frontend.API) (*gadgets, error) {
 		return nil, err
 	}
 	return &gadgets{bytes: bapi, u64: u64, ec: ec, rc: rangecheck.New(api)}, nil
-}
-
-// assertGE asserts a ≥ b when cond == 1, for a, b < 2^64.
-func assertGE(api frontend.API, rc frontend.Rangechecker, cond, a, b frontend.Variable) {
-	rc.Check(api.Mul(cond, api.Sub(a, b)), 64)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/consensys/gnark/std/math/uints"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/consensys/gnark/test"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 // These tests run one gadget at a time in gnark's test engine, which panics
@@ -36,7 +39,7 @@ func engine(c, w frontend.Circuit, opts ...test.TestEngineOption) error {
 func mustReach(t *testing.T, err error, file, snippet string) {
 	t.Helper()
 	msg := mustFailAssertion(t, err)
-	at := fmt.Sprintf("%s:%d", file, lineOf(t, file, snippet))
+	at := fmt.Sprintf("%s:%d", filepath.Base(file), lineOf(t, file, snippet))
 	if !strings.Contains(msg, "\t"+at+"\n") {
 		t.Fatalf("failed elsewhere than %s (%s):\n%.3000s", at, snippet, msg)
 	}
@@ -79,6 +82,10 @@ func engineOK(t *testing.T, c, w frontend.Circuit, opts ...test.TestEngineOption
 		t.Fatalf("valid witness rejected: %.2000v", err)
 	}
 }
+
+// gadgetFile is the path of a file of package gadget, whose lines a stack
+// shows for the helpers this package shares with the agent family.
+func gadgetFile(name string) string { return filepath.Join("..", "internal", "gadget", name) }
 
 // lineOf is the line number of the one line of file holding snippet.
 func lineOf(t *testing.T, file, snippet string) int {
@@ -151,7 +158,7 @@ func TestByteWidth(t *testing.T) {
 	})
 	t.Run("bytes of 2^96 mod 2^96 fail the recomposition", func(t *testing.T) {
 		err := engine(part, &bytesPart{V: two96}, replaceBytes(two96, zeros...))
-		mustReach(t, err, "bytes.go", "api.AssertIsEqual(v, fromBytesBE(api, bapi, out))")
+		mustReach(t, err, gadgetFile("bytes.go"), "api.AssertIsEqual(v, FromBytesBE(api, bapi, out))")
 	})
 	t.Run("a byte of 256 fails its range check", func(t *testing.T) {
 		// the bytes recompose to 2^96; the range checker's own decomposition
@@ -182,7 +189,7 @@ func TestByteWidth(t *testing.T) {
 			part := &bytesPart{N: n}
 			engineOK(t, part, &bytesPart{V: new(big.Int).Sub(top, big.NewInt(1))})
 			err := engine(part, &bytesPart{V: top}, replaceBytes(top, make([]int64, n)...))
-			mustReach(t, err, "bytes.go", "api.AssertIsEqual(v, fromBytesBE(api, bapi, out))")
+			mustReach(t, err, gadgetFile("bytes.go"), "api.AssertIsEqual(v, FromBytesBE(api, bapi, out))")
 		}
 	})
 }
@@ -270,33 +277,33 @@ func TestLayoutFlags(t *testing.T) {
 	}
 	t.Run("Enabled = 2", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{1, 2, 0}, [3]int{1, 0, 0}))
-		mustReach(t, err, "layout.go", "api.AssertIsBoolean(m.Enabled)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsBoolean(enabled[i])")
 	})
 	t.Run("NewPair = 2", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{1, 1, 1}, [3]int{1, 2, 0}))
-		mustReach(t, err, "layout.go", "api.AssertIsBoolean(m.NewPair)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsBoolean(newPair[i])")
 	})
 	t.Run("slot 0 does not start a pair", func(t *testing.T) {
 		// redundant with the pair-membership check below it (slot 0 would
 		// have pair index −1, which selects no pair), and reached first
 		err := engine(&layoutPart{}, layout([3]int{1, 1, 0}, [3]int{0, 0, 0}))
-		mustReach(t, err, "layout.go", "api.AssertIsEqual(ms[0].NewPair, 1)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsEqual(newPair[0], 1)")
 	})
 	t.Run("slot 0 disabled", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{0, 0, 0}, [3]int{1, 0, 0}))
-		mustReach(t, err, "layout.go", "api.AssertIsEqual(ms[0].Enabled, 1)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsEqual(enabled[0], 1)")
 	})
 	t.Run("enabled after disabled", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{1, 0, 1}, [3]int{1, 0, 0}))
-		mustReach(t, err, "layout.go", "api.AssertIsEqual(api.Mul(m.Enabled, api.Sub(1, ms[i-1].Enabled)), 0)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsEqual(api.Mul(enabled[i], api.Sub(1, enabled[i-1])), 0)")
 	})
 	t.Run("disabled slot starts a pair", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{1, 1, 0}, [3]int{1, 0, 1}))
-		mustReach(t, err, "layout.go", "api.AssertIsEqual(api.Mul(m.NewPair, api.Sub(1, m.Enabled)), 0)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsEqual(api.Mul(newPair[i], api.Sub(1, enabled[i])), 0)")
 	})
 	t.Run("more pairs than pair slots", func(t *testing.T) {
 		err := engine(&layoutPart{}, layout([3]int{1, 1, 1}, [3]int{1, 1, 1}))
-		mustReach(t, err, "layout.go", "api.AssertIsEqual(api.Mul(m.Enabled, api.Sub(1, sum(api, l.sel[i]))), 0)")
+		mustReach(t, err, gadgetFile("layout.go"), "api.AssertIsEqual(api.Mul(enabled[i], api.Sub(1, Sum(api, l.Sel[i]))), 0)")
 	})
 }
 
@@ -332,7 +339,7 @@ func (c *keyPart) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	g.ec.pairKey(api, c.On, values(api, g.bytes, checkedBytes(g.bytes, c.Key[:])))
+	g.ec.pairKey(api, c.On, values(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Key[:])))
 	return nil
 }
 
@@ -344,7 +351,7 @@ func (c *onCurvePart) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	g.ec.curve.AssertIsOnCurve(g.ec.pointFromBytes(api, values(api, g.bytes, checkedBytes(g.bytes, c.Key[:]))))
+	g.ec.curve.AssertIsOnCurve(g.ec.pointFromBytes(api, values(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Key[:]))))
 	return nil
 }
 
@@ -421,8 +428,8 @@ func (c *signaturePart) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	key := g.ec.pointFromBytes(api, values(api, g.bytes, checkedBytes(g.bytes, c.Key[:])))
-	msg := g.ec.digestScalar(api, g.bytes, checkedBytes(g.bytes, c.Digest[:]))
+	key := g.ec.pointFromBytes(api, values(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Key[:])))
+	msg := g.ec.digestScalar(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Digest[:]))
 	g.ec.assertSignedIf(api, c.Enabled, key, msg, &c.Sig)
 	return nil
 }

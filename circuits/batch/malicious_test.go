@@ -89,7 +89,7 @@ func TestFieldWidths(t *testing.T) {
 // amount's bytes and the total reads its native value, so with a
 // decomposition hint returning the bytes of a, the signature, the total
 // (raised by 2^96, still a uint128) and the public input all hold; only the
-// recomposition in toBytesBE (bytes.go) can reject it.
+// recomposition in toBytesBE (internal/gadget/bytes.go) can reject it.
 func TestAmountAbove96Bits(t *testing.T) {
 	two96 := new(big.Int).Lsh(big.NewInt(1), 96)
 	s := fixture.Settlement(2, 1)

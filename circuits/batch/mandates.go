@@ -5,6 +5,8 @@ import (
 	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
 	"github.com/consensys/gnark/std/math/emulated"
 	"github.com/consensys/gnark/std/math/uints"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 // pairView is what a slot sees of its pair.
@@ -18,15 +20,15 @@ type pairView struct {
 //
 // A slot's payer, payee and token enter its digest through its pair's
 // struct state (eip712.go), hashed from the pair's and the settlement's bytes.
-func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *slotLayout, ds []uints.U8, states []structState, keys []*sw_emulated.AffinePoint[fp]) {
+func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *gadget.Layout, ds []uints.U8, states []structState, keys []*sw_emulated.AffinePoint[fp]) {
 	prevNonce := frontend.Variable(0)
 	for i, m := range c.Mandates {
-		pv := c.selectPair(api, g, l.sel[i], keys)
-		structHash := finishStructHash(g.u64, selectStructState(g.bytes, l.sel[i], states), mandateTail(
+		pv := c.selectPair(api, g, l.Sel[i], keys)
+		structHash := finishStructHash(g.u64, selectStructState(g.bytes, l.Sel[i], states), mandateTail(
 			toBytesBE(api, g.bytes, m.Amount, AmountBytes),
 			toBytesBE(api, g.bytes, m.Nonce, 8),
 			toBytesBE(api, g.bytes, m.Deadline, 8),
-			checkedBytes(g.bytes, m.Ref[:]),
+			gadget.CheckedBytes(g.bytes, m.Ref[:]),
 		))
 		digest := mandateDigest(api, ds, structHash)
 		g.ec.assertSignedIf(api, m.Enabled, pv.key, g.ec.digestScalar(api, g.bytes, digest), &m.Sig)
@@ -34,9 +36,9 @@ func (c *Circuit) assertMandates(api frontend.API, g *gadgets, l *slotLayout, ds
 		if i > 0 {
 			floor = api.Select(m.NewPair, pv.fromNonce, prevNonce)
 		}
-		assertGE(api, g.rc, m.Enabled, m.Nonce, api.Add(floor, 1))
-		api.AssertIsEqual(api.Mul(l.last[i], api.Sub(m.Nonce, pv.toNonce)), 0)
-		assertGE(api, g.rc, m.Enabled, m.Deadline, c.NotAfter)
+		gadget.AssertGE(api, g.rc, m.Enabled, m.Nonce, api.Add(floor, 1))
+		api.AssertIsEqual(api.Mul(l.Last[i], api.Sub(m.Nonce, pv.toNonce)), 0)
+		gadget.AssertGE(api, g.rc, m.Enabled, m.Deadline, c.NotAfter)
 		prevNonce = m.Nonce
 	}
 }
@@ -48,7 +50,7 @@ func (c *Circuit) selectPair(api frontend.API, g *gadgets, sel []frontend.Variab
 		for j, p := range c.Pairs {
 			vs[j] = get(p)
 		}
-		return dot(api, sel, vs)
+		return gadget.Dot(api, sel, vs)
 	}
 	coord := func(get func(*sw_emulated.AffinePoint[fp]) *emulated.Element[fp]) emulated.Element[fp] {
 		limbs := make([]frontend.Variable, len(get(keys[0]).Limbs))
@@ -57,7 +59,7 @@ func (c *Circuit) selectPair(api frontend.API, g *gadgets, sel []frontend.Variab
 			for j := range keys {
 				vs[j] = get(keys[j]).Limbs[k]
 			}
-			limbs[k] = dot(api, sel, vs)
+			limbs[k] = gadget.Dot(api, sel, vs)
 		}
 		return *g.ec.fp.NewElement(limbs)
 	}

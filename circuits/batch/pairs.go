@@ -4,6 +4,8 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
 	"github.com/consensys/gnark/std/math/uints"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 // pairRecord is one pair's 72-byte settlement record, field by field.
@@ -11,7 +13,7 @@ type pairRecord struct {
 	Payer, Payee, FromNonce, ToNonce, Total []uints.U8
 }
 
-func (r pairRecord) bytes() []uints.U8 {
+func (r pairRecord) Bytes() []uints.U8 {
 	out := append([]uints.U8{}, r.Payer...)
 	out = append(out, r.Payee...)
 	out = append(out, r.FromNonce...)
@@ -38,20 +40,20 @@ func (c *Circuit) pairBytes(api frontend.API, g *gadgets) []pairRecord {
 // of its public key (a point on secp256k1 with canonical coordinates) and
 // that its total is the sum of its mandates' amounts. Nonces are checked per
 // slot, where the order is known. It returns the pairs' public keys.
-func (c *Circuit) assertPairs(api frontend.API, g *gadgets, l *slotLayout) []*sw_emulated.AffinePoint[fp] {
+func (c *Circuit) assertPairs(api frontend.API, g *gadgets, l *gadget.Layout) []*sw_emulated.AffinePoint[fp] {
 	keys := make([]*sw_emulated.AffinePoint[fp], len(c.Pairs))
 	amounts := c.enabledAmounts(api)
 	for j, p := range c.Pairs {
-		on := l.pairEnabled[j]
-		key := checkedBytes(g.bytes, p.PublicKey[:])
-		addr := fromBytesBE(api, g.bytes, keccak(api, key)[12:])
+		on := l.PairEnabled[j]
+		key := gadget.CheckedBytes(g.bytes, p.PublicKey[:])
+		addr := gadget.FromBytesBE(api, g.bytes, keccak(api, key)[12:])
 		api.AssertIsEqual(api.Mul(on, api.Sub(addr, p.Payer)), 0)
 		keys[j] = g.ec.pairKey(api, on, values(api, g.bytes, key))
 		col := make([]frontend.Variable, len(c.Mandates))
 		for i := range c.Mandates {
-			col[i] = l.sel[i][j]
+			col[i] = l.Sel[i][j]
 		}
-		api.AssertIsEqual(api.Mul(on, api.Sub(p.Total, dot(api, col, amounts))), 0)
+		api.AssertIsEqual(api.Mul(on, api.Sub(p.Total, gadget.Dot(api, col, amounts))), 0)
 	}
 	return keys
 }

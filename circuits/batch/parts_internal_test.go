@@ -9,6 +9,8 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/std/math/uints"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 type keccakPart struct{ In [136]uints.U8 }
@@ -27,8 +29,8 @@ type ecdsaPart struct {
 
 func (c *ecdsaPart) Define(api frontend.API) error {
 	g, _ := newGadgets(api)
-	pt := g.ec.pointFromBytes(api, values(api, g.bytes, checkedBytes(g.bytes, c.Key[:])))
-	g.ec.assertSignedIf(api, c.En, pt, g.ec.digestScalar(api, g.bytes, checkedBytes(g.bytes, c.Msg[:])), &c.Sig)
+	pt := g.ec.pointFromBytes(api, values(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Key[:])))
+	g.ec.assertSignedIf(api, c.En, pt, g.ec.digestScalar(api, g.bytes, gadget.CheckedBytes(g.bytes, c.Msg[:])), &c.Sig)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 // Info describes a compiled circuit.
 type Info struct {
 	CircuitID    string `json:"circuitId"`
+	Family       string `json:"family"`
 	N            int    `json:"n"`
 	P            int    `json:"p"`
 	Constraints  int    `json:"constraints"`
@@ -27,7 +28,7 @@ type Info struct {
 func InfoOf(size Size, ccs constraint.ConstraintSystem) Info {
 	pub, sec, internal := ccs.GetNbPublicVariables(), ccs.GetNbSecretVariables(), ccs.GetNbInternalVariables()
 	return Info{
-		CircuitID: size.ID(), N: size.N, P: size.P, Constraints: ccs.GetNbConstraints(),
+		CircuitID: size.ID(), Family: size.Fam(), N: size.N, P: size.P, Constraints: ccs.GetNbConstraints(),
 		Wires: pub + sec + internal, PublicInputs: pub - 1, Secret: sec, Internal: internal,
 		Commitments: len(ccs.GetCommitments().CommitmentIndexes()),
 	}
@@ -40,6 +41,7 @@ const infoFile = "info.json"
 func CachedInfo(size Size, dir string) (Info, error) {
 	var info Info
 	if b, err := os.ReadFile(filepath.Join(dir, infoFile)); err == nil && json.Unmarshal(b, &info) == nil && info.CircuitID == size.ID() {
+		info.Family = size.Fam() // info.json cached before families were named
 		return info, nil
 	}
 	ccs, err := Compile(size)

@@ -32,11 +32,37 @@ type ServeRequest struct {
 }
 
 // ServeParams are the parameters of every method; each uses what it needs.
+// Family is optional (batch); an agent-family request decodes into
+// AgentSettlement instead of Settlement.
 type ServeParams struct {
-	N          int              `json:"n"`
-	P          int              `json:"p"`
-	Settlement *witness.Request `json:"request,omitempty"`
-	Proof      *Proof           `json:"proof,omitempty"`
+	Family          string                `json:"family,omitempty"`
+	N               int                   `json:"n"`
+	P               int                   `json:"p"`
+	Settlement      *witness.Request      `json:"request,omitempty"`
+	AgentSettlement *witness.AgentRequest `json:"-"`
+	Proof           *Proof                `json:"proof,omitempty"`
+}
+
+// UnmarshalJSON decodes "request" as the family's request format.
+func (p *ServeParams) UnmarshalJSON(b []byte) error {
+	type plain ServeParams
+	var aux struct {
+		plain
+		Request json.RawMessage `json:"request,omitempty"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*p = ServeParams(aux.plain)
+	if len(aux.Request) == 0 || string(aux.Request) == "null" {
+		return nil
+	}
+	if (Size{Family: p.Family}).Fam() == FamilyAgent {
+		p.AgentSettlement = new(witness.AgentRequest)
+		return json.Unmarshal(aux.Request, p.AgentSettlement)
+	}
+	p.Settlement = new(witness.Request)
+	return json.Unmarshal(aux.Request, p.Settlement)
 }
 
 // ServeError is the error member of a failed reply.
@@ -110,7 +136,7 @@ func (s *Server) handleLine(line []byte) (reply serveReply) {
 }
 
 func (s *Server) dispatch(req *ServeRequest) (any, error) {
-	size := Size{N: req.Params.N, P: req.Params.P}
+	size := Size{Family: req.Params.Family, N: req.Params.N, P: req.Params.P}
 	if req.Method == "ping" {
 		return map[string]string{"status": "ok"}, nil
 	}
@@ -127,6 +153,9 @@ func (s *Server) dispatch(req *ServeRequest) (any, error) {
 		}
 		return InfoOf(size, k.CCS), nil
 	case "prove":
+		if size.Fam() == FamilyAgent {
+			return s.proveAgent(size, req.Params.AgentSettlement)
+		}
 		return s.prove(size, req.Params.Settlement)
 	case "verify":
 		return s.verify(size, req.Params.Proof)
@@ -169,6 +198,24 @@ func (s *Server) prove(size Size, req *witness.Request) (*Proof, error) {
 		return nil, err
 	}
 	return Prove(size, k.CCS, k.PK, st)
+}
+
+func (s *Server) proveAgent(size Size, req *witness.AgentRequest) (*Proof, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: prove needs params.request", errBadRequest)
+	}
+	st, err := CheckedAgentSettlement(req)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := witness.AssignAgent(st, size.N, size.P); err != nil {
+		return nil, err
+	}
+	k, err := s.load(size)
+	if err != nil {
+		return nil, err
+	}
+	return ProveAgent(size, k.CCS, k.PK, st)
 }
 
 func (s *Server) verify(size Size, p *Proof) (any, error) {

@@ -23,32 +23,42 @@ func (s *Settlement) checkPair(j int) error {
 	if got := AddressOf(p.PublicKey); got != p.Payer {
 		return fmt.Errorf("publicKey belongs to 0x%x, not payer 0x%x", got, p.Payer)
 	}
-	prev, total := p.FromNonce, new(big.Int)
-	for k := range p.Mandates {
-		m := &p.Mandates[k]
+	return checkMandates(p.FromNonce, p.ToNonce, p.Total, s.NotAfter, 8*batch.AmountBytes, p.Mandates, func(m *Mandate) error {
+		return VerifyLowS(p.PublicKey, Digest(s.DomainSeparator, p, s.Token, m), m.R, m.S)
+	})
+}
+
+// checkMandates checks a pair's mandates against the rules of both
+// families: nonces strictly increasing from fromNonce and ending at
+// toNonce, every amount in [1, 2^amountBits), no deadline before notAfter,
+// amounts summing to total, and every signature (verify).
+func checkMandates[M interface{ terms() mandateTerms }](fromNonce, toNonce uint64, total *big.Int, notAfter uint64, amountBits int, ms []M, verify func(*M) error) error {
+	prev, sum := fromNonce, new(big.Int)
+	for k := range ms {
+		m := ms[k].terms()
 		if m.Nonce <= prev {
 			return fmt.Errorf("nonce %d is not above %d (fromNonce or the previous mandate)", m.Nonce, prev)
 		}
 		if m.Amount.Sign() == 0 {
 			return fmt.Errorf("mandate nonce %d: amount is 0; a mandate must pay something", m.Nonce)
 		}
-		if m.Amount.Sign() < 0 || m.Amount.BitLen() > 8*batch.AmountBytes {
-			return fmt.Errorf("mandate nonce %d: amount %s is not below 2^%d", m.Nonce, m.Amount, 8*batch.AmountBytes)
+		if m.Amount.Sign() < 0 || m.Amount.BitLen() > amountBits {
+			return fmt.Errorf("mandate nonce %d: amount %s is not below 2^%d", m.Nonce, m.Amount, amountBits)
 		}
-		if m.Deadline < s.NotAfter {
-			return fmt.Errorf("mandate nonce %d: deadline %d is before notAfter %d", m.Nonce, m.Deadline, s.NotAfter)
+		if m.Deadline < notAfter {
+			return fmt.Errorf("mandate nonce %d: deadline %d is before notAfter %d", m.Nonce, m.Deadline, notAfter)
 		}
-		if err := VerifyLowS(p.PublicKey, Digest(s.DomainSeparator, p, s.Token, m), m.R, m.S); err != nil {
+		if err := verify(&ms[k]); err != nil {
 			return fmt.Errorf("mandate nonce %d: %w", m.Nonce, err)
 		}
 		prev = m.Nonce
-		total.Add(total, m.Amount)
+		sum.Add(sum, m.Amount)
 	}
-	if prev != p.ToNonce {
-		return fmt.Errorf("toNonce %d is not the last mandate's nonce %d", p.ToNonce, prev)
+	if prev != toNonce {
+		return fmt.Errorf("toNonce %d is not the last mandate's nonce %d", toNonce, prev)
 	}
-	if total.Cmp(p.Total) != 0 {
-		return fmt.Errorf("total %s is not the sum of the amounts %s", p.Total, total)
+	if sum.Cmp(total) != 0 {
+		return fmt.Errorf("total %s is not the sum of the amounts %s", total, sum)
 	}
 	return nil
 }

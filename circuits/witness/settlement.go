@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sort"
-
-	"github.com/consensys/gnark-crypto/ecc"
 
 	"github.com/aep2/aep2/circuits/batch"
 )
@@ -29,44 +26,22 @@ func Parse(req *Request) (*Settlement, error) {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
-	for j := range s.Pairs {
-		ms := s.Pairs[j].Mandates
-		if len(ms) == 0 {
-			return nil, fmt.Errorf("%w: settlement.pairs[%d] has no mandates", ErrInvalid, j)
-		}
-		sort.SliceStable(ms, func(a, b int) bool { return ms[a].Nonce < ms[b].Nonce })
+	if err := orderByNonce(len(s.Pairs), func(j int) []Mandate { return s.Pairs[j].Mandates }); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
 func parseHeader(js *SettlementJSON) (*Settlement, error) {
-	s := &Settlement{}
-	var err error
-	if s.DomainSeparator, err = bytes32("settlement.domainSeparator", js.DomainSeparator); err != nil {
-		return nil, err
-	}
-	vid, err := decimal("settlement.verifierId", js.VerifierID, 32)
+	h, err := parseHeaderFields(js.DomainSeparator, js.VerifierID, js.Token, js.NotAfter)
 	if err != nil {
 		return nil, err
 	}
-	s.VerifierID = uint32(vid.Uint64())
-	if s.Token, err = address("settlement.token", js.Token); err != nil {
+	pairs, err := parsePairs(js.Pairs, parsePair)
+	if err != nil {
 		return nil, err
 	}
-	if s.NotAfter, err = uint64Field("settlement.notAfter", js.NotAfter); err != nil {
-		return nil, err
-	}
-	if len(js.Pairs) == 0 {
-		return nil, fmt.Errorf("settlement.pairs is empty")
-	}
-	for j := range js.Pairs {
-		p, err := parsePair(fmt.Sprintf("settlement.pairs[%d]", j), &js.Pairs[j])
-		if err != nil {
-			return nil, err
-		}
-		s.Pairs = append(s.Pairs, p)
-	}
-	return s, nil
+	return &Settlement{DomainSeparator: h.DomainSeparator, VerifierID: h.VerifierID, Token: h.Token, NotAfter: h.NotAfter, Pairs: pairs}, nil
 }
 
 func parsePair(at string, js *PairJSON) (p Pair, err error) {
@@ -91,17 +66,14 @@ func parsePair(at string, js *PairJSON) (p Pair, err error) {
 
 func (s *Settlement) addMandate(i int, js *MandateJSON) error {
 	at := fmt.Sprintf("mandates[%d]", i)
-	if js.PairIndex < 0 || js.PairIndex >= len(s.Pairs) {
-		return &fieldError{at + ".pairIndex", fmt.Errorf("%d is not a pair index (have %d pairs)", js.PairIndex, len(s.Pairs))}
+	if err := checkPairIndex(at, js.PairIndex, len(s.Pairs)); err != nil {
+		return err
 	}
 	p := &s.Pairs[js.PairIndex]
 	if err := expectAddress(at+".payer", js.Payer, p.Payer); err != nil {
 		return err
 	}
-	if err := expectAddress(at+".payee", js.Payee, p.Payee); err != nil {
-		return err
-	}
-	if err := expectAddress(at+".token", js.Token, s.Token); err != nil {
+	if err := expectPayeeToken(at, js.Payee, js.Token, p.Payee, s.Token); err != nil {
 		return err
 	}
 	m, err := parseMandate(at, js)
@@ -112,30 +84,12 @@ func (s *Settlement) addMandate(i int, js *MandateJSON) error {
 	return nil
 }
 
-func expectAddress(field, got string, want Address) error {
-	a, err := address(field, got)
-	if err != nil {
-		return err
-	}
-	if a != want {
-		return &fieldError{field, fmt.Errorf("%s differs from its pair/settlement (0x%x)", got, want)}
-	}
-	return nil
-}
-
 func parseMandate(at string, js *MandateJSON) (m Mandate, err error) {
-	if m.Amount, err = decimal(at+".amount", js.Amount, 8*batch.AmountBytes); err != nil {
+	t, err := parseTerms(at, js.Amount, js.Nonce, js.Deadline, js.Ref, 8*batch.AmountBytes)
+	if err != nil {
 		return m, err
 	}
-	if m.Nonce, err = uint64Field(at+".nonce", js.Nonce); err != nil {
-		return m, err
-	}
-	if m.Deadline, err = uint64Field(at+".deadline", js.Deadline); err != nil {
-		return m, err
-	}
-	if m.Ref, err = bytes32(at+".ref", js.Ref); err != nil {
-		return m, err
-	}
+	m.Amount, m.Nonce, m.Deadline, m.Ref = t.Amount, t.Nonce, t.Deadline, t.Ref
 	sig, err := hexBytes(at+".signature", js.Signature, 65)
 	if err != nil {
 		return m, err
@@ -155,10 +109,7 @@ func (s *Settlement) Count() int {
 
 // Packed is the settlement packing pinned in circuits/README.md.
 func (s *Settlement) Packed() []byte {
-	out := append([]byte{}, s.DomainSeparator[:]...)
-	out = binary.BigEndian.AppendUint32(out, s.VerifierID)
-	out = append(out, s.Token[:]...)
-	out = binary.BigEndian.AppendUint64(out, s.NotAfter)
+	out := packHeader(s.DomainSeparator, s.VerifierID, s.Token, s.NotAfter)
 	for _, p := range s.Pairs {
 		out = append(out, p.Payer[:]...)
 		out = append(out, p.Payee[:]...)
@@ -171,7 +122,5 @@ func (s *Settlement) Packed() []byte {
 
 // PublicInput is uint256(keccak256(Packed())) mod r.
 func (s *Settlement) PublicInput() *big.Int {
-	h := batch.Keccak256(s.Packed())
-	v := new(big.Int).SetBytes(h[:])
-	return v.Mod(v, ecc.BN254.ScalarField())
+	return publicInputOf(s.Packed())
 }

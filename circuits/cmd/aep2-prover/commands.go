@@ -27,6 +27,7 @@ func newFlags(name string, stderr io.Writer) *sizeFlags {
 	f.fs.SetOutput(stderr)
 	f.fs.IntVar(&f.size.N, "n", 1, "mandate slots N")
 	f.fs.IntVar(&f.size.P, "p", 1, "pair slots P")
+	f.fs.StringVar(&f.size.Family, "family", prover.FamilyBatch, "circuit family: batch (EIP-712 mandates) or agent (agent-key mandates)")
 	f.fs.StringVar(&f.home, "home", "", "key cache root (default $AEP2_HOME, else ~/.aep2)")
 	return f
 }
@@ -177,23 +178,43 @@ func runProve(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	var req witness.Request
-	if err := readJSON(*in, stdin, &req); err != nil {
-		return err
-	}
-	st, err := prover.CheckedSettlement(&req)
-	if err != nil {
-		return err
-	}
-	k, err := prover.LoadKeys(f.size, f.dir())
-	if err != nil {
-		return err
-	}
-	proof, err := prover.Prove(f.size, k.CCS, k.PK, st)
+	proof, err := proveRequest(f, *in, stdin)
 	if err != nil {
 		return err
 	}
 	return writeOut(*out, stdout, func(w io.Writer) error { return writeJSON(w, proof) })
+}
+
+// proveRequest reads the family's request, checks it natively and proves it.
+func proveRequest(f *sizeFlags, in string, stdin io.Reader) (*prover.Proof, error) {
+	if f.size.Fam() == prover.FamilyAgent {
+		var req witness.AgentRequest
+		if err := readJSON(in, stdin, &req); err != nil {
+			return nil, err
+		}
+		st, err := prover.CheckedAgentSettlement(&req)
+		if err != nil {
+			return nil, err
+		}
+		k, err := prover.LoadKeys(f.size, f.dir())
+		if err != nil {
+			return nil, err
+		}
+		return prover.ProveAgent(f.size, k.CCS, k.PK, st)
+	}
+	var req witness.Request
+	if err := readJSON(in, stdin, &req); err != nil {
+		return nil, err
+	}
+	st, err := prover.CheckedSettlement(&req)
+	if err != nil {
+		return nil, err
+	}
+	k, err := prover.LoadKeys(f.size, f.dir())
+	if err != nil {
+		return nil, err
+	}
+	return prover.Prove(f.size, k.CCS, k.PK, st)
 }
 
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -269,6 +290,9 @@ func runDevRequest(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	counts := make([]int, f.size.P)
 	for i := 0; i < f.size.N; i++ {
 		counts[i%f.size.P]++
+	}
+	if f.size.Fam() == prover.FamilyAgent {
+		return writeJSON(stdout, witness.AgentRequestOf(fixture.AgentSettlement(counts...)))
 	}
 	return writeJSON(stdout, witness.RequestOf(fixture.Settlement(counts...)))
 }

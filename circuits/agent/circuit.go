@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"fmt"
+
+	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/algebra/native/twistededwards"
+	"github.com/consensys/gnark/std/math/uints"
+	"github.com/consensys/gnark/std/permutation/poseidon2"
+	"github.com/consensys/gnark/std/rangecheck"
+	"github.com/consensys/gnark/std/signature/eddsa"
+
+	"github.com/aep2/aep2/circuits/internal/gadget"
+)
+
+// Version names the circuit's statement; it is part of every circuit id, so
+// keys made for another version are never reused.
+const Version = "v1"
+
+// Limits enforced by the circuit (docs/agent-keys.md).
+const (
+	AmountBits = 96   // amount < 2^96
+	TotalBytes = 16   // uint128 in the packed settlement
+	Tag        = 0x41 // tag_token's type byte: "agent mandate", version 1
+)
+
+// Circuit proves one settlement of up to N agent mandates over up to P
+// (agent key, payee) pairs.
+type Circuit struct {
+	// PublicInput is uint256(keccak256(packed agent settlement)) mod r.
+	PublicInput frontend.Variable `gnark:",public"`
+
+	DomainSeparator [32]uints.U8
+	VerifierID      frontend.Variable // uint32
+	Token           frontend.Variable // address
+	NotAfter        frontend.Variable // uint64
+
+	Pairs    []Pair
+	Mandates []Mandate
+}
+
+// Pair is one (agent key, payee) record of the settlement.
+type Pair struct {
+	KeyID     frontend.Variable // uint64
+	Payee     frontend.Variable // address
+	FromNonce frontend.Variable // uint64
+	ToNonce   frontend.Variable // uint64
+	Total     frontend.Variable // uint128
+	Key       twistededwards.Point
+}
+
+// Mandate is one mandate slot. Its key id, payee and token come from its
+// pair and the settlement.
+type Mandate struct {
+	Enabled      frontend.Variable // 1 for a real mandate; enabled slots first
+	NewPair      frontend.Variable // 1 if this slot starts the next pair
+	Amount       frontend.Variable // 1 ≤ amount < 2^96 when enabled
+	Nonce        frontend.Variable // uint64
+	Deadline     frontend.Variable // uint64
+	RefHi, RefLo frontend.Variable // ref's two 128-bit halves, as signed
+	Sig          eddsa.Signature   // S reduced mod ℓ
+}
+
+// New returns an empty circuit of N mandate slots and P pair slots, ready
+// to compile.
+func New(n, p int) *Circuit {
+	if n < 1 || p < 1 || p > n {
+		panic(fmt.Sprintf("agent: invalid size N=%d P=%d (need 1 ≤ P ≤ N)", n, p))
+	}
+	return &Circuit{Pairs: make([]Pair, p), Mandates: make([]Mandate, n)}
+}
+
+// Define states the settlement (README "The agent family").
+func (c *Circuit) Define(api frontend.API) error {
+	return c.define(api, true)
+}
+
+// define is Define; without hashed it leaves out the public input (its
+// keccak dominates a small circuit), so tests of the other rules solve fast.
+func (c *Circuit) define(api frontend.API, hashed bool) error {
+	g, err := newGadgets(api)
+	if err != nil {
+		return err
+	}
+	ds := gadget.CheckedBytes(g.bytes, c.DomainSeparator[:])
+	token := toBytesBE(api, g.bytes, c.Token, 20)
+	slots := assertSlotLayout(api, c.Mandates, len(c.Pairs))
+	pairs := c.pairRecords(api, g)
+	c.assertTotals(api, slots)
+	prefix := settlementState(g.perm, api, g.bytes, ds, c.Token)
+	states := make([]frontend.Variable, len(c.Pairs))
+	for j, p := range c.Pairs {
+		states[j] = g.perm.Compress(prefix, keyPayee(api, p.KeyID, p.Payee))
+	}
+	if err := c.assertMandates(api, g, slots, states); err != nil {
+		return err
+	}
+	if !hashed {
+		return nil
+	}
+	packed := gadget.PackSettlement(api, g.bytes, bytesBEHint, ds, c.VerifierID, token, c.NotAfter, pairs)
+	api.AssertIsEqual(c.PublicInput, gadget.SettlementHash(api, g.bytes, packed, PairBytes, slots.PairCount))
+	return nil
+}
+
+// gadgets are the shared helpers a Define needs.
+type gadgets struct {
+	bytes *uints.Bytes
+	rc    frontend.Rangechecker
+	perm  *poseidon2.Permutation
+	curve twistededwards.Curve
+}
+
+func newGadgets(api frontend.API) (*gadgets, error) {
+	bapi, err := uints.NewBytes(api)
+	if err != nil {
+		return nil, fmt.Errorf("bytes api: %w", err)
+	}
+	perm, err := poseidon2.NewPoseidon2(api)
+	if err != nil {
+		return nil, fmt.Errorf("poseidon2: %w", err)
+	}
+	curve, err := twistededwards.NewEdCurve(api, tedwards.BN254)
+	if err != nil {
+		return nil, fmt.Errorf("baby jubjub: %w", err)
+	}
+	return &gadgets{bytes: bapi, rc: rangecheck.New(api), perm: perm, curve: curve}, nil
+}

@@ -1,0 +1,11 @@
+package agent
+
+import "github.com/aep2/aep2/circuits/internal/gadget"
+
+// Sizes of the packed agent settlement (docs/agent-keys.md).
+// Define packs it with gadget.PackSettlement and hashes its first
+// HeaderBytes + PairBytes·pairCount bytes with gadget.SettlementHash.
+const (
+	HeaderBytes = gadget.HeaderBytes
+	PairBytes   = 92
+)

@@ -76,8 +76,8 @@ def close_window(
         rows = _accepted(session, chain, payee)
         # The payee's check refuses nonces below a closed window's (DESIGN step 6); holding these
         # payers' exposure locks while batching keeps a concurrent check from slipping one in.
-        _lock_payers(session, {r.payer for r in rows})
-        rows = _accepted(session, chain, payee)
+        if _lock_payers(session, {r.payer for r in rows}):  # a check may have committed meanwhile
+            rows = _accepted(session, chain, payee)
         busy, flying = _in_flight(session)
         pending = [r for r in rows if (r.payer, r.payee) not in busy]
         allowed = {p for p in {r.payee for r in pending} if escrow.is_approved_submitter(p, chain.submitter)}
@@ -151,10 +151,14 @@ def _accepted(session: Session, chain: Chain, payee: str | None) -> list[Mandate
     return list(session.execute(query).scalars())
 
 
-def _lock_payers(session: Session, payers: set[str]) -> None:
-    if payers and session.get_bind().dialect.name == "postgresql":
-        lock = select(ExposureRow.payer).where(ExposureRow.payer.in_(sorted(payers))).with_for_update()
-        session.execute(lock).all()
+def _lock_payers(session: Session, payers: set[str]) -> bool:
+    """Take the payers' exposure row locks (PostgreSQL); True if any were taken. SQLite needs none:
+    the transaction already holds the database's write lock (``BEGIN IMMEDIATE``)."""
+    if not payers or session.get_bind().dialect.name != "postgresql":
+        return False
+    lock = select(ExposureRow.payer).where(ExposureRow.payer.in_(sorted(payers))).with_for_update()
+    session.execute(lock).all()
+    return True
 
 
 def _in_flight(session: Session) -> tuple[set[tuple[str, str]], list[Spend]]:

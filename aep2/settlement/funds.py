@@ -30,8 +30,11 @@ def read_funds(
     escrow: EscrowClient, pairs: Iterable[tuple[str, str, str]], in_flight: Iterable[Spend]
 ) -> Funds:
     """Read the chain for the (payer, payee, token) triples about to be planned, minus ``in_flight``."""
-    flying = list(in_flight)
-    triples = set(pairs) | {(payer, payee, token) for payer, payee, token, _ in flying}
+    planned = set(pairs)
+    # only the in-flight spends of payers being planned: nobody else's funds are read
+    planned_payers = {(payer, token) for payer, _, token in planned}
+    flying = [spend for spend in in_flight if (spend[0], spend[2]) in planned_payers]
+    triples = planned | {(payer, payee, token) for payer, payee, token, _ in flying}
     payers = {(payer, token) for payer, _, token in triples}
     free = {key: escrow.balance(*key) for key in payers}
     reserved = {t: escrow.reservation(*t) for t in triples}

@@ -77,6 +77,12 @@ class Reason(StrEnum):
     RECEIPT_INVALID = "receipt_invalid"
 
 
+NONCE_REASONS: frozenset[Reason] = frozenset(
+    {Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED}
+)
+"""Step 6's refusals: each carries the payee's ``nonceFloor``, where the payer resumes."""
+
+
 class Aep2Error(Exception):
     """Base of every aep2 error: a machine ``reason``, a message and its context."""
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from aep2.errors import MandateError, Reason
+from aep2.errors import NONCE_REASONS, MandateError, Reason
 from aep2.mandate import SignedMandate
 from aep2.payee.chain_view import ChainView, PayerPosition
 from aep2.payee.config import Settings
@@ -70,7 +70,6 @@ def check_batched_floor(signed: SignedMandate, batched: int) -> None:
         )
 
 
-NONCE_REASONS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED})
 SHADOWED_BY_REPLAY = NONCE_REASONS | {Reason.INSUFFICIENT_HEADROOM, Reason.INSUFFICIENT_RESERVATION}
 """Refusals a re-presented, already accepted mandate meets (its own nonce and amount count)."""
 

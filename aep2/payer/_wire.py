@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aep2.errors import PaymentRequestError, Reason, SignatureError
+from aep2.errors import NONCE_REASONS, PaymentRequestError, Reason, SignatureError
 from aep2.mandate import SignedMandate
 from aep2.transports.receipt import Receipt, verify_receipt
 from aep2.transports.scheme import X402_VERSION, payload_of
@@ -47,9 +47,6 @@ def read_payment_required(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-NONCE_REFUSALS = frozenset({Reason.NONCE_REPLAYED, Reason.NONCE_BELOW_HIGH_WATER, Reason.NONCE_BELOW_BATCHED})
-
-
 def resume_requirement(refusal: dict[str, Any], signed: SignedMandate) -> dict[str, Any] | None:
     """The requirement to sign again after a nonce refusal that tells us where to resume, else None.
 
@@ -57,7 +54,7 @@ def resume_requirement(refusal: dict[str, Any], signed: SignedMandate) -> dict[s
     gets ``nonce_*`` with ``extra.nonceFloor``; signing once more above that floor is what the
     docs promise. Any other refusal, or a floor that would not move our nonce, is final.
     """
-    if refusal.get("error") not in NONCE_REFUSALS:
+    if refusal.get("error") not in NONCE_REASONS:
         return None
     for requirement in refusal.get("accepts") or []:
         extra = requirement.get("extra") if isinstance(requirement, dict) else None

@@ -67,7 +67,8 @@ class PendingRelease:
 
 @dataclass(frozen=True)
 class VerifierInfo:
-    """A registered verifier; it settles only from ``active_at`` (registration + ``withdrawDelay``)."""
+    """A registered verifier; it settles only from ``active_at`` (at once for the constructor's, two
+    ``withdrawDelay`` after registration for the owner's)."""
 
     verifier: str
     mandate_slots: int

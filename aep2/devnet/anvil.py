@@ -5,12 +5,30 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aep2.devnet._process import free_port, stop, wait_for_port
 from aep2.devnet._tools import find_tool
+
+CONFIG_TIMEOUT = 10.0
+
+
+def read_anvil_config(path: Path, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """Anvil's ``--config-out`` JSON, once written whole: anvil may open its port before it has
+    finished writing the file, and a read in between sees an empty or partial file."""
+    deadline = time.monotonic() + CONFIG_TIMEOUT
+    while True:
+        try:
+            config: dict[str, Any] = json.loads(path.read_text())
+            return config
+        except (FileNotFoundError, json.JSONDecodeError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"anvil wrote no complete config to {path}") from None
+            time.sleep(0.02)
 
 
 @dataclass
@@ -48,8 +66,12 @@ class Anvil:
             if self.block_time:
                 args += ["--block-time", str(self.block_time)]
             self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            wait_for_port(self.port, self._process)
-            keys = json.loads(config.read_text())["private_keys"]
+            try:
+                wait_for_port(self.port, self._process)
+                keys = read_anvil_config(config, self._process)["private_keys"]
+            except BaseException:  # never leave a half-started anvil behind
+                self.stop()
+                raise
         self.private_keys = [bytes.fromhex(k.removeprefix("0x")) for k in keys]
         return self
 

@@ -9,7 +9,6 @@ process is never signalled.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from aep2.devnet._process import free_port, wait_for_port
 from aep2.devnet._tools import find_tool
+from aep2.devnet.anvil import read_anvil_config
 
 
 def start_detached_anvil(
@@ -40,7 +40,7 @@ def start_detached_anvil(
             args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
         wait_for_port(port, process)
-        keys = json.loads(config.read_text())["private_keys"]
+        keys = read_anvil_config(config, process)["private_keys"]
     return process.pid, port, [bytes.fromhex(k.removeprefix("0x")) for k in keys]
 
 

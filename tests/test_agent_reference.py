@@ -79,15 +79,15 @@ def test_domain_is_the_mandates_domain() -> None:
 def test_poseidon2_parameters() -> None:
     params = VECTORS["poseidon2"]
     constants = poseidon2.round_constants()
-    assert params["seed"] == poseidon2.SEED == "Poseidon2-BN254[t=2,rF=6,rP=50,d=5]"
+    assert params["seed"] == poseidon2.SEED == "Poseidon2-BN254[t=2,rF=8,rP=56,d=5]"
     assert int(params["modulus"]) == poseidon2.R
-    assert (params["width"], params["fullRounds"], params["partialRounds"]) == (2, 6, 50)
-    assert params["roundConstantCount"] == 6 * 2 + 50 == sum(len(c) for c in constants)
+    assert (params["width"], params["fullRounds"], params["partialRounds"]) == (2, 8, 56)
+    assert params["roundConstantCount"] == 8 * 2 + 56 == sum(len(c) for c in constants)
     # The first constant is keccak(keccak(seed)), not keccak(seed): k0 only seeds the chain.
     first = int.from_bytes(keccak(keccak(poseidon2.SEED.encode())), "big") % poseidon2.R
     assert [int(c) for c in params["firstRoundConstants"]] == list(constants[0])
     assert constants[0][0] == first
-    assert int(params["firstPartialRoundConstant"]) == constants[3][0]
+    assert int(params["firstPartialRoundConstant"]) == constants[4][0]
     assert [int(c) for c in params["lastRoundConstants"]] == list(constants[-1])
 
 

@@ -16,7 +16,7 @@ import (
 
 // Version names the circuit's statement; it is part of every circuit id, so
 // keys made for another version are never reused.
-const Version = "v1"
+const Version = "v2"
 
 // Limits enforced by the circuit (docs/agent-keys.md).
 const (
@@ -117,7 +117,7 @@ func newGadgets(api frontend.API) (*gadgets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bytes api: %w", err)
 	}
-	perm, err := poseidon2.NewPoseidon2(api)
+	perm, err := NewPermutation(api)
 	if err != nil {
 		return nil, fmt.Errorf("poseidon2: %w", err)
 	}

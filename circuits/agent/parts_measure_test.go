@@ -11,14 +11,13 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
 	"github.com/consensys/gnark/std/hash"
-	"github.com/consensys/gnark/std/permutation/poseidon2"
 	"github.com/consensys/gnark/std/signature/eddsa"
 )
 
 type compressPart struct{ A, B frontend.Variable }
 
 func (c *compressPart) Define(api frontend.API) error {
-	perm, err := poseidon2.NewPoseidon2(api)
+	perm, err := NewPermutation(api)
 	if err != nil {
 		return err
 	}
@@ -37,7 +36,7 @@ func (c *eddsaPart) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	perm, err := poseidon2.NewPoseidon2(api)
+	perm, err := NewPermutation(api)
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,10 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 
 	"github.com/aep2/aep2/circuits/agent"
+	"github.com/aep2/aep2/circuits/agentkey"
 	"github.com/aep2/aep2/circuits/internal/fixture"
 	"github.com/aep2/aep2/circuits/witness"
 )
@@ -37,11 +37,11 @@ func pow2(n uint) *big.Int { return new(big.Int).Lsh(big.NewInt(1), n) }
 // key holder can; the circuit must still refuse to settle them as another
 // mandate.
 func signElements(s *witness.AgentSettlement, j, k int, elems [7]*big.Int) {
-	h := poseidon2.NewMerkleDamgardHasher()
+	h := agentkey.NewHasher()
 	for _, e := range elems {
 		h.Write(e.FillBytes(make([]byte, 32)))
 	}
-	sig, err := fixture.AgentKey(j).Sign(h.Sum(nil), poseidon2.NewMerkleDamgardHasher())
+	sig, err := fixture.AgentKey(j).Sign(h.Sum(nil), agentkey.NewHasher())
 	if err != nil {
 		panic(err)
 	}

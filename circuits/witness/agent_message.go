@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"math/big"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 
 	"github.com/aep2/aep2/circuits/agent"
+	"github.com/aep2/aep2/circuits/agentkey"
 )
 
 // AgentMessage is an agent mandate's seven message elements
@@ -29,7 +29,7 @@ func AgentMessage(domainSeparator [32]byte, token Address, keyID uint64, payee A
 // AgentMandateHash is M = H(message), Poseidon2 Merkle–Damgård over 32-byte
 // big-endian blocks, as 32 bytes: what the agent key signs.
 func AgentMandateHash(domainSeparator [32]byte, token Address, keyID uint64, payee Address, m *AgentMandate) []byte {
-	h := poseidon2.NewMerkleDamgardHasher()
+	h := agentkey.NewHasher()
 	for _, e := range AgentMessage(domainSeparator, token, keyID, payee, m) {
 		h.Write(e.FillBytes(make([]byte, 32)))
 	}
@@ -38,7 +38,7 @@ func AgentMandateHash(domainSeparator [32]byte, token Address, keyID uint64, pay
 
 // VerifyAgent checks an agent signature natively with gnark-crypto.
 func VerifyAgent(key *eddsa.PublicKey, sig [64]byte, msg []byte) bool {
-	ok, err := key.Verify(sig[:], msg, poseidon2.NewMerkleDamgardHasher())
+	ok, err := key.Verify(sig[:], msg, agentkey.NewHasher())
 	return err == nil && ok
 }
 

@@ -16,13 +16,11 @@ because the paper fixes no choice or makes a different one:
 
 1. **Round constants.** The paper derives them with the Grain LFSR of the original Poseidon;
    gnark-crypto (and ``docs/agent-keys.md``) use a Keccak-256 chain seeded with the ASCII string
-   ``Poseidon2-BN254[t=2,rF=6,rP=50,d=5]``: ``k0 = keccak(seed)`` is *not* a constant itself,
+   ``Poseidon2-BN254[t=2,rF=8,rP=56,d=5]``: ``k0 = keccak(seed)`` is *not* a constant itself,
    the constants are ``k1 = keccak(k0), k2 = keccak(k1), ...`` read big-endian and reduced mod
    ``r``, two per full round and one per partial round, in round order.
-2. **Round counts.** ``R_F = 6, R_P = 50`` are gnark-crypto's defaults for width 2. The
-   commonly used 128-bit BN254 ``x^5`` instances carry the paper's security margin
-   (``R_F = 8``, ``R_P = 56``); gnark-crypto's numbers look like the ones without it. Not
-   re-derived here: the reference follows the pinned protocol.
+2. **Round counts.** ``R_F = 8, R_P = 56``: the paper's 128-bit BN254 ``x^5`` instance with
+   its security margin (not gnark-crypto's width-2 default of 6 and 50, which has none).
 3. **Compression.** The paper's compression mode feeds the whole input forward and truncates
    (``Trunc(P(x) + x)``); gnark-crypto keeps the *second* output word and feeds forward the
    *right* input only: ``C(h, e) = P(h, e)[1] + e``.
@@ -41,8 +39,8 @@ R = 2188824287183927522224640574525727508854836440041603434369820418657580849561
 """BN254's scalar field modulus (the base field of Baby Jubjub)."""
 
 WIDTH = 2
-FULL_ROUNDS = 6
-PARTIAL_ROUNDS = 50
+FULL_ROUNDS = 8
+PARTIAL_ROUNDS = 56
 SEED = f"Poseidon2-BN254[t={WIDTH},rF={FULL_ROUNDS},rP={PARTIAL_ROUNDS},d=5]"
 
 

@@ -51,18 +51,23 @@ circuits:
 	cd circuits && go build ./... && if [ -d cmd/aep2-prover ]; then go build -o $(ROOT)/bin/aep2-prover ./cmd/aep2-prover; fi
 	cd circuits && go build -buildmode=c-shared -o $(ROOT)/bin/libaep2agent.so ./cmd/libaep2agent
 
-# --- Groth16 dev keys for the smallest circuit, and its exported verifier ---------
-# One single-party setup (~500 CPU-seconds, once per machine, cached under $AEP2_HOME) that the
-# tests and the demo prove with. Dev keys only: production keys come from gnark's mpcsetup ceremony.
+# --- Groth16 dev keys for the smallest circuit of each family, and their exported verifiers ---
+# Single-party setups (~100 CPU-seconds for the batch family's N=1, ~30 for the agent family's;
+# once per machine, cached under $AEP2_HOME) that the tests and the demo prove with. Dev keys only:
+# production keys come from gnark's mpcsetup ceremony.
 export AEP2_HOME ?= $(HOME)/.aep2
 CIRCUIT_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' circuits/batch/circuit.go)
+AGENT_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' circuits/agent/circuit.go)
 N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-batch-$(CIRCUIT_VERSION)-n1-p1
+AGENT_N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-agent-$(AGENT_VERSION)-n1-p1
 GENERATED := contracts/src/generated
 
 groth16: circuits foundry
 	test -f $(N1P1_KEYS)/proving.key || aep2-prover setup --dev --n 1 --p 1
+	test -f $(AGENT_N1P1_KEYS)/proving.key || aep2-prover setup --dev --family agent --n 1 --p 1
 	mkdir -p $(GENERATED)
 	aep2-prover export-solidity --n 1 --p 1 --out $(GENERATED)/BatchVerifierN1P1.sol
+	aep2-prover export-solidity --family agent --n 1 --p 1 --out $(GENERATED)/AgentVerifierN1P1.sol
 	cd contracts && forge build --quiet
 
 # --- Redis from Debian, if missing --------------------------------------------

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from aep2.chain import VerifierSpec, load_artifact
+from aep2.chain.artifacts import Artifact
 from aep2.errors import ConfigurationError
-from aep2.prover import circuit_id, default_binary
+from aep2.prover import circuit_id, default_binary, verifier_contract
 from aep2.prover import keys_dir as prover_keys_dir
 from aep2.settlement.planner import CircuitSize
 
@@ -52,6 +53,37 @@ def verifying_key_json() -> dict[str, Any]:
     """The verifying key as ``aep2-prover export-vk`` prints it, for the independent py_ecc check."""
     out = subprocess.run(
         [str(default_binary()), "export-vk", "--n", "1", "--p", "1"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+# --- the agent family --------------------------------------------------------------------------
+
+AGENT_VERIFIER_ARTIFACT = verifier_contract(1, 1, "agent")
+
+
+def agent_keys_dir() -> Path:
+    return prover_keys_dir(1, 1, "agent")
+
+
+def agent_verifier_artifact() -> Artifact:
+    """The exported agent verifier of N=1, P=1 (``make groth16``); skips or fails if not built."""
+    if not (agent_keys_dir() / "proving.key").exists():
+        _missing(f"no agent Groth16 dev keys in {agent_keys_dir()}")
+    try:
+        return load_artifact(AGENT_VERIFIER_ARTIFACT)
+    except ConfigurationError:
+        _missing(f"{AGENT_VERIFIER_ARTIFACT} is not exported and built")
+        raise
+
+
+def agent_verifying_key_json() -> dict[str, Any]:
+    """The agent N=1 verifying key as ``aep2-prover export-vk --family agent`` prints it."""
+    out = subprocess.run(
+        [str(default_binary()), "export-vk", "--family", "agent", "--n", "1", "--p", "1"],
         check=True,
         capture_output=True,
         timeout=120,

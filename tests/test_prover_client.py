@@ -17,6 +17,7 @@ from py_ecc import optimized_bn128 as bn
 from aep2.devnet import repo_root
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum
 from aep2.prover import (
+    AGENT_CIRCUIT_VERSION,
     CIRCUIT_VERSION,
     Proof,
     ProverProcess,
@@ -25,6 +26,7 @@ from aep2.prover import (
     build_request,
     circuit_id,
     default_binary,
+    verifier_contract,
     verify_proof,
 )
 
@@ -196,3 +198,8 @@ def test_the_python_circuit_version_is_the_circuits() -> None:
     source = (repo_root() / "circuits" / "batch" / "circuit.go").read_text()
     assert f'const Version = "{CIRCUIT_VERSION}"' in source
     assert circuit_id(8, 4) == f"aep2-batch-{CIRCUIT_VERSION}-n8-p4"
+    agent = (repo_root() / "circuits" / "agent" / "circuit.go").read_text()
+    assert f'const Version = "{AGENT_CIRCUIT_VERSION}"' in agent
+    assert circuit_id(512, 8, "agent") == f"aep2-agent-{AGENT_CIRCUIT_VERSION}-n512-p8"
+    assert verifier_contract(512, 8, "agent") == "AgentVerifierN512P8"
+    assert verifier_contract(1, 1) == "BatchVerifierN1P1"

@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 
 from aep2.devnet import repo_root
+from aep2.prover._agent_request import AgentProveRequest
+from aep2.prover._circuit import Family
 from aep2.prover._errors import ProverCrashed, ProverError, ProverRejected, ProverTimeout
 from aep2.prover._request import ProveRequest
 from aep2.prover._verify import Proof
@@ -153,15 +155,20 @@ class ProverProcess:
             raise ProverRejected(reply["error"]["code"], reply["error"]["message"])
         return reply["result"]
 
-    def prove(self, request: ProveRequest, *, n: int, p: int, timeout: float | None = None) -> Proof:
-        result = self.request("prove", {"n": n, "p": p, "request": request.to_json()}, timeout=timeout)
+    def prove(
+        self, request: ProveRequest | AgentProveRequest, *, n: int, p: int, timeout: float | None = None
+    ) -> Proof:
+        """Prove ``request`` with the keys of size (n, p) of its family (an agent request: ``agent``)."""
+        family: Family = "agent" if isinstance(request, AgentProveRequest) else "batch"
+        params = _size(n, p, family) | {"request": request.to_json()}
+        result = self.request("prove", params, timeout=timeout)
         return Proof(
             proof=result["proof"], public_input=int(result["publicInput"]), circuit_id=result["circuitId"]
         )
 
-    def verify(self, proof: Proof, *, n: int, p: int) -> bool:
+    def verify(self, proof: Proof, *, n: int, p: int, family: Family = "batch") -> bool:
         """True if the prover's verifier accepts ``proof``, False if it does not verify."""
-        params = {"n": n, "p": p, "proof": proof.to_json()}
+        params = _size(n, p, family) | {"proof": proof.to_json()}
         try:
             return bool(self.request("verify", params)["valid"])
         except ProverRejected as exc:
@@ -169,8 +176,8 @@ class ProverProcess:
                 return False
             raise
 
-    def info(self, *, n: int, p: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("info", {"n": n, "p": p})
+    def info(self, *, n: int, p: int, family: Family = "batch") -> dict[str, Any]:
+        result: dict[str, Any] = self.request("info", _size(n, p, family))
         return result
 
     def close(self) -> None:
@@ -184,3 +191,11 @@ class ProverProcess:
                     self._proc.kill()
                 self._reap(self._proc)
                 self._proc = None
+
+
+def _size(n: int, p: int, family: Family) -> dict[str, Any]:
+    """A request's size parameters; ``family`` is sent only when not the default batch family."""
+    params: dict[str, Any] = {"n": n, "p": p}
+    if family != "batch":
+        params["family"] = family
+    return params

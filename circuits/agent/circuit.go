@@ -6,17 +6,13 @@ import (
 	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
-	"github.com/consensys/gnark/std/math/uints"
 	"github.com/consensys/gnark/std/permutation/poseidon2"
-	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/consensys/gnark/std/signature/eddsa"
-
-	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 // Version names the circuit's statement; it is part of every circuit id, so
 // keys made for another version are never reused.
-const Version = "v2"
+const Version = "v3"
 
 // Limits enforced by the circuit (docs/agent-keys.md).
 const (
@@ -31,7 +27,9 @@ type Circuit struct {
 	// PublicInput is uint256(keccak256(packed agent settlement)) mod r.
 	PublicInput frontend.Variable `gnark:",public"`
 
-	DomainSeparator [32]uints.U8
+	// DomainSeparator is the EIP-712 domain separator's high and low 128
+	// bits: the message's ds_hi and ds_lo.
+	DomainSeparator [2]frontend.Variable
 	VerifierID      frontend.Variable // uint32
 	Token           frontend.Variable // address
 	NotAfter        frontend.Variable // uint64
@@ -83,12 +81,11 @@ func (c *Circuit) define(api frontend.API, hashed bool) error {
 	if err != nil {
 		return err
 	}
-	ds := gadget.CheckedBytes(g.bytes, c.DomainSeparator[:])
-	token := toBytesBE(api, g.bytes, c.Token, 20)
+	header := c.headerBits(api)
 	slots := assertSlotLayout(api, c.Mandates, len(c.Pairs))
-	pairs := c.pairRecords(api, g)
+	records := c.pairRecords(api, g, slots.PairEnabled)
 	c.assertTotals(api, slots)
-	prefix := settlementState(g.perm, api, g.bytes, ds, c.Token)
+	prefix := settlementState(g.perm, api, c.DomainSeparator, c.Token)
 	states := make([]frontend.Variable, len(c.Pairs))
 	for j, p := range c.Pairs {
 		states[j] = g.perm.Compress(prefix, keyPayee(api, p.KeyID, p.Payee))
@@ -99,24 +96,20 @@ func (c *Circuit) define(api frontend.API, hashed bool) error {
 	if !hashed {
 		return nil
 	}
-	packed := gadget.PackSettlement(api, g.bytes, bytesBEHint, ds, c.VerifierID, token, c.NotAfter, pairs)
-	api.AssertIsEqual(c.PublicInput, gadget.SettlementHash(api, g.bytes, packed, PairBytes, slots.PairCount))
+	api.AssertIsEqual(c.PublicInput, settlementHash(api, header, records, slots.PairEnabled))
 	return nil
 }
 
-// gadgets are the shared helpers a Define needs.
+// gadgets are the shared helpers a Define needs. None of them adds a Groth16
+// commitment: range checks decompose bits, the keccak has no lookup tables,
+// so the verifier needs a single pairing check.
 type gadgets struct {
-	bytes *uints.Bytes
 	rc    frontend.Rangechecker
 	perm  *poseidon2.Permutation
 	curve twistededwards.Curve
 }
 
 func newGadgets(api frontend.API) (*gadgets, error) {
-	bapi, err := uints.NewBytes(api)
-	if err != nil {
-		return nil, fmt.Errorf("bytes api: %w", err)
-	}
 	perm, err := NewPermutation(api)
 	if err != nil {
 		return nil, fmt.Errorf("poseidon2: %w", err)
@@ -125,5 +118,5 @@ func newGadgets(api frontend.API) (*gadgets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("baby jubjub: %w", err)
 	}
-	return &gadgets{bytes: bapi, rc: rangecheck.New(api), perm: perm, curve: curve}, nil
+	return &gadgets{rc: bitRange{api}, perm: perm, curve: curve}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
 	"github.com/consensys/gnark/std/math/bits"
 	"github.com/consensys/gnark/std/math/cmp"
-	"github.com/consensys/gnark/std/math/uints"
 )
 
 // halfR is (r − 1)/2: X is "lexicographically largest" iff X > halfR.
@@ -16,33 +15,22 @@ var halfR = func() *big.Int {
 	return r.Rsh(r, 1)
 }()
 
-// compressKey returns the 32-byte compressed form of a key point
-// (docs/agent-keys.md): Y little-endian, the top bit of the last byte set iff
-// X > (r − 1)/2.
+// compressKey returns the 256 bits of a key point's 32-byte compressed form
+// (docs/agent-keys.md), in message order: byte i's bits, least significant
+// first, at 8i … 8i + 7. The form is Y little-endian with the top bit of the
+// last byte set iff X > (r − 1)/2, so bit k < 254 is Y's bit k, bit 254 is
+// zero (Y < r < 2^254) and bit 255 is the sign.
 //
 // Both coordinates are decomposed canonically (bits.ToBinary over the full
 // field width checks the bits are below r), so Y < r and the sign bit is the
-// comparison of X's canonical value: one point, one encoding. Bit 254 is
-// always zero (Y < r < 2^254).
-func compressKey(api frontend.API, bapi *uints.Bytes, k twistededwards.Point) []uints.U8 {
+// comparison of X's canonical value: one point, one encoding.
+func compressKey(api frontend.API, k twistededwards.Point) []frontend.Variable {
 	y := bits.ToBinary(api, k.Y)
-	sign := cmp.IsLess(api, halfR, k.X)
-	out := make([]uints.U8, 32)
-	for i := range out {
-		acc := frontend.Variable(0)
-		for b := range 8 {
-			var bit frontend.Variable
-			switch idx := 8*i + b; {
-			case idx < len(y):
-				bit = y[idx]
-			case idx == 255:
-				bit = sign
-			default:
-				continue
-			}
-			acc = api.Add(acc, api.Mul(bit, 1<<b))
-		}
-		out[i] = bapi.ValueOf(acc)
+	out := make([]frontend.Variable, 256)
+	copy(out, y)
+	for i := len(y); i < 255; i++ {
+		out[i] = 0
 	}
+	out[255] = cmp.IsLess(api, halfR, k.X)
 	return out
 }

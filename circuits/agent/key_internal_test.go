@@ -11,24 +11,23 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
 	"github.com/consensys/gnark/std/math/bits"
-	"github.com/consensys/gnark/std/math/uints"
 	"github.com/consensys/gnark/test"
 )
 
 // compressCircuit asserts compressKey(Key) == Bytes.
 type compressCircuit struct {
 	Key   twistededwards.Point
-	Bytes [32]uints.U8
+	Bytes [32]frontend.Variable
 }
 
 func (c *compressCircuit) Define(api frontend.API) error {
-	bapi, err := uints.NewBytes(api)
-	if err != nil {
-		return err
-	}
-	got := compressKey(api, bapi, c.Key)
-	for i := range got {
-		bapi.AssertIsEqual(got[i], c.Bytes[i])
+	got := compressKey(api, c.Key)
+	for i := range c.Bytes {
+		acc := frontend.Variable(0)
+		for t := range 8 {
+			acc = api.Add(acc, api.Mul(got[8*i+t], 1<<t))
+		}
+		api.AssertIsEqual(acc, c.Bytes[i])
 	}
 	return nil
 }
@@ -38,7 +37,9 @@ func compressAssignment(p *edbn254.PointAffine, b [32]byte) *compressCircuit {
 	p.X.BigInt(&x)
 	p.Y.BigInt(&y)
 	c := &compressCircuit{Key: twistededwards.Point{X: &x, Y: &y}}
-	copy(c.Bytes[:], uints.NewU8Array(b[:]))
+	for i := range b {
+		c.Bytes[i] = b[i]
+	}
 	return c
 }
 

@@ -4,10 +4,7 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/math/uints"
 	"github.com/consensys/gnark/std/permutation/poseidon2"
-
-	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
 var (
@@ -19,9 +16,9 @@ var (
 
 // settlementState is the Poseidon2 Merkle–Damgård state after the message
 // prefix every mandate of the settlement shares: ds_hi, ds_lo, tag_token.
-func settlementState(perm *poseidon2.Permutation, api frontend.API, bapi *uints.Bytes, ds []uints.U8, token frontend.Variable) frontend.Variable {
-	h := perm.Compress(0, gadget.FromBytesBE(api, bapi, ds[:16]))
-	h = perm.Compress(h, gadget.FromBytesBE(api, bapi, ds[16:]))
+func settlementState(perm *poseidon2.Permutation, api frontend.API, ds [2]frontend.Variable, token frontend.Variable) frontend.Variable {
+	h := perm.Compress(0, ds[0])
+	h = perm.Compress(h, ds[1])
 	return perm.Compress(h, api.Add(tagBase, token))
 }
 

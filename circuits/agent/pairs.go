@@ -2,39 +2,34 @@ package agent
 
 import (
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/math/uints"
 
 	"github.com/aep2/aep2/circuits/internal/gadget"
 )
 
-// pairRecord is one pair's 92-byte settlement record, field by field.
-type pairRecord struct {
-	KeyID, Key, Payee, FromNonce, ToNonce, Total []uints.U8
-}
-
-func (r pairRecord) Bytes() []uints.U8 {
-	var out []uints.U8
-	for _, f := range [][]uints.U8{r.KeyID, r.Key, r.Payee, r.FromNonce, r.ToNonce, r.Total} {
-		out = append(out, f...)
-	}
-	return out
-}
-
-// pairRecords decomposes every pair's fields (which range-checks them),
-// asserts its key is on the curve and compresses it. Disabled pairs are
-// padded with the identity (0, 1), on the curve, so this holds for all.
-func (c *Circuit) pairRecords(api frontend.API, g *gadgets) []pairRecord {
-	out := make([]pairRecord, len(c.Pairs))
+// pairRecords returns every pair slot's 92-byte settlement record as bits in
+// message order (the decompositions range-check its fields) and asserts its
+// key is on the curve.
+//
+// A disabled pair must be all zeros with the identity (0, 1) as its key
+// (the prover pads it so): its record is then zero but for the key's bit 0
+// (Y = 1), which is masked linearly, so the keccak sees zeros past the
+// enabled records, as it requires.
+func (c *Circuit) pairRecords(api frontend.API, g *gadgets, pairEnabled []frontend.Variable) [][]frontend.Variable {
+	out := make([][]frontend.Variable, len(c.Pairs))
 	for j, p := range c.Pairs {
 		g.curve.AssertIsOnCurve(p.Key)
-		out[j] = pairRecord{
-			KeyID:     toBytesBE(api, g.bytes, p.KeyID, 8),
-			Key:       compressKey(api, g.bytes, p.Key),
-			Payee:     toBytesBE(api, g.bytes, p.Payee, 20),
-			FromNonce: toBytesBE(api, g.bytes, p.FromNonce, 8),
-			ToNonce:   toBytesBE(api, g.bytes, p.ToNonce, 8),
-			Total:     toBytesBE(api, g.bytes, p.Total, TotalBytes),
+		off := api.Sub(1, pairEnabled[j])
+		for _, v := range []frontend.Variable{p.KeyID, p.Payee, p.FromNonce, p.ToNonce, p.Total, p.Key.X, api.Sub(p.Key.Y, 1)} {
+			api.AssertIsEqual(api.Mul(off, v), 0)
 		}
+		key := compressKey(api, p.Key)
+		key[0] = api.Sub(key[0], off)
+		r := beBits(api, p.KeyID, 8)
+		r = append(r, key...)
+		r = append(r, beBits(api, p.Payee, 20)...)
+		r = append(r, beBits(api, p.FromNonce, 8)...)
+		r = append(r, beBits(api, p.ToNonce, 8)...)
+		out[j] = append(r, beBits(api, p.Total, TotalBytes)...)
 	}
 	return out
 }

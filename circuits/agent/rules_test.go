@@ -261,3 +261,32 @@ func TestPublicInput(t *testing.T) {
 		mustFail(t, c)
 	})
 }
+
+// TestDisabledPairs: a disabled pair slot must be all zeros with the
+// identity as key, so its record's bits are zero past the settlement's
+// length, where the keccak adds its padding.
+func TestDisabledPairs(t *testing.T) {
+	other := fixture.AgentKey(3).PublicKey.A
+	var x, y big.Int
+	other.X.BigInt(&x)
+	other.Y.BigInt(&y)
+	cases := map[string]func(p *agent.Pair){
+		"key id":      func(p *agent.Pair) { p.KeyID = 4 },
+		"payee":       func(p *agent.Pair) { p.Payee = 4 },
+		"fromNonce":   func(p *agent.Pair) { p.FromNonce = 4 },
+		"toNonce":     func(p *agent.Pair) { p.ToNonce = 4 },
+		"total":       func(p *agent.Pair) { p.Total = 4 },
+		"key X":       func(p *agent.Pair) { p.Key.X, p.Key.Y = &x, &y },
+		"key (0, −1)": func(p *agent.Pair) { p.Key.Y = new(big.Int).Sub(r, big.NewInt(1)) },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := assign(t, fixture.AgentSettlement(2))
+			mutate(&c.Pairs[1])
+			mustFail(t, c)
+		})
+	}
+	t.Run("the valid padding solves", func(t *testing.T) {
+		mustSolve(t, assign(t, fixture.AgentSettlement(2)))
+	})
+}

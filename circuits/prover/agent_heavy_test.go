@@ -18,9 +18,10 @@ import (
 
 // TestAgentGroth16 runs the real backend on the whole agent circuit at its
 // smallest size: compile, dev setup, prove, verify, a rejected public input,
-// serve verify and the Solidity export. About 354k constraints, nearly all
-// the settlement keccak (the EdDSA slot is 7.7k), so ~45 s on two cores,
-// hence the build tag (TestAgentGroth16Unbound runs by default):
+// serve verify and the Solidity export (no commitment: 256-byte proofs).
+// About 318k constraints, nearly all the settlement keccak (the EdDSA slot is
+// 8.2k), so ~30 s on two cores, hence the build tag (TestAgentGroth16Unbound
+// runs by default; make test proves this size through Python instead):
 //
 //	go test -tags heavy -run TestAgentGroth16 -v ./prover
 func TestAgentGroth16(t *testing.T) {
@@ -40,7 +41,7 @@ func TestAgentGroth16(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if proof.PublicInput != s.PublicInput().String() || proof.CircuitID != "aep2-agent-v2-n1-p1" {
+	if proof.PublicInput != s.PublicInput().String() || proof.CircuitID != "aep2-agent-v3-n1-p1" {
 		t.Fatalf("proof carries %s/%s", proof.PublicInput, proof.CircuitID)
 	}
 	if err := prover.Verify(vk, proof); err != nil {

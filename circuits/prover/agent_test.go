@@ -23,7 +23,7 @@ func TestFamilies(t *testing.T) {
 	}{
 		{prover.Size{N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
 		{prover.Size{Family: "batch", N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
-		{prover.Size{Family: "agent", N: 4, P: 2}, "aep2-agent-v2-n4-p2", "AgentVerifierN4P2"},
+		{prover.Size{Family: "agent", N: 4, P: 2}, "aep2-agent-v3-n4-p2", "AgentVerifierN4P2"},
 	} {
 		if got := c.size.ID(); got != c.id {
 			t.Errorf("%+v: id %s, want %s", c.size, got, c.id)
@@ -68,8 +68,8 @@ func TestServeAgentParams(t *testing.T) {
 
 // TestAgentGroth16Unbound runs the real backend (dev setup, Solidity-target
 // prove, verify, a rejected witness) on the agent circuit at N=1 less
-// its settlement keccak: the EdDSA, Poseidon2 and range-check constraints
-// with their commitment, in seconds. The whole circuit's run is behind
+// its settlement keccak: the EdDSA, Poseidon2 and range-check constraints,
+// in seconds. The whole circuit's run is behind
 // `-tags heavy` (agent_heavy_test.go).
 func TestAgentGroth16Unbound(t *testing.T) {
 	c := agent.New(1, 1)

@@ -5,6 +5,7 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark/frontend"
 	galgebra "github.com/consensys/gnark/std/algebra/native/twistededwards"
 	"github.com/consensys/gnark/std/signature/eddsa"
 
@@ -20,7 +21,9 @@ func AssignAgent(s *AgentSettlement, n, p int) (*agent.Circuit, error) {
 	}
 	c := agent.New(n, p)
 	c.PublicInput = s.PublicInput()
-	c.DomainSeparator = u8s32(s.DomainSeparator)
+	c.DomainSeparator = [2]frontend.Variable{
+		new(big.Int).SetBytes(s.DomainSeparator[:16]), new(big.Int).SetBytes(s.DomainSeparator[16:]),
+	}
 	c.VerifierID, c.Token, c.NotAfter = s.VerifierID, addr(s.Token), s.NotAfter
 	identity := galgebra.Point{X: 0, Y: 1}
 	for j := range c.Pairs {

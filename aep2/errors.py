@@ -31,6 +31,7 @@ class Reason(StrEnum):
     MANDATE_NOT_CANONICAL = "mandate_not_canonical"
     MANDATE_UNSUPPORTED_VERSION = "mandate_unsupported_version"
     MANDATE_INVALID_FIELD = "mandate_invalid_field"
+    MANDATE_UNSUPPORTED_KIND = "mandate_unsupported_kind"
     ACCEPTED_MISMATCH = "accepted_mismatch"
     # 2. domain
     WRONG_CHAIN = "wrong_chain"

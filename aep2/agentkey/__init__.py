@@ -10,6 +10,8 @@ library ``bin/libaep2agent.so`` (``make circuits``), loaded in process::
     >>> signature = key.sign(domain.separator, mandate)
     >>> verify(key.public_key, domain.separator, mandate, signature)
     True
+    >>> header = encode_agent(SignedAgentMandate(domain=domain, mandate=mandate, signature=signature))
+    >>> decode_any(header)                                # either kind, told apart by "kind"
 
 Errors: :class:`aep2.errors.SignatureError` (``signature_malformed``) for a malformed key
 or signature, :class:`aep2.errors.MandateFieldError` for a field out of range,
@@ -20,12 +22,26 @@ from aep2.agentkey._key import KEY_FILE_MODE, AgentKey, sign
 from aep2.agentkey._library import library, library_path
 from aep2.agentkey._mandate import AGENT_MANDATE_TAG, AgentMandate
 from aep2.agentkey._signature import message_hash, sign_with, verify
+from aep2.agentkey._wire import (
+    SignedAgentMandate,
+    agent_from_wire,
+    agent_to_wire,
+    decode_agent,
+    decode_any,
+    encode_agent,
+)
 
 __all__ = [
     "AGENT_MANDATE_TAG",
     "KEY_FILE_MODE",
     "AgentKey",
     "AgentMandate",
+    "SignedAgentMandate",
+    "agent_from_wire",
+    "agent_to_wire",
+    "decode_agent",
+    "decode_any",
+    "encode_agent",
     "library",
     "library_path",
     "message_hash",

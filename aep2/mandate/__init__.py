@@ -7,11 +7,20 @@
 """
 
 from aep2.mandate._codec import (
+    KIND_AGENT,
+    KIND_EIP712,
     MAX_HEADER_LENGTH,
     WIRE_VERSION,
+    canonical_json,
+    check_canonical,
+    check_version,
+    decimal_field,
     decode,
     encode,
     from_wire,
+    hex_field,
+    mandate_kind,
+    parse_header,
     to_wire,
     unsigned_from_wire,
 )
@@ -23,6 +32,8 @@ from aep2.mandate._typed_data import MANDATE_TYPE_STRING, MANDATE_TYPEHASH, doma
 __all__ = [
     "AMOUNT_LIMIT",
     "HALF_N",
+    "KIND_AGENT",
+    "KIND_EIP712",
     "MANDATE_TYPEHASH",
     "MANDATE_TYPE_STRING",
     "MAX_HEADER_LENGTH",
@@ -32,11 +43,18 @@ __all__ = [
     "Domain",
     "Mandate",
     "SignedMandate",
+    "canonical_json",
+    "check_canonical",
+    "check_version",
     "checksum",
+    "decimal_field",
     "decode",
     "domain_separator",
     "encode",
     "from_wire",
+    "hex_field",
+    "mandate_kind",
+    "parse_header",
     "to_wire",
     "unsigned_from_wire",
 ]

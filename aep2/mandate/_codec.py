@@ -18,6 +18,10 @@ from aep2.errors import MandateDecodeError, MandateFieldError, Reason
 from aep2.mandate._model import Domain, Mandate, SignedMandate
 
 WIRE_VERSION: Final = "1"
+KIND_EIP712: Final = "eip712"
+"""``kind`` of an EIP-712 mandate; optional on the wire (no ``kind`` means EIP-712)."""
+KIND_AGENT: Final = "agent"
+"""``kind`` of an agent-key mandate (``aep2.agentkey``), which this module does not decode."""
 MAX_HEADER_LENGTH: Final = 1024
 """Longest accepted base64 header; a canonical mandate is about 750 characters."""
 
@@ -66,13 +70,15 @@ def encode(signed: SignedMandate) -> str:
     return base64.b64encode(canonical_json(to_wire(signed))).decode("ascii")
 
 
-def _decimal(name: str, text: str) -> int:
+def decimal_field(name: str, text: str) -> int:
+    """A canonical decimal string (no sign, no leading zeros) as an int."""
     if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
         raise MandateFieldError(f"{name}: {text!r} is not a decimal string without leading zeros", field=name)
     return int(text)
 
 
-def _hex_bytes(name: str, text: str) -> bytes:
+def hex_field(name: str, text: str) -> bytes:
+    """Lower-case ``0x`` hex as bytes."""
     body = text[2:]
     if not text.startswith("0x") or body != body.lower() or len(body) % 2:
         raise MandateFieldError(f"{name}: {text!r} is not lower-case 0x-prefixed hex", field=name)
@@ -82,7 +88,7 @@ def _hex_bytes(name: str, text: str) -> bytes:
         raise MandateFieldError(f"{name}: {text!r} is not hex", field=name) from None
 
 
-def _check_version(obj: dict[str, Any]) -> None:
+def check_version(obj: dict[str, Any]) -> None:
     version = obj.get("version")
     if version != WIRE_VERSION:
         raise MandateDecodeError(
@@ -91,9 +97,25 @@ def _check_version(obj: dict[str, Any]) -> None:
         )
 
 
+def mandate_kind(obj: dict[str, Any]) -> str:
+    """The object's ``kind``: ``eip712`` when absent; any other value than the two kinds is refused."""
+    kind = obj.get("kind", KIND_EIP712)
+    if kind not in (KIND_EIP712, KIND_AGENT):
+        raise MandateDecodeError(
+            f"kind {kind!r} is not a mandate kind ({KIND_EIP712!r} or {KIND_AGENT!r})",
+            reason=Reason.MANDATE_UNSUPPORTED_KIND,
+        )
+    return str(kind)
+
+
 def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
     """Validate the wire fields of a mandate that may not be signed yet (no ``signature``)."""
-    _check_version(obj)
+    check_version(obj)
+    if mandate_kind(obj) != KIND_EIP712:
+        raise MandateDecodeError(
+            f"this is a {obj['kind']!r} mandate, not an EIP-712 one", reason=Reason.MANDATE_UNSUPPORTED_KIND
+        )
+    obj = {k: v for k, v in obj.items() if k != "kind"}
     expected = _FIELDS - {"signature"}
     if set(obj) - {"signature"} != expected:
         missing, unknown = sorted(expected - set(obj)), sorted(set(obj) - _FIELDS)
@@ -101,7 +123,7 @@ def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
     for name, value in obj.items():
         if not isinstance(value, str):
             raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
-    numbers = {name: _decimal(name, obj[name]) for name in _NUMBER_FIELDS}
+    numbers = {name: decimal_field(name, obj[name]) for name in _NUMBER_FIELDS}
     domain = Domain.parse(chain_id=numbers["chainId"], escrow=obj["escrow"])
     mandate = Mandate.parse(
         payer=obj["payer"],
@@ -110,30 +132,30 @@ def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
         amount=numbers["amount"],
         nonce=numbers["nonce"],
         deadline=numbers["deadline"],
-        ref=_hex_bytes("ref", obj["ref"]),
+        ref=hex_field("ref", obj["ref"]),
     )
     return domain, mandate
 
 
 def from_wire(obj: dict[str, Any]) -> SignedMandate:
     """Validate a decoded JSON object field by field into a :class:`SignedMandate`."""
-    _check_version(obj)
+    check_version(obj)
     if "signature" not in obj:
         raise MandateFieldError("fields missing ['signature']", field="signature")
     domain, mandate = unsigned_from_wire(obj)
-    signature = _hex_bytes("signature", obj["signature"])
+    signature = hex_field("signature", obj["signature"])
     return SignedMandate(domain=domain, mandate=mandate, signature=signature)
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
         raise MandateDecodeError(f"duplicate keys in {keys}", reason=Reason.MANDATE_MALFORMED)
     return dict(pairs)
 
 
-def decode(header: str | bytes) -> SignedMandate:
-    """Parse a header value into a :class:`SignedMandate`; the signature is *not* checked here."""
+def parse_header(header: str | bytes) -> tuple[bytes, dict[str, Any]]:
+    """A header value's JSON bytes and object: size limit, base64, JSON object, no duplicate keys."""
     if len(header) > MAX_HEADER_LENGTH:
         raise MandateDecodeError(
             f"header is {len(header)} characters, the limit is {MAX_HEADER_LENGTH}",
@@ -141,17 +163,35 @@ def decode(header: str | bytes) -> SignedMandate:
         )
     try:
         raw = base64.b64decode(header, validate=True)
-        obj = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        obj = json.loads(raw, object_pairs_hook=reject_duplicates)
     except (binascii.Error, ValueError) as exc:
         if isinstance(exc, MandateDecodeError):
             raise
         raise MandateDecodeError(f"header is not base64 of JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise MandateDecodeError(f"header holds a JSON {type(obj).__name__}, not an object")
-    signed = from_wire(obj)
-    if canonical_json(to_wire(signed)) != raw:
+    return raw, obj
+
+
+def check_canonical(raw: bytes, wire: dict[str, str]) -> None:
+    """Refuse a header whose JSON is not exactly the canonical spelling of what it decoded to."""
+    if canonical_json(wire) != raw:
         raise MandateDecodeError(
             "mandate JSON is not canonical (sorted keys, no whitespace, ASCII)",
             reason=Reason.MANDATE_NOT_CANONICAL,
         )
+
+
+def decode(header: str | bytes) -> SignedMandate:
+    """Parse a header value into a :class:`SignedMandate`; the signature is *not* checked here.
+
+    An agent-key mandate (``kind`` ``agent``) is refused here: ``aep2.agentkey.decode_any``
+    reads both kinds.
+    """
+    raw, obj = parse_header(header)
+    signed = from_wire(obj)
+    wire = to_wire(signed)
+    if "kind" in obj:
+        wire["kind"] = KIND_EIP712
+    check_canonical(raw, wire)
     return signed

@@ -1,0 +1,152 @@
+"""The wire form of a signed agent mandate, and the decoder that reads either kind.
+
+An agent mandate travels where an EIP-712 one does, as base64 of canonical JSON with the same
+rules (docs/agent-keys.md, "The wire"), told apart by ``"kind": "agent"``. The payer's address
+is not on the wire: the escrow's record of ``keyId`` names the payer.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from aep2.agentkey._mandate import AgentMandate
+from aep2.agentkey._signature import message_hash, verify
+from aep2.errors import MandateDecodeError, MandateFieldError, Reason, SignatureError
+from aep2.mandate import (
+    KIND_AGENT,
+    WIRE_VERSION,
+    Domain,
+    SignedMandate,
+    canonical_json,
+    check_canonical,
+    check_version,
+    decimal_field,
+    from_wire,
+    hex_field,
+    mandate_kind,
+    parse_header,
+    to_wire,
+)
+
+SIGNATURE_BYTES: Final = 64
+_NUMBER_FIELDS: Final = ("chainId", "keyId", "amount", "nonce", "deadline")
+_FIELDS: Final = frozenset(
+    {
+        "version",
+        "kind",
+        "chainId",
+        "escrow",
+        "keyId",
+        "payee",
+        "token",
+        "amount",
+        "nonce",
+        "deadline",
+        "ref",
+        "signature",
+    }
+)
+
+
+class SignedAgentMandate(BaseModel):
+    """An agent mandate, its domain and its 64-byte EdDSA signature, as received."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    domain: Domain
+    mandate: AgentMandate
+    signature: bytes
+
+    @property
+    def digest(self) -> bytes:
+        """``M``, the Poseidon2 message hash: unique per mandate and domain, what the key signs."""
+        return message_hash(self.domain.separator, self.mandate)
+
+    def verify(self, public_key: bytes) -> None:
+        """Raise :class:`SignatureError` unless ``public_key`` (the key on record) signed it."""
+        if not verify(public_key, self.domain.separator, self.mandate, self.signature):
+            raise SignatureError(
+                f"the signature is not key {self.mandate.key_id}'s over this mandate",
+                reason=Reason.SIGNATURE_INVALID,
+            )
+
+
+def agent_to_wire(signed: SignedAgentMandate) -> dict[str, str]:
+    """The canonical JSON object of a signed agent mandate (before serialisation)."""
+    m = signed.mandate
+    return {
+        "version": WIRE_VERSION,
+        "kind": KIND_AGENT,
+        "chainId": str(signed.domain.chain_id),
+        "escrow": signed.domain.escrow,
+        "keyId": str(m.key_id),
+        "payee": m.payee,
+        "token": m.token,
+        "amount": str(m.amount),
+        "nonce": str(m.nonce),
+        "deadline": str(m.deadline),
+        "ref": "0x" + m.ref.hex(),
+        "signature": "0x" + signed.signature.hex(),
+    }
+
+
+def encode_agent(signed: SignedAgentMandate) -> str:
+    """The header value that carries ``signed`` in a call."""
+    return base64.b64encode(canonical_json(agent_to_wire(signed))).decode("ascii")
+
+
+def agent_from_wire(obj: dict[str, Any]) -> SignedAgentMandate:
+    """Validate a decoded JSON object field by field into a :class:`SignedAgentMandate`."""
+    check_version(obj)
+    if set(obj) != _FIELDS:
+        missing, unknown = sorted(_FIELDS - set(obj)), sorted(set(obj) - _FIELDS)
+        raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
+    for name, value in obj.items():
+        if not isinstance(value, str):
+            raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
+    numbers = {name: decimal_field(name, obj[name]) for name in _NUMBER_FIELDS}
+    domain = Domain.parse(chain_id=numbers["chainId"], escrow=obj["escrow"])
+    mandate = AgentMandate.parse(
+        key_id=numbers["keyId"],
+        payee=obj["payee"],
+        token=obj["token"],
+        amount=numbers["amount"],
+        nonce=numbers["nonce"],
+        deadline=numbers["deadline"],
+        ref=hex_field("ref", obj["ref"]),
+    )
+    signature = hex_field("signature", obj["signature"])
+    if len(signature) != SIGNATURE_BYTES:
+        raise SignatureError(
+            f"an agent signature is {SIGNATURE_BYTES} bytes, not {len(signature)}",
+            reason=Reason.SIGNATURE_MALFORMED,
+        )
+    return SignedAgentMandate(domain=domain, mandate=mandate, signature=signature)
+
+
+def decode_agent(header: str | bytes) -> SignedAgentMandate:
+    """Parse a header value holding an agent mandate; the signature is *not* checked here."""
+    signed = decode_any(header)
+    if not isinstance(signed, SignedAgentMandate):
+        raise MandateDecodeError(
+            "this is an EIP-712 mandate, not an agent one", reason=Reason.MANDATE_UNSUPPORTED_KIND
+        )
+    return signed
+
+
+def decode_any(header: str | bytes) -> SignedMandate | SignedAgentMandate:
+    """Parse a header value of either kind (``kind`` absent or ``eip712``: EIP-712; ``agent``)."""
+    raw, obj = parse_header(header)
+    if mandate_kind(obj) == KIND_AGENT:
+        agent = agent_from_wire(obj)
+        check_canonical(raw, agent_to_wire(agent))
+        return agent
+    signed = from_wire(obj)
+    wire = to_wire(signed)
+    if "kind" in obj:
+        wire["kind"] = obj["kind"]
+    check_canonical(raw, wire)
+    return signed

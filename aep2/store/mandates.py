@@ -16,10 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from aep2.agentkey import SignedAgentMandate, encode_agent
 from aep2.mandate import SignedMandate, encode
 from aep2.store.models import (
+    NO_KEY,
     UNSETTLED_STATES,
     ExposureRow,
+    KeyExposureRow,
     MandateRow,
     MandateState,
     ReceiptRow,
@@ -56,23 +59,43 @@ def exposure_of(*, session: Executor, payer: str, token: str) -> int:
     return int(value) if value is not None else 0
 
 
-def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int) -> bool:
-    found = session.execute(_NONCE_SEEN, {"payer": payer, "payee": payee, "nonce": uint64_key(nonce)})
-    return found.first() is not None
+def lock_key_exposure(*, session: Executor, key_id: int) -> int:
+    """Lock an agent key's exposure row for this transaction and return its unsettled total.
+
+    As :func:`lock_exposure`; the payee takes the payer's lock first, then the key's.
+    """
+    upsert = _LOCK_KEY_EXPOSURE_PG if _dialect(session) == "postgresql" else _LOCK_KEY_EXPOSURE_SQLITE
+    return int(session.execute(upsert, {"k": uint64_key(key_id)}).scalar_one())
 
 
-def highest_nonce(*, session: Executor, payer: str, payee: str) -> int:
-    """The largest nonce accepted from ``payer`` for ``payee`` (0 if none); padded keys sort numerically."""
-    value = session.execute(_HIGHEST_NONCE, {"payer": payer, "payee": payee}).scalar_one_or_none()
+def key_exposure_of(*, session: Executor, key_id: int) -> int:
+    """An agent key's unsettled total without locking (for read-only pre-checks)."""
+    value = session.execute(_READ_KEY_EXPOSURE, {"k": uint64_key(key_id)}).scalar_one_or_none()
     return int(value) if value is not None else 0
 
 
-def highest_in_flight_nonce(*, session: Executor, payer: str, payee: str) -> int:
-    """The largest nonce of (payer, payee) in a closed, unsettled window (batched to submitted), or 0.
+def _sequence(payer: str, payee: str, key_id: int) -> dict[str, str]:
+    return {"payer": payer, "payee": payee, "key_id": uint64_key(key_id)}
 
-    Walks the unique (payer, payee, nonce) index from the top, so it reads the few newest rows.
+
+def nonce_seen(*, session: Executor, payer: str, payee: str, nonce: int, key_id: int = 0) -> bool:
+    """Whether the sequence (payer, key id, payee) already used ``nonce`` (key id 0: EIP-712)."""
+    found = session.execute(_NONCE_SEEN, _sequence(payer, payee, key_id) | {"nonce": uint64_key(nonce)})
+    return found.first() is not None
+
+
+def highest_nonce(*, session: Executor, payer: str, payee: str, key_id: int = 0) -> int:
+    """The largest nonce accepted in the sequence (0 if none); padded keys sort numerically."""
+    value = session.execute(_HIGHEST_NONCE, _sequence(payer, payee, key_id)).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def highest_in_flight_nonce(*, session: Executor, payer: str, payee: str, key_id: int = 0) -> int:
+    """The largest nonce of the sequence in a closed, unsettled window (batched to submitted), or 0.
+
+    Walks the unique (payer, key id, payee, nonce) index from the top, so it reads the few newest rows.
     """
-    value = session.execute(_HIGHEST_IN_FLIGHT, {"payer": payer, "payee": payee}).scalar_one_or_none()
+    value = session.execute(_HIGHEST_IN_FLIGHT, _sequence(payer, payee, key_id)).scalar_one_or_none()
     return int(value) if value is not None else 0
 
 
@@ -100,8 +123,39 @@ def accepted_fields(signed: SignedMandate, *, transport: str) -> dict[str, Any]:
     }
 
 
-def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any]) -> int:
+def agent_accepted_fields(signed: SignedAgentMandate, *, payer: str, transport: str) -> dict[str, Any]:
+    """The ``mandates`` row of a verified agent mandate; ``payer`` is its key's payer on record.
+
+    The digest is the mandate's Poseidon2 hash ``M`` (what the key signed), unique per mandate
+    and domain as the EIP-712 digest is.
+    """
+    m, d = signed.mandate, signed.domain
+    return {
+        "chain_id": d.chain_id,
+        "escrow": d.escrow,
+        "kind": "agent",
+        "key_id": uint64_key(m.key_id),
+        "payer": payer,
+        "payee": m.payee,
+        "token": m.token,
+        "amount": str(m.amount),
+        "nonce": uint64_key(m.nonce),
+        "deadline": uint64_key(m.deadline),
+        "ref": "0x" + m.ref.hex(),
+        "signature": "0x" + signed.signature.hex(),
+        "digest": "0x" + signed.digest.hex(),
+        "header": encode_agent(signed),
+        "transport": transport,
+    }
+
+
+def insert_accepted(
+    *, session: Executor, exposure: int, fields: dict[str, Any], key_exposure: int | None = None
+) -> int:
     """Insert an accepted mandate, its first transition, and raise its (payer, token) exposure.
+
+    An agent mandate (``fields["key_id"]`` not :data:`NO_KEY`) raises its key's exposure too,
+    from ``key_exposure`` (what :func:`lock_key_exposure` returned in this transaction).
 
     Core statements rather than ORM units of work: this runs inside the payee's
     write lock on every paid call, and the ORM's bookkeeping was most of its cost.
@@ -118,6 +172,11 @@ def insert_accepted(*, session: Executor, exposure: int, fields: dict[str, Any])
         _RAISE_EXPOSURE,
         {"p": row["payer"], "t": row["token"], "unsettled": str(exposure + int(row["amount"]))},
     )
+    if row.get("key_id", NO_KEY) != NO_KEY:
+        if key_exposure is None:
+            raise ValueError("an agent mandate's insert needs its key's locked exposure")
+        unsettled = str(key_exposure + int(row["amount"]))
+        session.execute(_SET_KEY_EXPOSURE, {"k": row["key_id"], "unsettled": unsettled})
     session.execute(
         _INSERT_TRANSITION,
         {
@@ -171,23 +230,36 @@ _LOCK_EXPOSURE_PG = (
     .returning(ExposureRow.unsettled)
 )
 _READ_EXPOSURE = select(ExposureRow.unsettled).where(*_EXPOSURE_KEY)
-_NONCE_SEEN = (
-    select(MandateRow.id)
-    .where(
-        MandateRow.payer == bindparam("payer"),
-        MandateRow.payee == bindparam("payee"),
-        MandateRow.nonce == bindparam("nonce"),
-    )
-    .limit(1)
+_KEY_EXPOSURE_ROW = {"key_id": bindparam("k"), "unsettled": "0"}
+_LOCK_KEY_EXPOSURE_SQLITE = (
+    sqlite.insert(KeyExposureRow)
+    .values(_KEY_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["key_id"], set_={"unsettled": KeyExposureRow.unsettled})
+    .returning(KeyExposureRow.unsettled)
 )
-_HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(
-    MandateRow.payer == bindparam("payer"), MandateRow.payee == bindparam("payee")
+_LOCK_KEY_EXPOSURE_PG = (
+    postgresql.insert(KeyExposureRow)
+    .values(_KEY_EXPOSURE_ROW)
+    .on_conflict_do_update(index_elements=["key_id"], set_={"unsettled": KeyExposureRow.unsettled})
+    .returning(KeyExposureRow.unsettled)
 )
+_READ_KEY_EXPOSURE = select(KeyExposureRow.unsettled).where(KeyExposureRow.key_id == bindparam("k"))
+_SET_KEY_EXPOSURE = (
+    update(KeyExposureRow)
+    .where(KeyExposureRow.key_id == bindparam("k"))
+    .values(unsettled=bindparam("unsettled"))
+)
+_SEQUENCE = (
+    MandateRow.payer == bindparam("payer"),
+    MandateRow.key_id == bindparam("key_id"),
+    MandateRow.payee == bindparam("payee"),
+)
+_NONCE_SEEN = select(MandateRow.id).where(*_SEQUENCE, MandateRow.nonce == bindparam("nonce")).limit(1)
+_HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(*_SEQUENCE)
 _HIGHEST_IN_FLIGHT = (
     select(MandateRow.nonce)
     .where(
-        MandateRow.payer == bindparam("payer"),
-        MandateRow.payee == bindparam("payee"),
+        *_SEQUENCE,
         MandateRow.state.in_([s.value for s in IN_FLIGHT_STATES]),
     )
     .order_by(MandateRow.nonce.desc())
@@ -224,6 +296,10 @@ def transition(
             exposure = lock_exposure(session=session, payer=row.payer, token=row.token)
             released = {"p": row.payer, "t": row.token, "unsettled": str(exposure - int(row.amount))}
             session.execute(_RAISE_EXPOSURE, released)
+            if row.key_id != NO_KEY:
+                key_exposure = lock_key_exposure(session=session, key_id=int(row.key_id))
+                left = str(key_exposure - int(row.amount))
+                session.execute(_SET_KEY_EXPOSURE, {"k": row.key_id, "unsettled": left})
         session.add(
             StateTransitionRow(
                 mandate_id=row.id, from_state=row.state, to_state=to.value, at=now, reason=reason

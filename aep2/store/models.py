@@ -34,18 +34,30 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
+NO_KEY: str = uint64_key(0)
+"""``key_id`` of an EIP-712 mandate (agent key ids start at 1): a value, not NULL, so the unique
+nonce key covers EIP-712 rows too (SQL treats NULLs as distinct)."""
+
+
 class MandateRow(Base):
-    """An accepted mandate, exactly as signed; the unique key is the replay guard."""
+    """An accepted mandate, exactly as signed; the unique key is the replay guard.
+
+    A nonce sequence is (payer, key id, payee): an EIP-712 mandate's is the payer's own
+    (``key_id`` :data:`NO_KEY`), an agent mandate's runs per (agent key, payee), its ``payer`` the
+    key's payer on record in the escrow, so exposure and headroom stay per payer.
+    """
 
     __tablename__ = "mandates"
     __table_args__ = (
-        UniqueConstraint("payer", "payee", "nonce", name="uq_mandates_payer_payee_nonce"),
+        UniqueConstraint("payer", "key_id", "payee", "nonce", name="uq_mandates_sequence_nonce"),
         Index("ix_mandates_state_payer", "state", "payer"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     escrow: Mapped[str] = mapped_column(String(42))
+    kind: Mapped[str] = mapped_column(String(8), default="eip712", server_default="eip712")
+    key_id: Mapped[str] = mapped_column(String(20), default=NO_KEY, server_default=NO_KEY)
     payer: Mapped[str] = mapped_column(String(42))
     payee: Mapped[str] = mapped_column(String(42))
     token: Mapped[str] = mapped_column(String(42))
@@ -69,6 +81,15 @@ class ExposureRow(Base):
 
     payer: Mapped[str] = mapped_column(String(42), primary_key=True)
     token: Mapped[str] = mapped_column(String(42), primary_key=True)
+    unsettled: Mapped[str] = mapped_column(String(80), default="0")
+
+
+class KeyExposureRow(Base):
+    """Accepted-but-unsettled total per agent key: what the key's remaining cap must still cover."""
+
+    __tablename__ = "key_exposures"
+
+    key_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     unsettled: Mapped[str] = mapped_column(String(80), default="0")
 
 

@@ -43,6 +43,11 @@ class Reason(StrEnum):
     SIGNATURE_HIGH_S = "signature_high_s"
     SIGNATURE_INVALID = "signature_invalid"
     SIGNER_MISMATCH = "signer_mismatch"
+    AGENT_KEY_UNKNOWN = "agent_key_unknown"
+    AGENT_KEY_WRONG_TOKEN = "agent_key_wrong_token"
+    AGENT_KEY_OUT_OF_SCOPE = "agent_key_out_of_scope"
+    AGENT_KEY_NOT_VALID = "agent_key_not_valid"
+    AGENT_KEY_REVOKED = "agent_key_revoked"
     # 4. price
     AMOUNT_BELOW_PRICE = "amount_below_price"
     REF_MISMATCH = "ref_mismatch"
@@ -55,6 +60,7 @@ class Reason(StrEnum):
     # 7. headroom
     INSUFFICIENT_HEADROOM = "insufficient_headroom"
     INSUFFICIENT_RESERVATION = "insufficient_reservation"
+    AGENT_CAP_EXCEEDED = "agent_cap_exceeded"
     # a mandate accepted before, re-presented: its receipt again, never a second charge
     ALREADY_PAID = "already_paid"
     # not the caller's fault

@@ -4,8 +4,9 @@ Per (payer, payee, token) the check needs: the payer's free balance and any pend
 withdrawal from it (amount and ``readyAt``), the payer's reservation for this payee and
 any pending release of it, and the nonce high-water mark settled for (payer, payee).
 :class:`Web3ChainView` (in ``chain_web3``) reads them from the escrow;
-:class:`StaticChainView` holds them in memory for fast unit tests of the check's
-ordering and for the benchmark's isolation of the database cost.
+:class:`AgentKeyView` adds the escrow's agent key records and per-(key, payee) marks for a
+payee that accepts agent mandates. :class:`StaticChainView` holds all of it in memory for
+fast unit tests of the check's ordering and for the benchmark's isolation of the database cost.
 """
 
 from __future__ import annotations
@@ -48,6 +49,58 @@ class ChainView(Protocol):
     def position(self, *, payer: str, payee: str, token: str) -> PayerPosition: ...
 
 
+ANY_PAYEE = "0x0000000000000000000000000000000000000000"
+"""An agent key's payee scope when it may pay any payee."""
+
+
+@dataclass(frozen=True)
+class AgentKeyRecord:
+    """The escrow's record of one agent key (docs/agent-keys.md, "The escrow's rules").
+
+    ``revoke_at`` is when a requested revocation takes effect (0: none requested);
+    ``lowered_cap`` with ``lower_at`` a requested cap lowering and when it takes effect
+    (``lower_at`` 0: none). Until they take effect the key settles as before.
+    """
+
+    key_id: int
+    payer: str
+    key: bytes
+    token: str
+    payee: str
+    cap: int
+    spent: int
+    valid_after: int
+    valid_until: int
+    revoke_at: int = 0
+    lowered_cap: int = 0
+    lower_at: int = 0
+
+    def may_pay(self, payee: str) -> bool:
+        return self.payee in (ANY_PAYEE, payee)
+
+    def cap_until(self, settle_by: int) -> int:
+        """The cap that still holds at ``settle_by``: a lowering effective by then counts."""
+        if self.lower_at and self.lower_at <= settle_by:
+            return min(self.cap, self.lowered_cap)
+        return self.cap
+
+    def remaining_until(self, settle_by: int) -> int:
+        """What the key may still settle at ``settle_by`` before subtracting accepted mandates."""
+        return max(self.cap_until(settle_by) - self.spent, 0)
+
+
+class AgentKeyView(Protocol):
+    """The escrow's agent keys, for a payee that accepts agent mandates."""
+
+    def agent_key(self, key_id: int) -> AgentKeyRecord | None:
+        """The key's record, or None if no key has this id."""
+        ...
+
+    def agent_high_water(self, *, key_id: int, payee: str) -> int:
+        """The nonce high-water mark settled for (agent key, payee)."""
+        ...
+
+
 @dataclass
 class StaticChainView:
     """An in-memory :class:`ChainView`: positions set by the test or benchmark that owns it."""
@@ -55,6 +108,8 @@ class StaticChainView:
     positions: dict[tuple[str, str], PayerPosition] = field(default_factory=dict)
     high_water: dict[tuple[str, str], int] = field(default_factory=dict)
     reservations: dict[tuple[str, str, str], tuple[int, int, int]] = field(default_factory=dict)
+    agent_keys: dict[int, AgentKeyRecord] = field(default_factory=dict)
+    agent_high_waters: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def set(
         self, *, payer: str, token: str, balance: int, pending_withdrawal: int = 0, ready_at: int = 0
@@ -80,3 +135,9 @@ class StaticChainView:
             pending_release=release,
             release_ready_at=release_at,
         )
+
+    def agent_key(self, key_id: int) -> AgentKeyRecord | None:
+        return self.agent_keys.get(key_id)
+
+    def agent_high_water(self, *, key_id: int, payee: str) -> int:
+        return self.agent_high_waters.get((key_id, payee), 0)

@@ -2,10 +2,15 @@
 
 Steps 6-8 run inside a single database transaction that holds the payer's
 exposure lock (SQLite: the ``BEGIN IMMEDIATE`` write lock; PostgreSQL: ``SELECT
-… FOR UPDATE`` on the (payer, token) exposure row). The unique (payer, payee,
-nonce) key is the last line against replays, so two racing requests can never
-both be accepted, nor jointly spend more headroom than the payer has.
+… FOR UPDATE`` on the (payer, token) exposure row), and for an agent mandate its
+key's exposure lock too. The unique (payer, key id, payee, nonce) key is the last
+line against replays, so two racing requests can never both be accepted, nor
+jointly spend more headroom than the payer (or the key's cap) allows.
 The chain is read *before* the transaction so no lock waits on an RPC.
+
+Both kinds of mandate take the same eight steps (DESIGN "The payee's check"). An agent
+mandate's step 3 reads the escrow's record of its key (``aep2.payee.agent_steps``), which
+names the payer; its nonces run per (key, payee) and step 7 also checks the key's cap.
 """
 
 from __future__ import annotations
@@ -14,21 +19,39 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from aep2.agentkey import SignedAgentMandate
 from aep2.errors import NONCE_REASONS, MandateError, Reason
 from aep2.mandate import SignedMandate
-from aep2.payee.chain_view import ChainView, PayerPosition
+from aep2.payee.agent_steps import check_agent_signature, check_key_headroom, check_key_terms, key_on_record
+from aep2.payee.chain_view import AgentKeyRecord, AgentKeyView, ChainView, PayerPosition
 from aep2.payee.config import Settings
 from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
-from aep2.payee.steps import Terms, offline_checks
-from aep2.store import accepted_fields, insert_accepted, insert_receipt, lock_exposure, nonce_seen
-from aep2.store.mandates import exposure_of, highest_in_flight_nonce, highest_nonce, stored_receipt
+from aep2.payee.steps import AnySigned, Terms, check_domain, check_price, check_signature, check_time, decoded
+from aep2.store import (
+    accepted_fields,
+    agent_accepted_fields,
+    insert_accepted,
+    insert_receipt,
+    lock_exposure,
+    lock_key_exposure,
+    nonce_seen,
+)
+from aep2.store.mandates import (
+    exposure_of,
+    highest_in_flight_nonce,
+    highest_nonce,
+    key_exposure_of,
+    stored_receipt,
+)
 from aep2.transports.receipt import Receipt
 
 
@@ -36,22 +59,35 @@ from aep2.transports.receipt import Receipt
 class Acceptance:
     """An accepted, committed mandate and the receipt the payee signed for it.
 
-    ``replayed`` is True when the payer re-presented a mandate this payee had already accepted
-    (say it never saw the answer): the receipt is the stored one and nothing was charged again.
+    ``payer`` is whose funds it spends: an EIP-712 mandate's signer, an agent mandate's key's
+    payer on record. ``replayed`` is True when the payer re-presented a mandate this payee had
+    already accepted (say it never saw the answer): the receipt is the stored one and nothing
+    was charged again.
     """
 
-    signed: SignedMandate
+    signed: AnySigned
     mandate_id: int
     receipt: dict[str, object]
+    payer: str
     replayed: bool = False
 
-    @property
-    def payer(self) -> str:
-        return self.signed.mandate.payer
+
+@dataclass(frozen=True)
+class _Subject:
+    """Whose funds a mandate spends and in which nonce sequence: what steps 6-8 need of either kind.
+
+    ``key_id`` is 0 for an EIP-712 mandate; ``position.high_water`` is the sequence's settled mark.
+    """
+
+    signed: AnySigned
+    payer: str
+    key_id: int
+    record: AgentKeyRecord | None
+    position: PayerPosition
 
 
-def check_nonce_floor(signed: SignedMandate, position: PayerPosition) -> None:
-    """Step 6a: above the nonce high-water mark already settled on chain for (payer, payee)."""
+def check_nonce_floor(signed: AnySigned, position: PayerPosition) -> None:
+    """Step 6a: above the nonce high-water mark already settled on chain for its sequence."""
     if signed.mandate.nonce <= position.high_water:
         raise MandateError(
             f"nonce {signed.mandate.nonce} is not above the settled high-water mark {position.high_water}",
@@ -59,9 +95,9 @@ def check_nonce_floor(signed: SignedMandate, position: PayerPosition) -> None:
         )
 
 
-def check_batched_floor(signed: SignedMandate, batched: int) -> None:
-    """Step 6b: above every nonce of the pair in a closed, unsettled window; its settlement will
-    raise the high-water mark past them, so a lower nonce could never settle."""
+def check_batched_floor(signed: AnySigned, batched: int) -> None:
+    """Step 6b: above every nonce of the sequence in a closed, unsettled window; its settlement
+    will raise the high-water mark past them, so a lower nonce could never settle."""
     if signed.mandate.nonce <= batched:
         raise MandateError(
             f"nonce {signed.mandate.nonce} is not above {batched}, the highest nonce of this pair "
@@ -70,20 +106,28 @@ def check_batched_floor(signed: SignedMandate, batched: int) -> None:
         )
 
 
-SHADOWED_BY_REPLAY = NONCE_REASONS | {Reason.INSUFFICIENT_HEADROOM, Reason.INSUFFICIENT_RESERVATION}
+SHADOWED_BY_REPLAY = NONCE_REASONS | {
+    Reason.INSUFFICIENT_HEADROOM,
+    Reason.INSUFFICIENT_RESERVATION,
+    Reason.AGENT_CAP_EXCEEDED,
+}
 """Refusals a re-presented, already accepted mandate meets (its own nonce and amount count)."""
 
 
-def _replayed(signed: SignedMandate) -> MandateError:
-    m = signed.mandate
+def _replayed(subject: _Subject) -> MandateError:
+    m = subject.signed.mandate
+    signer = f"agent key {subject.key_id}" if subject.record is not None else f"payer {subject.payer}"
     return MandateError(
-        f"nonce {m.nonce} of payer {m.payer} to payee {m.payee} was already used",
-        reason=Reason.NONCE_REPLAYED,
+        f"nonce {m.nonce} of {signer} to payee {m.payee} was already used", reason=Reason.NONCE_REPLAYED
     )
 
 
 class PayeeCheck:
-    """Runs DESIGN's eight steps for one payee; shared by the HTTP, MCP and A2A integrations."""
+    """Runs DESIGN's eight steps for one payee; shared by the HTTP, MCP and A2A integrations.
+
+    ``agent_keys`` reads the escrow's agent keys; without it agent mandates are refused
+    (``mandate_unsupported_kind``).
+    """
 
     def __init__(
         self,
@@ -91,11 +135,13 @@ class PayeeCheck:
         settings: Settings,
         engine: Engine,
         chain: ChainView,
+        agent_keys: AgentKeyView | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.chain = chain
+        self.agent_keys = agent_keys
         self.clock = clock
         self.terms = Terms(
             chain_id=settings.chain_id,
@@ -117,35 +163,89 @@ class PayeeCheck:
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
 
-    def verify(self, header: str | bytes, *, price: int, ref: bytes) -> SignedMandate:
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The mandate kinds this payee accepts, as ``PaymentRequirements.extra.kinds`` lists them."""
+        return ("eip712", "agent") if self.agent_keys is not None else ("eip712",)
+
+    def payer_of(self, signed: AnySigned) -> str:
+        """Whose funds ``signed`` spends (an agent mandate: its key's payer on record)."""
+        if isinstance(signed, SignedMandate):
+            return signed.mandate.payer
+        return key_on_record(signed, self._keys()).payer
+
+    def _keys(self) -> AgentKeyView:
+        if self.agent_keys is None:
+            raise MandateError(
+                "this payee does not accept agent-key mandates (kinds: eip712)",
+                reason=Reason.MANDATE_UNSUPPORTED_KIND,
+            )
+        return self.agent_keys
+
+    def _steps_1_to_5(self, header: str | bytes, *, price: int, ref: bytes, now: int) -> _Subject:
+        """Decode, domain, signature (an agent mandate: the key on record first), price, time."""
+        signed = decoded(header)
+        check_domain(signed, self.terms)
+        record: AgentKeyRecord | None = None
+        if isinstance(signed, SignedAgentMandate):
+            record = key_on_record(signed, self._keys())
+            check_key_terms(signed, record, now=now, horizon_seconds=self.terms.horizon_seconds)
+            check_agent_signature(signed, record)
+        else:
+            check_signature(signed)
+        check_price(signed, price=price, ref=ref)
+        check_time(signed, now=now, horizon_seconds=self.terms.horizon_seconds)
+        return self._subject(signed, record)
+
+    def _subject(self, signed: AnySigned, record: AgentKeyRecord | None) -> _Subject:
+        """Read the payer's position, with the sequence's settled mark (the chain, before any lock)."""
+        m = signed.mandate
+        if record is None:
+            assert isinstance(signed, SignedMandate)
+            position = self.chain.position(payer=signed.mandate.payer, payee=m.payee, token=m.token)
+            return _Subject(signed, signed.mandate.payer, 0, None, position)
+        position = self.chain.position(payer=record.payer, payee=m.payee, token=m.token)
+        mark = self._keys().agent_high_water(key_id=record.key_id, payee=m.payee)
+        return _Subject(signed, record.payer, record.key_id, record, replace(position, high_water=mark))
+
+    def verify(self, header: str | bytes, *, price: int, ref: bytes) -> AnySigned:
         """Steps 1-7 read-only: what an x402 facilitator's ``verify`` answers (``accept`` decides).
 
         A mandate already accepted passes: ``accept`` then hands back its stored receipt.
         """
         now = int(self.clock())
-        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=now)
+        subject = self._steps_1_to_5(header, price=price, ref=ref, now=now)
         try:
-            self._verify(signed, now)
+            self._verify(subject, now)
         except MandateError as exc:
-            if exc.reason not in SHADOWED_BY_REPLAY or self._stored(signed) is None:
+            if exc.reason not in SHADOWED_BY_REPLAY or self._stored(subject) is None:
                 raise
-        return signed
+        return subject.signed
 
-    def _verify(self, signed: SignedMandate, now: int) -> None:
-        m = signed.mandate
-        position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
-        with self._nonce_floor_on_rejection(signed, position):
-            check_nonce_floor(signed, position)
+    def _verify(self, subject: _Subject, now: int) -> None:
+        m = subject.signed.mandate
+        with self._nonce_floor_on_rejection(subject):
+            check_nonce_floor(subject.signed, subject.position)
             with self.engine.connect() as connection:
-                batched = highest_in_flight_nonce(session=connection, payer=m.payer, payee=m.payee)
-                check_batched_floor(signed, batched)
-                if nonce_seen(session=connection, payer=m.payer, payee=m.payee, nonce=m.nonce):
-                    raise _replayed(signed)
-                exposure = exposure_of(session=connection, payer=m.payer, token=m.token)
-        self.headroom.check(m.amount, position, exposure, now=now)
+                sequence = _sequence(subject)
+                batched = highest_in_flight_nonce(session=connection, **sequence)
+                check_batched_floor(subject.signed, batched)
+                if nonce_seen(session=connection, nonce=m.nonce, **sequence):
+                    raise _replayed(subject)
+                exposure = exposure_of(session=connection, payer=subject.payer, token=m.token)
+                key_exposure = key_exposure_of(session=connection, key_id=subject.key_id)
+        self._check_headroom(subject, exposure, key_exposure, now=now)
+
+    def _check_headroom(self, subject: _Subject, exposure: int, key_exposure: int, *, now: int) -> None:
+        """Step 7: the payer's headroom, and for an agent mandate its key's remaining cap."""
+        m = subject.signed.mandate
+        self.headroom.check(m.amount, subject.position, exposure, now=now)
+        if subject.record is not None:
+            settle_by = m.deadline + self.terms.horizon_seconds
+            check_key_headroom(m.amount, subject.record, key_exposure, settle_by=settle_by)
 
     @contextmanager
-    def _nonce_floor_on_rejection(self, signed: SignedMandate, position: PayerPosition) -> Iterator[None]:
+    def _nonce_floor_on_rejection(self, subject: _Subject) -> Iterator[None]:
         """On a nonce rejection, tell the payer where to resume: ``context["nonce_floor"]``.
 
         Only on this (rare) failure path, so the hot path pays no extra query.
@@ -154,10 +254,9 @@ class PayeeCheck:
             yield
         except MandateError as exc:
             if exc.reason in NONCE_REASONS:
-                m = signed.mandate
                 with self.engine.connect() as connection:
-                    seen = highest_nonce(session=connection, payer=m.payer, payee=m.payee)
-                exc.context["nonce_floor"] = max(seen, position.high_water)
+                    seen = highest_nonce(session=connection, **_sequence(subject))
+                exc.context["nonce_floor"] = max(seen, subject.position.high_water)
             raise
 
     def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
@@ -168,26 +267,25 @@ class PayeeCheck:
         batched or settled and its amount counted, so those refusals look it up first.
         """
         now = self.clock()
-        signed = offline_checks(header, terms=self.terms, price=price, ref=ref, now=int(now))
+        subject = self._steps_1_to_5(header, price=price, ref=ref, now=int(now))
         try:
-            return self._accept(signed, now, transport)
+            return self._accept(subject, now, transport)
         except MandateError as exc:
-            earlier = self._stored(signed) if exc.reason in SHADOWED_BY_REPLAY else None
+            earlier = self._stored(subject) if exc.reason in SHADOWED_BY_REPLAY else None
             if earlier is None:
                 raise
             return earlier
 
-    def _accept(self, signed: SignedMandate, now: float, transport: str) -> Acceptance:
+    def _accept(self, subject: _Subject, now: float, transport: str) -> Acceptance:
         """Steps 6-8 for a mandate that passed steps 1-5."""
-        m = signed.mandate
-        position = self.chain.position(payer=m.payer, payee=m.payee, token=m.token)
-        with self._nonce_floor_on_rejection(signed, position):
-            check_nonce_floor(signed, position)
+        m = subject.signed.mandate
+        with self._nonce_floor_on_rejection(subject):
+            check_nonce_floor(subject.signed, subject.position)
         accepted_at = datetime.fromtimestamp(now, UTC)
         receipt = self._receipts.sign(
             Receipt(
-                digest="0x" + signed.digest.hex(),
-                payer=m.payer,
+                digest="0x" + subject.signed.digest.hex(),
+                payer=subject.payer,
                 payee=m.payee,
                 token=m.token,
                 amount=str(m.amount),
@@ -195,55 +293,74 @@ class PayeeCheck:
                 accepted_at=accepted_at.isoformat(),
             )
         )
-        with self._nonce_floor_on_rejection(signed, position):
+        with self._nonce_floor_on_rejection(subject):
             try:
-                mandate_id = self._persist(signed, position, receipt, accepted_at, transport)
+                mandate_id = self._persist(subject, receipt, accepted_at, transport)
             except IntegrityError:
-                raise _replayed(signed) from None
-        return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt)
+                raise _replayed(subject) from None
+        return Acceptance(signed=subject.signed, mandate_id=mandate_id, receipt=receipt, payer=subject.payer)
 
-    def _stored(self, signed: SignedMandate) -> Acceptance | None:
+    def _stored(self, subject: _Subject) -> Acceptance | None:
         """The earlier acceptance of this exact mandate (same digest), or None for another one."""
         with self.engine.connect() as connection:
-            found = stored_receipt(session=connection, digest="0x" + signed.digest.hex())
+            found = stored_receipt(session=connection, digest="0x" + subject.signed.digest.hex())
         if found is None:
             return None
         mandate_id, receipt = found
-        return Acceptance(signed=signed, mandate_id=mandate_id, receipt=receipt, replayed=True)
+        return Acceptance(
+            signed=subject.signed, mandate_id=mandate_id, receipt=receipt, payer=subject.payer, replayed=True
+        )
 
     def _persist(
-        self,
-        signed: SignedMandate,
-        position: PayerPosition,
-        receipt: dict[str, object],
-        accepted_at: datetime,
-        transport: str,
+        self, subject: _Subject, receipt: dict[str, object], accepted_at: datetime, transport: str
     ) -> int:
         """Steps 6b, 7 and 8 in one transaction, committed on return.
 
         The batched floor is read under the exposure lock, which closing a window takes too, so
         no window closes between the check and the insert. "Never seen" is the unique (payer,
-        payee, nonce) key itself: a replay fails the insert (``IntegrityError``, turned into
-        ``nonce_replayed`` by the caller), which saves a query on every accepted call;
+        key id, payee, nonce) key itself: a replay fails the insert (``IntegrityError``, turned
+        into ``nonce_replayed`` by the caller), which saves a query on every accepted call;
         ``verify`` looks the nonce up explicitly.
         """
-        m = signed.mandate
+        m = subject.signed.mandate
         with self._writer, self.engine.begin() as connection:
-            exposure = lock_exposure(session=connection, payer=m.payer, token=m.token)
+            exposure = lock_exposure(session=connection, payer=subject.payer, token=m.token)
+            key_exposure = _lock_key(connection, subject)
             check_batched_floor(
-                signed, highest_in_flight_nonce(session=connection, payer=m.payer, payee=m.payee)
+                subject.signed, highest_in_flight_nonce(session=connection, **_sequence(subject))
             )
-            self.headroom.check(m.amount, position, exposure, now=int(accepted_at.timestamp()))
+            self._check_headroom(subject, exposure, key_exposure or 0, now=int(accepted_at.timestamp()))
             mandate_id = insert_accepted(
-                session=connection, exposure=exposure, fields=_fields(signed, accepted_at, transport)
+                session=connection,
+                exposure=exposure,
+                key_exposure=key_exposure,
+                fields=_fields(subject, accepted_at, transport),
             )
             insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
             return mandate_id
 
 
-def _fields(signed: SignedMandate, accepted_at: datetime, transport: str) -> dict[str, object]:
-    return {
-        **accepted_fields(signed, transport=transport),
-        "accepted_at": accepted_at,
-        "updated_at": accepted_at,
-    }
+class _Sequence(TypedDict):
+    payer: str
+    payee: str
+    key_id: int
+
+
+def _sequence(subject: _Subject) -> _Sequence:
+    """The store's name of the mandate's nonce sequence (key id 0: the payer's EIP-712 one)."""
+    return {"payer": subject.payer, "payee": subject.signed.mandate.payee, "key_id": subject.key_id}
+
+
+def _lock_key(connection: Connection, subject: _Subject) -> int | None:
+    if subject.record is None:
+        return None
+    return lock_key_exposure(session=connection, key_id=subject.key_id)
+
+
+def _fields(subject: _Subject, accepted_at: datetime, transport: str) -> dict[str, object]:
+    signed = subject.signed
+    if isinstance(signed, SignedAgentMandate):
+        fields = agent_accepted_fields(signed, payer=subject.payer, transport=transport)
+    else:
+        fields = accepted_fields(signed, transport=transport)
+    return {**fields, "accepted_at": accepted_at, "updated_at": accepted_at}

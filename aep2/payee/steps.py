@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aep2.agentkey import SignedAgentMandate, decode_any
 from aep2.errors import MandateError, Reason
-from aep2.mandate import SignedMandate, decode
+from aep2.mandate import SignedMandate
+
+AnySigned = SignedMandate | SignedAgentMandate
+"""A signed mandate of either kind: EIP-712, or agent key (``docs/agent-keys.md``)."""
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,12 @@ class Terms:
     horizon_seconds: int
 
 
-def decoded(header: str | bytes) -> SignedMandate:
-    """Step 1: size, base64, canonical JSON, version, field ranges and checksums."""
-    return decode(header)
+def decoded(header: str | bytes) -> AnySigned:
+    """Step 1: size, base64, canonical JSON, kind, version, field ranges and checksums."""
+    return decode_any(header)
 
 
-def check_domain(signed: SignedMandate, terms: Terms) -> None:
+def check_domain(signed: AnySigned, terms: Terms) -> None:
     """Step 2: the mandate is for this chain, this escrow, this payee and an accepted token."""
     domain, mandate = signed.domain, signed.mandate
     if domain.chain_id != terms.chain_id:
@@ -55,7 +59,7 @@ def check_signature(signed: SignedMandate) -> None:
     signed.verify()
 
 
-def check_price(signed: SignedMandate, *, price: int, ref: bytes) -> None:
+def check_price(signed: AnySigned, *, price: int, ref: bytes) -> None:
     """Step 4: pays at least the route's price, for exactly this call."""
     mandate = signed.mandate
     if mandate.amount < price:
@@ -69,7 +73,7 @@ def check_price(signed: SignedMandate, *, price: int, ref: bytes) -> None:
         )
 
 
-def check_time(signed: SignedMandate, *, now: int, horizon_seconds: int) -> None:
+def check_time(signed: AnySigned, *, now: int, horizon_seconds: int) -> None:
     """Step 5: settleable for at least the settlement horizon (an expired mandate fails this too)."""
     deadline = signed.mandate.deadline
     if deadline < now + horizon_seconds:
@@ -82,8 +86,10 @@ def check_time(signed: SignedMandate, *, now: int, horizon_seconds: int) -> None
 
 
 def offline_checks(header: str | bytes, *, terms: Terms, price: int, ref: bytes, now: int) -> SignedMandate:
-    """Steps 1-5 in DESIGN's order."""
+    """Steps 1-5 in DESIGN's order for an EIP-712 mandate (an agent mandate's step 3 reads the chain)."""
     signed = decoded(header)
+    if not isinstance(signed, SignedMandate):
+        raise MandateError("an agent mandate needs its key's record", reason=Reason.MANDATE_UNSUPPORTED_KIND)
     check_domain(signed, terms)
     check_signature(signed)
     check_price(signed, price=price, ref=ref)

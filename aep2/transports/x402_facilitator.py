@@ -69,9 +69,10 @@ class Aep2FacilitatorScheme:
         try:
             price, ref = _terms(requirements, self.check)
             signed = self.check.verify(_header(payload), price=price, ref=ref)
+            payer = self.check.payer_of(signed)
         except Aep2Error as exc:
             return VerifyResponse(is_valid=False, invalid_reason=str(exc.reason), invalid_message=exc.message)
-        return VerifyResponse(is_valid=True, payer=signed.mandate.payer)
+        return VerifyResponse(is_valid=True, payer=payer)
 
     def settle(
         self,

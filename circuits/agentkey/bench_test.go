@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
 func benchFixture(b *testing.B) (*PrivateKey, [PublicKeySize]byte, Mandate, [SignatureSize]byte) {
@@ -96,5 +98,29 @@ func BenchmarkSignStock(b *testing.B) {
 		if _, err := stock.Sign(msg[:], NewHasher()); err != nil {
 			b.Fatal(err)
 		}
+	})
+}
+
+// BenchmarkCompress is one Poseidon2 compression C(h, e): a mandate's hash costs
+// three (its first four elements are cached), a challenge five.
+func BenchmarkCompress(b *testing.B) {
+	var h, e fr.Element
+	h.SetUint64(3)
+	e.SetUint64(5)
+	timed(b, func() { compress(&h, &e) })
+}
+
+// BenchmarkCompressStock is the same compression through gnark-crypto's Permutation.
+func BenchmarkCompressStock(b *testing.B) {
+	var h, e fr.Element
+	h.SetUint64(3)
+	e.SetUint64(5)
+	perm := permutation()
+	timed(b, func() {
+		state := [2]fr.Element{h, e}
+		if err := perm.Permutation(state[:]); err != nil {
+			b.Fatal(err)
+		}
+		h.Add(&state[1], &e)
 	})
 }

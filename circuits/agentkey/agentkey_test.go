@@ -343,37 +343,76 @@ func TestSignMatchesGnarkCryptoOnRandomKeysAndMessages(t *testing.T) {
 	}
 }
 
-func TestReduceModOrderMatchesBigInt(t *testing.T) {
+// The arithmetic modulo ℓ against math/big, on random values and the edges: 0, 1,
+// ℓ − 1, ℓ, 2^256 − 1 (k and s), r − 1 (h).
+func TestScalarArithmeticMatchesBigInt(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(19, 20))
 	order := twistededwards.GetEdwardsCurve().Order
-	for i := range 1000 {
-		var x [8]uint64
+	orderMinusOne := orderWords
+	orderMinusOne[0]--
+	rMinusOne := modulus
+	rMinusOne[0]--
+	max := [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	edges := [][4]uint64{{}, {1}, orderMinusOne, orderWords, max}
+	random := func() (x [4]uint64) {
 		for j := range x {
 			x[j] = rng.Uint64()
 		}
-		if i < 3 { // the edges: zero, ℓ itself, 2^512 − 1
-			x = [8]uint64{}
-			if i == 1 {
-				copy(x[:4], orderWords[:])
+		return x
+	}
+	for i := range 2000 {
+		h, s, k := random(), random(), random()
+		h[3] &= 1<<61 - 1 // h is a field element: below r < 2^254
+		if i < len(edges)*len(edges) {
+			s, k = edges[i%len(edges)], edges[i/len(edges)]
+			h = [][4]uint64{{}, {1}, rMinusOne}[i%3]
+		}
+		reduced := modOrder(&k)
+		if got, want := bigWords(reduced[:]), new(big.Int).Mod(bigWords(k[:]), &order); got.Cmp(want) != 0 {
+			t.Fatalf("%x mod ℓ = %s, want %s", k, got, want)
+		}
+		sMont := toMontgomeryOrder(&s)
+		want := new(big.Int).Mul(bigWords(h[:]), bigWords(s[:]))
+		want.Add(want, bigWords(k[:])).Mod(want, &order)
+		if sum := mulAddModOrder(&h, &sMont, &k); bigWords(sum[:]).Cmp(want) != 0 {
+			t.Fatalf("h·s + k mod ℓ = %x, want %s (h %x s %x k %x)", sum, want, h, s, k)
+		}
+	}
+}
+
+// The comb against gnark-crypto's ScalarMultiplication on edge scalars (0, 1,
+// ℓ − 1, ℓ, ℓ + 1, 2^256 − 1, every digit pattern at the top) and random ones.
+func TestFixedBaseMatchesScalarMultiplication(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(23, 24))
+	order := twistededwards.GetEdwardsCurve().Order
+	base := twistededwards.GetEdwardsCurve().Base
+	scalars := []*big.Int{
+		big.NewInt(0), big.NewInt(1), big.NewInt(8), big.NewInt(9), big.NewInt(-1),
+		new(big.Int).Sub(&order, big.NewInt(1)), new(big.Int).Set(&order),
+		new(big.Int).Add(&order, big.NewInt(1)),
+		new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1)),
+		new(big.Int).Lsh(big.NewInt(1), 251), new(big.Int).Lsh(big.NewInt(1), 255),
+		bigWords([]uint64{0x8888888888888888, 0x8888888888888888, 0x8888888888888888, 0x0888888888888888}),
+		bigWords([]uint64{0x7777777777777777, 0x7777777777777777, 0x7777777777777777, 0x0777777777777777}),
+	}
+	scalars[4] = new(big.Int).Sub(&order, big.NewInt(8))
+	for range 300 {
+		var b [32]byte
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		scalars = append(scalars, new(big.Int).SetBytes(b[:]))
+	}
+	var blind fr.Element
+	blind.SetUint64(12345)
+	for i, k := range scalars {
+		var want twistededwards.PointAffine
+		want.ScalarMultiplication(&base, k)
+		words := [4]uint64(words(k))
+		for _, rho := range []*fr.Element{nil, &blind} {
+			if got := fixedBaseCT(&words, rho); !got.Equal(&want) {
+				t.Fatalf("case %d: [%s]B differs from gnark-crypto's", i, k)
 			}
-			if i == 2 {
-				for j := range x {
-					x[j] = ^uint64(0)
-				}
-			}
-		}
-		want := new(big.Int)
-		for j := 7; j >= 0; j-- {
-			want.Lsh(want, 64).Or(want, new(big.Int).SetUint64(x[j]))
-		}
-		want.Mod(want, &order)
-		got := reduceModOrder(&x)
-		gotInt := new(big.Int)
-		for j := 3; j >= 0; j-- {
-			gotInt.Lsh(gotInt, 64).Or(gotInt, new(big.Int).SetUint64(got[j]))
-		}
-		if gotInt.Cmp(want) != 0 {
-			t.Fatalf("case %d: %s, want %s", i, gotInt, want)
 		}
 	}
 }
@@ -481,5 +520,60 @@ func TestCompressMatchesPermutation(t *testing.T) {
 		if !got.Equal(&want) || !generic.Equal(&want) {
 			t.Fatalf("compress(%s, %s) = %s, in Go %s, want %s", h.String(), e.String(), got.String(), generic.String(), want.String())
 		}
+	}
+}
+
+// selectAddend (assembly on amd64) picks exactly the entry asked for, and zero
+// past the end, as the Go version does.
+func TestSelectAddend(t *testing.T) {
+	table := combTable()[5][:]
+	for idx := range uint64(len(table) + 2) {
+		var got, generic affineAddend
+		selectAddend(&got, &table[0], len(table), idx)
+		selectAddendGeneric(&generic, table, idx)
+		want := affineAddend{}
+		if idx < uint64(len(table)) {
+			want = table[idx]
+		}
+		if got != want || generic != want {
+			t.Fatalf("index %d: got %v, generic %v, want %v", idx, got, generic, want)
+		}
+	}
+	var got affineAddend
+	selectAddend(&got, &table[0], 0, 0)
+	if got != (affineAddend{}) {
+		t.Fatal("an empty table selects something")
+	}
+}
+
+// addAffine (assembly on amd64) equals addAffineGeneric, on multiples of the base
+// point, the identity on either side, and a point added to itself.
+func TestAddAffineMatchesGeneric(t *testing.T) {
+	table := combTable()
+	var p extended
+	p.setIdentity()
+	for i := range combRows {
+		for j := range combEntries + 1 {
+			q := lookupCT(&table[i], int64(j)-int64(j%2)*2*int64(j))
+			got, want := p, p
+			got.addAffine(&q)
+			want.addAffineGeneric(&q)
+			if got != want {
+				t.Fatalf("row %d entry %d: assembly and Go differ", i, j)
+			}
+			p = got
+		}
+	}
+	q := table[7][3]
+	var same extended
+	same.X.Sub(&q.YplusX, &q.YminusX).Halve()
+	same.Y.Add(&q.YplusX, &q.YminusX).Halve()
+	same.Z.SetOne()
+	same.T.Mul(&same.X, &same.Y)
+	got, want := same, same
+	got.addAffine(&q)
+	want.addAffineGeneric(&q)
+	if got != want {
+		t.Fatal("doubling through addition: assembly and Go differ")
 	}
 }

@@ -37,6 +37,8 @@ type PrivateKey struct {
 	encoded [PublicKeySize]byte
 	scalar  [4]uint64 // little-endian words
 	seed    [32]byte
+
+	scalarMont [4]uint64 // scalar·2^256 mod ℓ, the form signing multiplies by
 }
 
 // GenerateKey derives a key from SeedSize bytes of r exactly as gnark-crypto's
@@ -60,6 +62,7 @@ func GenerateKey(r io.Reader) (*PrivateKey, error) {
 		}
 	}
 	copy(priv.seed[:], h[32:])
+	priv.scalarMont = toMontgomeryOrder(&priv.scalar)
 	priv.public = fixedBaseCT(&priv.scalar, nil) // once per key: the fixed-time inversion
 	priv.encoded = priv.public.Bytes()
 	return &priv, nil
@@ -83,6 +86,7 @@ func ParsePrivateKey(b []byte) (*PrivateKey, error) {
 	priv := PrivateKey{public: public, scalar: wordsBE((*[32]byte)(scalar))}
 	copy(priv.encoded[:], b[:PublicKeySize])
 	copy(priv.seed[:], b[2*PublicKeySize:])
+	priv.scalarMont = toMontgomeryOrder(&priv.scalar)
 	derived := fixedBaseCT(&priv.scalar, nil)
 	if !derived.Equal(&public) {
 		return nil, fmt.Errorf("%w: the public key does not match the scalar", ErrPrivateKey)

@@ -1,9 +1,7 @@
 package agentkey
 
 import (
-	"crypto/subtle"
 	"math/big"
-	"math/bits"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -13,37 +11,89 @@ import (
 
 // Constant-time signing. gnark-crypto's Sign computes S with math/big and [k]B
 // with a table walk that skips zero digits, so its running time depends on the
-// secret scalar and nonce. PrivateKey.sign computes the same bytes (the tests hold it to
-// gnark-crypto's output) with a fixed sequence of operations: every table entry
-// is read for every digit, and S is reduced mod ℓ by a fixed 512-step division.
+// secret scalar and nonce. PrivateKey.sign computes the same bytes (the tests hold
+// it to gnark-crypto's output) with a fixed sequence of operations: every table
+// entry is read for every digit, the additions and the field arithmetic under
+// them have no branch, and S is reduced mod ℓ by Montgomery reduction with
+// masked subtractions (scalar.go).
 
+// The comb: [k]B = Σ dᵢ·[2^(w·i)]B over the signed w-bit digits dᵢ ∈ [−2^(w−1), 2^(w−1))
+// of k mod ℓ (< 2^252), one table row per digit holding [j·2^(w·i)]B for
+// j = 0..2^(w−1) as affine addends: one 7-multiplication addition per digit, no
+// doubling, and a scan of the row's 2^(w−1) + 1 entries (select_amd64.s). A row
+// needs room for the recoding's carry: rows·w ≥ 253. w = 5 (51 rows, 83 KiB)
+// measured 18.4 µs for [k]B against 22.3 µs with w = 4 (64 rows) and 18.2 µs with
+// w = 6 (43 rows, 33 entries each).
 const (
-	combWindow  = 4
-	combEntries = 1 << combWindow
-	combDigits  = 256 / combWindow
+	combWindow  = 5
+	combEntries = 1 << (combWindow - 1)
+	combRows    = (253 + combWindow - 1) / combWindow
 )
 
-// combTable[i][j] = [j·16^i]B, j = 0..15, for the 64 digits of a 256-bit nonce.
-var combTable = sync.OnceValue(func() *[combDigits][combEntries]cached {
-	var table [combDigits][combEntries]cached
+// combTable[i][j] = [j·2^(w·i)]B, j = 0..2^(w−1), entry 0 the identity.
+var combTable = sync.OnceValue(func() *[combRows][combEntries + 1]affineAddend {
+	points := make([]extended, 0, combRows*combEntries)
 	var base extended
 	b := twistededwards.GetEdwardsCurve().Base
 	base.fromAffine(&b)
-	for i := range table {
-		var acc extended
-		acc.setIdentity()
+	for range combRows {
 		var step cached
 		step.fromExtended(&base)
-		for j := range table[i] {
-			table[i][j].fromExtended(&acc)
+		acc := base
+		for range combEntries {
+			points = append(points, acc)
 			acc.add(&step, false)
 		}
 		for range combWindow {
 			base.double(true)
 		}
 	}
+	addends := toAffineAddends(points)
+	var table [combRows][combEntries + 1]affineAddend
+	for i := range table {
+		table[i][0] = affineIdentity
+		copy(table[i][1:], addends[i*combEntries:])
+	}
 	return &table
 })
+
+// combDigits recodes k mod ℓ into signed digits, without a secret-dependent branch.
+func combDigits(k *[4]uint64) (digits [combRows]int64) {
+	reduced := modOrder(k)
+	var carry int64
+	for i := range digits {
+		bit := i * combWindow
+		var v uint64
+		if bit < 256 { // i, not k, decides: public
+			v = reduced[bit/64] >> (bit % 64)
+			if bit%64 > 64-combWindow && bit/64 < 3 {
+				v |= reduced[bit/64+1] << (64 - bit%64)
+			}
+		}
+		d := int64(v&(1<<combWindow-1)) + carry
+		carry = (d + combEntries) >> combWindow
+		digits[i] = d - carry<<combWindow
+	}
+	return digits
+}
+
+// lookupCT returns digit·row's base point, reading every entry of the row.
+func lookupCT(row *[combEntries + 1]affineAddend, digit int64) affineAddend {
+	neg := uint64(digit >> 63) // all ones when negative
+	abs := uint64((digit ^ int64(neg)) - int64(neg))
+	var e affineAddend
+	selectAddend(&e, &row[0], len(row), abs)
+	// −(x, y) = (−x, y): swap Y ± X, negate T (non-zero whenever the digit is)
+	var minusT fr.Element
+	subMod(&minusT, &fr.Element{}, &e.T2d)
+	for w := range 4 {
+		swap := neg & (e.YplusX[w] ^ e.YminusX[w])
+		e.YplusX[w] ^= swap
+		e.YminusX[w] ^= swap
+		e.T2d[w] ^= neg & (e.T2d[w] ^ minusT[w])
+	}
+	return e
+}
 
 // sign is gnark-crypto's deterministic EdDSA: k = blake2b-512(seed ‖ M)[:32] as a
 // big-endian integer, R = [k]B, h = H(R.X, R.Y, A.X, A.Y, M), S = (k + h·s) mod ℓ.
@@ -59,7 +109,8 @@ func (s *PrivateKey) sign(msg *[32]byte, m *fr.Element) [SignatureSize]byte {
 	r := fixedBaseCT(&k, &blind)
 	challenge := hashElements(r.X, r.Y, s.public.X, s.public.Y, *m)
 	hBytes := challenge.Bytes() // public: a function of R, A and M
-	sum := mulAddModOrder(wordsBE(&hBytes), s.scalar, k)
+	h := wordsBE(&hBytes)
+	sum := mulAddModOrder(&h, &s.scalarMont, &k)
 
 	var out [SignatureSize]byte
 	encodedR := r.Bytes()
@@ -72,27 +123,20 @@ func (s *PrivateKey) sign(msg *[32]byte, m *fr.Element) [SignatureSize]byte {
 	return out
 }
 
-// fixedBaseCT computes [k]B for a secret 256-bit k: one addition per 4-bit digit,
-// each reading all 16 entries of its row (the complete addition formulas make the
-// identity entry for a zero digit harmless). The result's Z is inverted as
+// fixedBaseCT computes [k]B for a secret 256-bit k with the comb: the same
+// additions and the same memory reads for every k (the complete addition formulas
+// make the identity entry for a zero digit harmless). The result's Z is inverted as
 // ρ/(ρZ) with a secret, non-zero ρ, so that the variable-time inversion sees a
 // value unrelated to k; without one (nil or zero), as Z^(r−2), fixed-time but
 // slower.
 func fixedBaseCT(k *[4]uint64, blind *fr.Element) twistededwards.PointAffine {
 	table := combTable()
+	digits := combDigits(k)
 	var p extended
 	p.setIdentity()
-	for i := range combDigits {
-		digit := int((k[i/16] >> (4 * (i % 16))) & 0xf)
-		var entry cached
-		for j := range combEntries {
-			hit := subtle.ConstantTimeEq(int32(j), int32(digit))
-			entry.YplusX.Select(hit, &entry.YplusX, &table[i][j].YplusX)
-			entry.YminusX.Select(hit, &entry.YminusX, &table[i][j].YminusX)
-			entry.T2d.Select(hit, &entry.T2d, &table[i][j].T2d)
-			entry.Z2.Select(hit, &entry.Z2, &table[i][j].Z2)
-		}
-		p.add(&entry, false)
+	for i := range digits {
+		entry := lookupCT(&table[i], digits[i])
+		p.addAffine(&entry)
 	}
 	var zInv fr.Element
 	if blind != nil && !blind.IsZero() {
@@ -108,55 +152,18 @@ func fixedBaseCT(k *[4]uint64, blind *fr.Element) twistededwards.PointAffine {
 
 var frModulusMinus2 = new(big.Int).Sub(fr.Modulus(), big.NewInt(2))
 
-var orderWords = wordsBE(&subgroupOrder)
-
-// mulAddModOrder returns (h·s + k) mod ℓ in constant time.
-func mulAddModOrder(h, s, k [4]uint64) [4]uint64 {
-	var prod [8]uint64
-	for i := range 4 {
-		var carry uint64
-		for j := range 4 {
-			hi, lo := bits.Mul64(h[i], s[j])
-			var c uint64
-			lo, c = bits.Add64(lo, prod[i+j], 0)
-			hi += c
-			lo, c = bits.Add64(lo, carry, 0)
-			hi += c
-			prod[i+j], carry = lo, hi
-		}
-		prod[i+4] = carry
-	}
-	var c uint64
-	for i := range 8 { // h < 2^254, s < 2^255, k < 2^256: no carry out of 512 bits
-		var add uint64
-		if i < 4 {
-			add = k[i]
-		}
-		prod[i], c = bits.Add64(prod[i], add, c)
-	}
-	return reduceModOrder(&prod)
-}
-
-// reduceModOrder is x mod ℓ by binary long division: 512 shift-and-conditionally-
-// subtract steps, the subtraction chosen by mask, not by branch.
-func reduceModOrder(x *[8]uint64) [4]uint64 {
-	var rem [4]uint64 // < ℓ < 2^252 between steps, so a shift never overflows
-	for i := 511; i >= 0; i-- {
-		bit := (x[i/64] >> (i % 64)) & 1
-		rem[3] = rem[3]<<1 | rem[2]>>63
-		rem[2] = rem[2]<<1 | rem[1]>>63
-		rem[1] = rem[1]<<1 | rem[0]>>63
-		rem[0] = rem[0]<<1 | bit
-		var t [4]uint64
-		var borrow uint64
-		t[0], borrow = bits.Sub64(rem[0], orderWords[0], 0)
-		t[1], borrow = bits.Sub64(rem[1], orderWords[1], borrow)
-		t[2], borrow = bits.Sub64(rem[2], orderWords[2], borrow)
-		t[3], borrow = bits.Sub64(rem[3], orderWords[3], borrow)
-		keep := -borrow // all ones when rem < ℓ
+// selectAddendGeneric is selectAddend in Go: mask, AND and OR over every word of
+// every entry.
+func selectAddendGeneric(out *affineAddend, table []affineAddend, idx uint64) {
+	var acc affineAddend
+	for j := range table {
+		x := idx ^ uint64(j)
+		hit := ((x | -x) >> 63) - 1 // all ones when j = idx
 		for w := range 4 {
-			rem[w] = rem[w]&keep | t[w]&^keep
+			acc.YplusX[w] |= hit & table[j].YplusX[w]
+			acc.YminusX[w] |= hit & table[j].YminusX[w]
+			acc.T2d[w] |= hit & table[j].T2d[w]
 		}
 	}
-	return rem
+	*out = acc
 }

@@ -523,6 +523,41 @@ func TestCompressMatchesPermutation(t *testing.T) {
 	}
 }
 
+// The joint ladder against gnark-crypto's ScalarMultiplication, [s]B − [h]A, on
+// edge scalars (0, 1, ℓ − 1, limbs all ones, 2^254 − 1) and random ones.
+func TestDoubleScalarMulMatchesScalarMultiplication(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(25, 26))
+	order := twistededwards.GetEdwardsCurve().Order
+	base := twistededwards.GetEdwardsCurve().Base
+	key, err := lookupKey(func() []byte { b := PublicKeyBytes(testKey(t, 3)); return b[:] }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := []*big.Int{
+		big.NewInt(0), big.NewInt(1), new(big.Int).Sub(&order, big.NewInt(1)),
+		new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 254), big.NewInt(1)),
+		bigWords([]uint64{0xffff0000ffff0000, 0x0000ffff0000ffff, 0xaaaa5555aaaa5555, 0x1555aaaa5555aaaa}),
+	}
+	random := func() *big.Int {
+		return bigWords([]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64() >> 2})
+	}
+	for i := range 200 {
+		s, h := random(), random()
+		if i < len(edges)*len(edges) {
+			s, h = edges[i%len(edges)], edges[i/len(edges)]
+		}
+		var sB, hA, want twistededwards.PointAffine
+		sB.ScalarMultiplication(&base, s)
+		hA.ScalarMultiplication(&key.point, h)
+		hA.Neg(&hA)
+		want.Add(&sB, &hA)
+		got := doubleScalarMul([4]uint64(words(s)), [4]uint64(words(h)), &key.tables)
+		if !got.equalsAffine(&want.X, &want.Y) {
+			t.Fatalf("case %d: [%s]B − [%s]A differs from gnark-crypto's", i, s, h)
+		}
+	}
+}
+
 // selectAddend (assembly on amd64) picks exactly the entry asked for, and zero
 // past the end, as the Go version does.
 func TestSelectAddend(t *testing.T) {

@@ -160,19 +160,3 @@ func (p *extended) equalsAffine(x, y *fr.Element) bool {
 	t.Mul(y, &p.Z)
 	return t.Equal(&p.Y)
 }
-
-// oddMultiples returns [1]P, [3]P, …, [2n−1]P as addends.
-func oddMultiples(p *twistededwards.PointAffine, n int) []cached {
-	out := make([]cached, n)
-	var cur, twice extended
-	cur.fromAffine(p)
-	twice.fromAffine(p)
-	twice.double(true)
-	var twiceC cached
-	twiceC.fromExtended(&twice)
-	for i := range out {
-		out[i].fromExtended(&cur)
-		cur.add(&twiceC, false)
-	}
-	return out
-}

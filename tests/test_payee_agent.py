@@ -18,10 +18,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from aep2.agentkey import AgentKey, AgentMandate, SignedAgentMandate, agent_to_wire, encode_agent
-from aep2.errors import MandateError, Reason
+from aep2.errors import ConfigurationError, MandateError, Reason
 from aep2.mandate import Domain, encode
 from aep2.payee import PayeeCheck, StaticChainView
 from aep2.payee.chain_view import ANY_PAYEE, AgentKeyRecord
+from aep2.payee.challenge import requirements
 from aep2.store import MandateRow, MandateState, transition
 from aep2.transports.call_ref import http_ref
 from aep2.transports.receipt import verify_receipt
@@ -60,7 +61,9 @@ def chain() -> StaticChainView:
 
 @pytest.fixture
 def check(engine: Engine, chain: StaticChainView) -> PayeeCheck:
-    return PayeeCheck(settings=s.settings(), engine=engine, chain=chain, agent_keys=chain)
+    return PayeeCheck(
+        settings=s.settings(mandate_kinds=["eip712", "agent"]), engine=engine, chain=chain, agent_keys=chain
+    )
 
 
 def agent_signed(
@@ -111,9 +114,23 @@ def test_accepts_an_agent_mandate_for_the_keys_payer(check: PayeeCheck) -> None:
 
 def test_kinds_on_offer(check: PayeeCheck, engine: Engine, chain: StaticChainView) -> None:
     assert check.kinds == ("eip712", "agent")
-    eip712_only = PayeeCheck(settings=s.settings(), engine=engine, chain=chain)
+    eip712_only = PayeeCheck(settings=s.settings(), engine=engine, chain=chain, agent_keys=chain)
     assert eip712_only.kinds == ("eip712",)
     reject(eip712_only, agent_header(), Reason.MANDATE_UNSUPPORTED_KIND)
+    agent_only = PayeeCheck(
+        settings=s.settings(mandate_kinds=["agent"]), engine=engine, chain=chain, agent_keys=chain
+    )
+    reject(agent_only, encode(s.sign(ref=REF)), Reason.MANDATE_UNSUPPORTED_KIND)
+    accept(agent_only, agent_header())
+    with pytest.raises(ConfigurationError):
+        PayeeCheck(settings=s.settings(mandate_kinds=["agent"]), engine=engine, chain=chain)
+
+
+def test_the_challenge_lists_the_kinds(check: PayeeCheck) -> None:
+    offer = requirements(check.settings, price=s.PRICE, ref=REF)
+    assert offer.extra is not None and offer.extra["kinds"] == ["eip712", "agent"]
+    plain = requirements(s.settings(), price=s.PRICE, ref=REF)
+    assert plain.extra is not None and "kinds" not in plain.extra
 
 
 @pytest.mark.parametrize(

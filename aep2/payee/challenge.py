@@ -36,6 +36,7 @@ def requirements(
         min_deadline_seconds=settings.settlement_horizon_seconds,
         ref="0x" + ref.hex(),
         nonce_floor=nonce_floor,
+        kinds=advertised_kinds(settings),
     )
     return PaymentRequirements(
         scheme=SCHEME,
@@ -46,6 +47,11 @@ def requirements(
         max_timeout_seconds=MAX_TIMEOUT_SECONDS,
         extra=extra.to_extra(),
     )
+
+
+def advertised_kinds(settings: Settings) -> list[str] | None:
+    """``extra.kinds``: the accepted mandate kinds, left out when EIP-712 alone (the default)."""
+    return None if settings.mandate_kinds == ["eip712"] else list(settings.mandate_kinds)
 
 
 def payment_required(
@@ -130,7 +136,7 @@ def offered_mandate(payload: PaymentPayload, settings: Settings, *, price: int) 
 
     x402 v2: ``accepted`` names the requirement the payer chose, so it must be one of the offer's,
     field for field: scheme, network, asset, amount, payTo and the static ``extra`` (escrow, deadline
-    horizon). ``extra.ref`` and ``extra.nonceFloor`` vary per call and per payer; the mandate itself
+    horizon, kinds). ``extra.ref`` and ``extra.nonceFloor`` vary per call and per payer; the mandate itself
     is checked against them (``ref_mismatch``, the nonce steps).
     """
     accepted = payload.accepted
@@ -141,6 +147,7 @@ def offered_mandate(payload: PaymentPayload, settings: Settings, *, price: int) 
         "payTo": (accepted.pay_to.lower(), settings.payee.lower()),
         "extra.escrow": (str(extra.get("escrow", "")).lower(), settings.escrow.lower()),
         "extra.minDeadlineSeconds": (extra.get("minDeadlineSeconds"), settings.settlement_horizon_seconds),
+        "extra.kinds": (extra.get("kinds"), advertised_kinds(settings)),
     }
     for name, (sent, ours) in offered.items():
         if sent != ours:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aep2.agentkey import SignedAgentMandate
-from aep2.errors import NONCE_REASONS, MandateError, Reason
+from aep2.errors import NONCE_REASONS, ConfigurationError, MandateError, Reason
 from aep2.mandate import SignedMandate
 from aep2.payee.agent_steps import check_agent_signature, check_key_headroom, check_key_terms, key_on_record
 from aep2.payee.chain_view import AgentKeyRecord, AgentKeyView, ChainView, PayerPosition
@@ -125,8 +125,9 @@ def _replayed(subject: _Subject) -> MandateError:
 class PayeeCheck:
     """Runs DESIGN's eight steps for one payee; shared by the HTTP, MCP and A2A integrations.
 
-    ``agent_keys`` reads the escrow's agent keys; without it agent mandates are refused
-    (``mandate_unsupported_kind``).
+    It accepts the kinds ``settings.mandate_kinds`` lists, others are refused
+    (``mandate_unsupported_kind``); accepting agent mandates takes ``agent_keys``, the
+    escrow's agent keys.
     """
 
     def __init__(
@@ -143,6 +144,10 @@ class PayeeCheck:
         self.chain = chain
         self.agent_keys = agent_keys
         self.clock = clock
+        self.kinds: tuple[str, ...] = tuple(settings.mandate_kinds)
+        """The mandate kinds this payee accepts, as ``PaymentRequirements.extra.kinds`` lists them."""
+        if "agent" in self.kinds and agent_keys is None:
+            raise ConfigurationError("accepting agent mandates needs a view of the escrow's agent keys")
         self.terms = Terms(
             chain_id=settings.chain_id,
             escrow=settings.escrow,
@@ -163,11 +168,6 @@ class PayeeCheck:
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
 
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        """The mandate kinds this payee accepts, as ``PaymentRequirements.extra.kinds`` lists them."""
-        return ("eip712", "agent") if self.agent_keys is not None else ("eip712",)
-
     def payer_of(self, signed: AnySigned) -> str:
         """Whose funds ``signed`` spends (an agent mandate: its key's payer on record)."""
         if isinstance(signed, SignedMandate):
@@ -175,11 +175,8 @@ class PayeeCheck:
         return key_on_record(signed, self._keys()).payer
 
     def _keys(self) -> AgentKeyView:
-        if self.agent_keys is None:
-            raise MandateError(
-                "this payee does not accept agent-key mandates (kinds: eip712)",
-                reason=Reason.MANDATE_UNSUPPORTED_KIND,
-            )
+        if self.agent_keys is None or "agent" not in self.kinds:
+            raise _unsupported("agent", self.kinds)
         return self.agent_keys
 
     def _steps_1_to_5(self, header: str | bytes, *, price: int, ref: bytes, now: int) -> _Subject:
@@ -191,6 +188,8 @@ class PayeeCheck:
             record = key_on_record(signed, self._keys())
             check_key_terms(signed, record, now=now, horizon_seconds=self.terms.horizon_seconds)
             check_agent_signature(signed, record)
+        elif "eip712" not in self.kinds:
+            raise _unsupported("eip712", self.kinds)
         else:
             check_signature(signed)
         check_price(signed, price=price, ref=ref)
@@ -338,6 +337,13 @@ class PayeeCheck:
             )
             insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
             return mandate_id
+
+
+def _unsupported(kind: str, kinds: tuple[str, ...]) -> MandateError:
+    return MandateError(
+        f"this payee does not accept {kind} mandates (kinds: {', '.join(kinds)})",
+        reason=Reason.MANDATE_UNSUPPORTED_KIND,
+    )
 
 
 class _Sequence(TypedDict):

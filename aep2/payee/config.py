@@ -7,7 +7,7 @@ template does; a YAML file (``aep2 payee serve --config``) fills the same model.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from eth_account import Account
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         ge=0,
         description="most of a payer's free balance (shared with every payee) to accept against, "
         "in token base units; unset: all of it",
+    )
+    mandate_kinds: list[Literal["eip712", "agent"]] = Field(
+        default=["eip712"],
+        min_length=1,
+        description="mandate kinds accepted: eip712 (payer-signed) and agent (agent-key, docs/agent-keys.md)",
     )
     rpc_url: str | None = None
     database_url: str | None = None

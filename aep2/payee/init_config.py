@@ -49,6 +49,10 @@ settlement_horizon_seconds: 3600
 require_reservations: false
 max_exposure_per_payer: null
 
+# Mandate kinds accepted: eip712 (signed by the payer's account key) and agent (signed by an agent
+# key the payer authorized in the escrow, capped there: docs/agent-keys.md). Challenges list them.
+mandate_kinds: [eip712]
+
 # The store of accepted mandates and receipts: SQLite (WAL, synchronous=FULL) or postgresql://...
 # null: AEP2_DATABASE_URL, else ~/.aep2/payee.db.
 database_url: "{database_url}"

@@ -6,7 +6,8 @@ both sides, so the payer and the payee read one definition:
 - ``PaymentRequirements``: ``scheme = "aep2"``, ``network = "eip155:<chainId>"``,
   ``asset`` = token, ``payTo`` = payee, ``amount`` = price in base units, and
   ``extra`` = :class:`Aep2Extra` (escrow, deadline horizon, the ``ref`` the
-  payee expects for this call, and the payer's nonce floor when known).
+  payee expects for this call, the payer's nonce floor when known, and the mandate
+  ``kinds`` it accepts when not EIP-712 alone).
 - ``PaymentPayload.payload`` = ``{"mandate": <aep2 header>}`` (base64 canonical JSON, see
   :mod:`aep2.mandate`).
 """
@@ -50,6 +51,9 @@ class Aep2Extra(_Camel):
     min_deadline_seconds: int = Field(ge=0, description="deadline must be at least now + this")
     ref: str = Field(pattern=r"^0x[0-9a-f]{64}$", description="keccak256 of the call descriptor")
     nonce_floor: int | None = Field(default=None, ge=0, description="payer's settled/seen nonce, if known")
+    kinds: list[str] | None = Field(
+        default=None, description="mandate kinds accepted (eip712, agent); absent: eip712 only"
+    )
 
     def to_extra(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)

@@ -20,7 +20,7 @@ from x402.interfaces import FacilitatorContext
 from x402.schemas import Network, PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse
 
 from aep2.errors import Aep2Error
-from aep2.payee.challenge import mandate_header, payload_from
+from aep2.payee.challenge import advertised_kinds, mandate_header, payload_from
 from aep2.payee.check import PayeeCheck
 from aep2.transports.receipt import transaction_ref
 from aep2.transports.scheme import SCHEME, network_of
@@ -55,7 +55,13 @@ class Aep2FacilitatorScheme:
 
     def get_extra(self, network: Network) -> dict[str, Any] | None:
         settings = self.check.settings
-        return {"escrow": settings.escrow, "minDeadlineSeconds": settings.settlement_horizon_seconds}
+        extra: dict[str, Any] = {
+            "escrow": settings.escrow,
+            "minDeadlineSeconds": settings.settlement_horizon_seconds,
+        }
+        if (kinds := advertised_kinds(settings)) is not None:
+            extra["kinds"] = kinds
+        return extra
 
     def get_signers(self, network: Network) -> list[str]:
         return [self.check.settings.payee]

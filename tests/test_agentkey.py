@@ -209,6 +209,24 @@ mandates = st.builds(
 
 
 @settings(max_examples=200)
+@given(mandate=mandates, separator=st.binary(min_size=32, max_size=32))
+def test_pack_is_the_fixed_140_byte_layout(mandate: AgentMandate, separator: bytes) -> None:
+    expected = b"".join(
+        (
+            separator,
+            mandate.key_id.to_bytes(8, "big"),
+            bytes.fromhex(mandate.payee[2:]),
+            bytes.fromhex(mandate.token[2:]),
+            mandate.amount.to_bytes(12, "big"),
+            mandate.nonce.to_bytes(8, "big"),
+            mandate.deadline.to_bytes(8, "big"),
+            mandate.ref,
+        )
+    )
+    assert mandate.pack(separator) == expected
+
+
+@settings(max_examples=200)
 @given(mandate=mandates, separator=st.binary(min_size=32, max_size=32), flip=st.integers(0, 8 * 64 - 1))
 def test_random_mandates_sign_verify_and_reject_flipped_bits(
     key: AgentKey, mandate: AgentMandate, separator: bytes, flip: int

@@ -12,6 +12,7 @@ Writes ``benchmarks/results/agent_sign.json`` and prints medians and p99s.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import platform
 import time
@@ -40,16 +41,19 @@ def main() -> None:
     signature = key.sign(separator, mandate)
     assert verify(key.public_key, separator, mandate, signature)
     packed = mandate.pack(separator)
-    lib, public_key = library(), key.public_key
+    lib, public_key, private_key = library(), key.public_key, key.unsafe_private_key_bytes()
+    out = ctypes.create_string_buffer(64)
 
     calls = {
         "sign (AgentKey.sign)": lambda: key.sign(separator, mandate),
         "verify (aep2.agentkey.verify)": lambda: verify(public_key, separator, mandate, signature),
         "message_hash (Poseidon2, 7 elements)": lambda: message_hash(separator, mandate),
+        "sign, library only (pre-packed)": lambda: lib.aep2_agent_sign_mandate(private_key, packed, out),
         "verify, library only (pre-packed)": lambda: lib.aep2_agent_verify_mandate(
             public_key, packed, signature
         ),
     }
+    load_at_start = os.getloadavg()
     samples: list[Sample] = [measure(name, fn, runs=runs) for name, fn in calls.items()]
     # Thread CPU time leaves out preemption: on a shared two-core machine the wall-clock p99
     # measures the neighbours as much as the code (ctypes runs the Go code on this thread).
@@ -60,18 +64,21 @@ def main() -> None:
     print(f"{'measurement':60} {'median µs':>10} {'p99 µs':>10}")
     for s in samples:
         print(f"{s.name:60} {s.median_us:10.1f} {s.p99_us:10.1f}")
-    for sign, verify_ in ((samples[0], samples[1]), (samples[4], samples[5])):
+    half = len(calls)
+    for sign, verify_ in ((samples[0], samples[1]), (samples[half], samples[half + 1])):
         print(f"sign p99 {sign.p99_us:.1f} µs (budget {SIGN_BUDGET_US:.0f}), "
               f"verify p99 {verify_.p99_us:.1f} µs (budget {VERIFY_BUDGET_US:.0f})")  # fmt: skip
     path = write_results(
         "agent_sign",
         {
             "machine": platform.processor() or platform.machine(),
+            "load_average_at_start": load_at_start,
             "load_average": os.getloadavg(),
             "samples": [asdict(s) for s in samples],
             "budget_us": {"sign_p99": SIGN_BUDGET_US, "verify_p99": VERIFY_BUDGET_US},
         },
     )
+    print(f"load average {load_at_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     print(f"wrote {path}")
 
 

@@ -612,3 +612,58 @@ func TestAddAffineMatchesGeneric(t *testing.T) {
 		t.Fatal("doubling through addition: assembly and Go differ")
 	}
 }
+
+// The three caches stay bounded: past their limit they start over, and what they
+// answer after that is still right.
+func TestCachesStayBounded(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(27, 28))
+	m := testMandate(rng)
+	first := testKey(t, 200)
+	firstPub := PublicKeyBytes(first)
+	sig, err := SignMandate(first, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range keyCacheLimit + 1 {
+		var seed [SeedSize]byte
+		seed[0], seed[1] = byte(i), byte(i>>8)
+		priv, err := GenerateKey(bytes.NewReader(seed[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := PublicKeyBytes(priv)
+		if _, err := lookupKey(pub[:]); err != nil {
+			t.Fatal(err)
+		}
+		if i < privateKeyCacheLimit+1 {
+			if _, err := CachedPrivateKey(priv.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range prefixCacheLimit + 1 {
+		c := m
+		c.KeyID = uint64(i) + 1
+		c.Hash()
+	}
+	keyCache.RLock()
+	keys := len(keyCache.keys)
+	keyCache.RUnlock()
+	prefixes.RLock()
+	states := len(prefixes.states)
+	prefixes.RUnlock()
+	privateKeys.Lock()
+	privs := len(privateKeys.keys)
+	privateKeys.Unlock()
+	if keys > keyCacheLimit || states > prefixCacheLimit || privs > privateKeyCacheLimit {
+		t.Fatalf("cache sizes %d, %d, %d over their limits", keys, states, privs)
+	}
+	if ok, err := VerifyMandate(firstPub[:], &m, sig[:]); !ok || err != nil {
+		t.Fatalf("after eviction: ok=%v err=%v", ok, err)
+	}
+	full := m.Elements()
+	want := hashElements(full[:]...)
+	if got := m.Hash(); got != want.Bytes() {
+		t.Fatal("after eviction the mandate hash differs from the uncached one")
+	}
+}

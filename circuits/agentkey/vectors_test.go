@@ -166,13 +166,17 @@ func TestInvalidVectors(t *testing.T) {
 }
 
 func TestHashCachedPrefixMatchesFullHash(t *testing.T) {
-	m := testMandate(mrand.New(mrand.NewPCG(15, 16)))
-	elements := m.Elements()
-	full := hashElements(elements[:]...)
-	want := full.Bytes()
-	for range 2 { // a cache miss, then a hit
-		if got := m.Hash(); got != want {
-			t.Fatalf("Hash = %x, want %x", got, want)
+	rng := mrand.New(mrand.NewPCG(15, 16))
+	for range 100 { // a miss, then hits with the same prefix and other terms and refs
+		m := testMandate(rng)
+		for j := range 3 {
+			m.Nonce += uint64(j)
+			m.Ref[j] ^= 0xff
+			elements := m.Elements()
+			full := hashElements(elements[:]...)
+			if got, want := m.Hash(), full.Bytes(); got != want {
+				t.Fatalf("Hash = %x, want %x", got, want)
+			}
 		}
 	}
 }

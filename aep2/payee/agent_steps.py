@@ -46,7 +46,7 @@ def check_key_terms(
             reason=Reason.AGENT_KEY_NOT_VALID,
         )
     settle_by = m.deadline + horizon_seconds
-    if record.revoke_at and record.revoke_at < settle_by:
+    if record.revoke_at and record.revoke_at <= settle_by:  # the escrow settles while now < revokeAt
         raise MandateError(
             f"agent key {m.key_id}'s revocation takes effect at {record.revoke_at}, before the deadline plus "
             f"the settlement horizon ({settle_by})",

@@ -57,7 +57,8 @@ ANY_PAYEE = "0x0000000000000000000000000000000000000000"
 class AgentKeyRecord:
     """The escrow's record of one agent key (docs/agent-keys.md, "The escrow's rules").
 
-    ``revoke_at`` is when a requested revocation takes effect (0: none requested);
+    ``revoke_at`` is when a requested revocation takes effect, the key settling while the chain's
+    time is below it (0: none requested);
     ``lowered_cap`` with ``lower_at`` a requested cap lowering and when it takes effect
     (``lower_at`` 0: none). Until they take effect the key settles as before.
     """

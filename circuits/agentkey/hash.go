@@ -66,8 +66,8 @@ var roundKeys = func() (keys [2*FullRounds + PartialRounds]fr.Element) {
 // compress sets h = P(h, e)[1] + e: gnark-crypto's width-2 Permutation written out
 // for two words (no slices, no width switch, the linear layers as unreduced sums
 // reduced once, branch-free), its rounds in assembly on amd64 with the state in
-// registers (poseidon2_amd64.s): the same 216 multiplications in about 0.7 of
-// gnark-crypto's time on this machine's Zen 1 cores.
+// registers (poseidon2_amd64.s): 216 multiplications, 144 of them squarings, in
+// about 0.55 of gnark-crypto's time on this machine's Zen 1 cores.
 func compress(h, e *fr.Element) {
 	a, b := *h, *e
 	external(&a, &b) // before the first round

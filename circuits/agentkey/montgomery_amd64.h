@@ -109,3 +109,80 @@
 	CMOVQCS s1, d1 \
 	CMOVQCS s2, d2 \
 	CMOVQCS s3, d3
+
+// MONT_SQR_LAZY sets (R8..R11) = x²·2^−256 mod r, below 2r, for x = (R8..R11) below
+// 2r: the CIOS loop with each cross product x_i·x_j (i < j) computed once and
+// doubled through the multiplicand (word i multiplies x_i by x_i, 2x_(i+1), …,
+// the doubled words in SI, BP and DI): 26 MULX instead of 32. Only word 0 adds a
+// large multiple, x₀·(2x − x₀) < 2^64·4r, so the accumulator stays below
+// 5r·(1 + 2^−64) < 2^256; the result is below x²/2^256 + r < 2r. Clobbers SI and
+// BP as well.
+#define MONT_SQR_LAZY \
+	MOVQ    R9, SI             \
+	SHLQ    $1, SI             \
+	MOVQ    R10, BP            \
+	SHLQ    $1, BP             \
+	MOVQ    R9, DI             \
+	SHRQ    $63, DI            \
+	ORQ     DI, BP             \
+	MOVQ    R11, DI            \
+	SHLQ    $1, DI             \
+	MOVQ    R10, AX            \
+	SHRQ    $63, AX            \
+	ORQ     AX, DI             \
+	MOVQ    R8, DX             \
+	MULXQ   R8, R12, R13       \
+	MULXQ   SI, AX, R14        \
+	ADDQ    AX, R13            \
+	MULXQ   BP, AX, BX         \
+	ADCQ    AX, R14            \
+	MULXQ   DI, AX, CX         \
+	ADCQ    AX, BX             \
+	ADCQ    $0, CX             \
+	REDUCE(R12, R13, R14, BX, CX) \
+	MOVQ    R10, SI            \
+	SHLQ    $1, SI             \
+	MOVQ    R11, BP            \
+	SHLQ    $1, BP             \
+	MOVQ    R10, AX            \
+	SHRQ    $63, AX            \
+	ORQ     AX, BP             \
+	XORQ    R12, R12           \
+	MOVQ    R9, DX             \
+	MULXQ   R9, AX, DI         \
+	ADOXQ   AX, R14            \
+	ADCXQ   DI, BX             \
+	MULXQ   SI, AX, DI         \
+	ADOXQ   AX, BX             \
+	ADCXQ   DI, CX             \
+	MULXQ   BP, AX, DI         \
+	ADOXQ   AX, CX             \
+	ADCXQ   DI, R12            \
+	MOVQ    $0, AX             \
+	ADOXQ   AX, R12            \
+	REDUCE(R13, R14, BX, CX, R12) \
+	MOVQ    R11, SI            \
+	SHLQ    $1, SI             \
+	XORQ    R13, R13           \
+	MOVQ    R10, DX            \
+	MULXQ   R10, AX, DI        \
+	ADOXQ   AX, CX             \
+	ADCXQ   DI, R12            \
+	MULXQ   SI, AX, DI         \
+	ADOXQ   AX, R12            \
+	ADCXQ   DI, R13            \
+	MOVQ    $0, AX             \
+	ADOXQ   AX, R13            \
+	REDUCE(R14, BX, CX, R12, R13) \
+	XORQ    R14, R14           \
+	MOVQ    R11, DX            \
+	MULXQ   R11, AX, DI        \
+	ADOXQ   AX, R13            \
+	ADCXQ   DI, R14            \
+	MOVQ    $0, AX             \
+	ADOXQ   AX, R14            \
+	REDUCE(BX, CX, R12, R13, R14) \
+	MOVQ    CX, R8             \
+	MOVQ    R12, R9            \
+	MOVQ    R13, R10           \
+	MOVQ    R14, R11

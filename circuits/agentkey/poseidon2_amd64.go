@@ -34,3 +34,11 @@ func partialRoundsADX(x, b *fr.Element, next *fr.Element, n int, r *[8]uint64)
 
 //go:noescape
 func fullRoundsADX(a, b *fr.Element, keys *fr.Element, n int, r *[8]uint64)
+
+// The S-box's lazy multiplication and squaring on their own, for the tests.
+//
+//go:noescape
+func squareLazyADX(z, x *[4]uint64, r *[8]uint64)
+
+//go:noescape
+func mulLazyADX(z, x, y *[4]uint64, r *[8]uint64)

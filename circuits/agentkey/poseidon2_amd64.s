@@ -10,17 +10,18 @@
 
 #include "montgomery_amd64.h"
 
-// SBOX sets (R8..R11) = (R8..R11)⁵, keeping x at 0(SP). The squarings skip the
-// final subtraction (their results, below 2r, are valid inputs). A dedicated
-// squaring, 26 MULX instead of 32, measured no faster: the S-box chain waits on
-// the reduction's latency, not on the multiplier.
+// SBOX sets (R8..R11) = (R8..R11)⁵, keeping x at 0(SP) and BP at 176(SP): two
+// squarings that skip their final subtraction (a result below 2r is a valid
+// input), then the multiplication by x, fully reduced.
 #define SBOX \
 	MOVQ R8, 0(SP)                          \
 	MOVQ R9, 8(SP)                          \
 	MOVQ R10, 16(SP)                        \
 	MOVQ R11, 24(SP)                        \
-	MONT_MUL_LAZY(R8, R9, R10, R11)         \
-	MONT_MUL_LAZY(R8, R9, R10, R11)         \
+	MOVQ BP, 176(SP)                        \
+	MONT_SQR_LAZY                           \
+	MONT_SQR_LAZY                           \
+	MOVQ 176(SP), BP                        \
 	MONT_MUL(0(SP), 8(SP), 16(SP), 24(SP))
 
 // LOAD_PLUS_KEY sets (R8..R11) = s + k mod r for s and k in memory.
@@ -38,7 +39,7 @@
 // func partialRoundsADX(x, b *fr.Element, next *fr.Element, n int, r *[8]uint64)
 //
 // For each of the n rounds: y = x⁵, then (x, b) = (2y + b + next[i], y + 3b) mod r.
-TEXT ·partialRoundsADX(SB), NOSPLIT, $136-40
+TEXT ·partialRoundsADX(SB), NOSPLIT, $184-40
 	MOVQ r+32(FP), SI
 	MOVQ 0(SI), AX
 	MOVQ AX, 64(SP)
@@ -159,7 +160,7 @@ done:
 // For each of the n rounds, with keys[2i], keys[2i+1]: a = (a + k₀)⁵, b = (b + k₁)⁵,
 // then (a, b) = (2a + b, a + 2b) mod r. Frame as partialRoundsADX's, with a at
 // 136(SP).
-TEXT ·fullRoundsADX(SB), NOSPLIT, $168-40
+TEXT ·fullRoundsADX(SB), NOSPLIT, $184-40
 	MOVQ r+32(FP), SI
 	MOVQ 0(SI), AX
 	MOVQ AX, 64(SP)
@@ -273,4 +274,56 @@ fulldone:
 	MOVQ AX, 16(SI)
 	MOVQ 56(SP), AX
 	MOVQ AX, 24(SI)
+	RET
+
+// func squareLazyADX(z, x *[4]uint64, r *[8]uint64)
+// func mulLazyADX(z, x, y *[4]uint64, r *[8]uint64)
+//
+// The S-box's lazy macros on their own, for the tests: inputs below 2r, the
+// result below 2r and congruent to the product times 2^−256.
+TEXT ·squareLazyADX(SB), NOSPLIT, $96-24
+	MOVQ r+16(FP), SI
+	MOVQ 0(SI), AX
+	MOVQ AX, 64(SP)
+	MOVQ 8(SI), AX
+	MOVQ AX, 72(SP)
+	MOVQ 16(SI), AX
+	MOVQ AX, 80(SP)
+	MOVQ 24(SI), AX
+	MOVQ AX, 88(SP)
+	MOVQ x+8(FP), SI
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MONT_SQR_LAZY
+	MOVQ z+0(FP), SI
+	MOVQ R8, 0(SI)
+	MOVQ R9, 8(SI)
+	MOVQ R10, 16(SI)
+	MOVQ R11, 24(SI)
+	RET
+
+TEXT ·mulLazyADX(SB), NOSPLIT, $96-32
+	MOVQ r+24(FP), SI
+	MOVQ 0(SI), AX
+	MOVQ AX, 64(SP)
+	MOVQ 8(SI), AX
+	MOVQ AX, 72(SP)
+	MOVQ 16(SI), AX
+	MOVQ AX, 80(SP)
+	MOVQ 24(SI), AX
+	MOVQ AX, 88(SP)
+	MOVQ x+8(FP), SI
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ y+16(FP), SI
+	MONT_MUL_LAZY(0(SI), 8(SI), 16(SI), 24(SI))
+	MOVQ z+0(FP), SI
+	MOVQ R8, 0(SI)
+	MOVQ R9, 8(SI)
+	MOVQ R10, 16(SI)
+	MOVQ R11, 24(SI)
 	RET

@@ -81,6 +81,7 @@ class Reason(StrEnum):
     REQUIREMENTS_INVALID = "requirements_invalid"
     NO_AEP2_REQUIREMENT = "no_aep2_requirement"
     SIGNER_FAILED = "signer_failed"
+    NO_USABLE_MANDATE_KIND = "no_usable_mandate_kind"
     RECEIPT_INVALID = "receipt_invalid"
 
 

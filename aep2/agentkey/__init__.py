@@ -13,11 +13,14 @@ library ``bin/libaep2agent.so`` (``make circuits``), loaded in process::
     >>> header = encode_agent(SignedAgentMandate(domain=domain, mandate=mandate, signature=signature))
     >>> decode_any(header)                                # either kind, told apart by "kind"
 
+The payer's grant of a key, :class:`AgentKeyGrant`, is EIP-712 typed data under the same domain.
+
 Errors: :class:`aep2.errors.SignatureError` (``signature_malformed``) for a malformed key
 or signature, :class:`aep2.errors.MandateFieldError` for a field out of range,
 :class:`aep2.errors.ConfigurationError` for a missing library or a bad key file.
 """
 
+from aep2.agentkey._grant import ANY_PAYEE, GRANT_TYPE_STRING, AgentKeyGrant
 from aep2.agentkey._key import KEY_FILE_MODE, AgentKey, sign
 from aep2.agentkey._library import library, library_path
 from aep2.agentkey._mandate import AGENT_MANDATE_TAG, AgentMandate
@@ -33,8 +36,11 @@ from aep2.agentkey._wire import (
 
 __all__ = [
     "AGENT_MANDATE_TAG",
+    "ANY_PAYEE",
+    "GRANT_TYPE_STRING",
     "KEY_FILE_MODE",
     "AgentKey",
+    "AgentKeyGrant",
     "AgentMandate",
     "SignedAgentMandate",
     "agent_from_wire",

@@ -23,7 +23,11 @@ counts against the limits, see :func:`spent_since`)."""
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One decision of the payer SDK (amount as an int; ``None`` where the request was unusable)."""
+    """One decision of the payer SDK (amount as an int; ``None`` where the request was unusable).
+
+    ``kind`` is the mandate's kind (``eip712`` or ``agent``, with the agent key's ``key_id``) once
+    the payer chose one; ``None`` before (and in rows written before aep2 had agent keys).
+    """
 
     at: float
     decision: str
@@ -40,6 +44,8 @@ class AuditEntry:
     ref: str | None = None
     digest: str | None = None
     resource: str | None = None
+    kind: str | None = None
+    key_id: int | None = None
     id: int | None = None
 
     def row(self) -> dict[str, Any]:

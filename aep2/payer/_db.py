@@ -8,6 +8,9 @@ write lock up front. That serialises "check the policy against the audit log,
 allocate a nonce, record the decision" across threads *and* processes, so two
 concurrent payments can neither share a nonce nor both squeeze under a limit.
 Triggers make the audit table append-only inside SQLite itself.
+
+Columns added since a file was created are added in place when it is opened
+(:func:`upgrade`): nullable, so the rows already there keep their meaning.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -28,6 +32,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
 
 metadata = MetaData()
@@ -51,6 +56,8 @@ audit = Table(
     Column("ref", String(66)),
     Column("digest", String(66)),
     Column("resource", Text),
+    Column("kind", String(8), doc="eip712 | agent for a mandate; NULL before one was chosen (or older rows)"),
+    Column("key_id", BigInteger, doc="the agent key's id for an agent mandate"),
 )
 
 nonces = Table(
@@ -59,6 +66,16 @@ nonces = Table(
     Column("payer", String(42), primary_key=True),
     Column("payee", String(42), primary_key=True),
     Column("last_nonce", BigInteger, nullable=False, doc="highest nonce ever handed out for the pair"),
+)
+
+agent_nonces = Table(
+    "payer_agent_nonces",
+    metadata,
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("escrow", String(42), primary_key=True),
+    Column("key_id", BigInteger, primary_key=True, doc="key ids are per escrow (and chain)"),
+    Column("payee", String(42), primary_key=True),
+    Column("last_nonce", BigInteger, nullable=False, doc="highest nonce ever handed out for the sequence"),
 )
 
 _APPEND_ONLY = (
@@ -99,6 +116,18 @@ def open_engine(path: str | Path | None = None) -> Engine:
     event.listen(engine, "begin", _on_begin)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        upgrade(conn)
         for statement in _APPEND_ONLY:
             conn.exec_driver_sql(statement)
     return engine
+
+
+def upgrade(conn: Connection) -> None:
+    """Add the columns a payer database created by an older aep2 lacks (``create_all`` adds only
+    missing tables). Each is nullable, so no existing row is rewritten: the log stays append-only."""
+    for table in (audit,):
+        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')

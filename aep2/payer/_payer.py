@@ -4,9 +4,13 @@ Order of one payment, each step a reason to stop:
 
 1. read the payee's ``PaymentRequirements`` (scheme ``aep2``);
 2. compare the payee's ``ref`` with the one we computed for our own call;
-3. in one ``BEGIN IMMEDIATE`` transaction: run the policy against the audit
-   log, allocate the nonce, append the decision to the audit log, commit;
-4. only then sign (locally or remotely) and check the signature recovers to us.
+3. in one ``BEGIN IMMEDIATE`` transaction: choose the mandate kind (an agent
+   mandate where the payee offers one and our agent key's grant covers the
+   payment, else EIP-712), run the policy against the audit log (both kinds
+   count: it is one payer's money), allocate the nonce in that kind's journal,
+   append the decision to the audit log, commit;
+4. only then sign (locally or remotely) and check the signature: it recovers to
+   us, or verifies under the agent key's public key.
 
 A rejection at any step is appended to the audit log before it is raised.
 """
@@ -16,20 +20,33 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 
-from aep2.errors import Aep2Error, ApprovalRequired, PayerError, PaymentRequestError, Reason
-from aep2.mandate import Domain, Mandate, SignedMandate, encode
+from aep2.agentkey import AgentMandate, SignedAgentMandate, encode_agent, message_hash
+from aep2.errors import (
+    Aep2Error,
+    ApprovalRequired,
+    ConfigurationError,
+    PayerError,
+    PaymentRequestError,
+    Reason,
+)
+from aep2.mandate import KIND_AGENT, KIND_EIP712, Domain, Mandate, SignedMandate, encode
 from aep2.payer import _audit, _db, _nonces
 from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
+from aep2.payer._credential import AgentCredential
 from aep2.payer._engine import PolicyEngine
 from aep2.payer._policy import Policy
 from aep2.payer._request import PaymentRequest, parse_requirement
 from aep2.payer._signer import Signer
+
+AnySigned = SignedMandate | SignedAgentMandate
+"""A signed mandate of either kind, as :meth:`Payer.authorize` returns it."""
 
 FAILED = "failed"
 DEFAULT_DEADLINE_MARGIN = 300
@@ -47,12 +64,32 @@ class _History:
         return _audit.approved_count_since(self._conn, payer=self._payer, since=since)
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """The mandate kind chosen for a payment: an agent mandate of ``agent``, or EIP-712 (``None``)."""
+
+    agent: AgentCredential | None
+
+    @property
+    def name(self) -> str:
+        return KIND_EIP712 if self.agent is None else KIND_AGENT
+
+
 def _ref_bytes(ref: bytes | str) -> bytes:
     return ref if isinstance(ref, bytes) else bytes.fromhex(ref.removeprefix("0x"))
 
 
+def encode_any(signed: AnySigned) -> str:
+    """The header carrying a signed mandate of either kind."""
+    return encode_agent(signed) if isinstance(signed, SignedAgentMandate) else encode(signed)
+
+
 class Payer:
-    """Signs aep2 mandates for one signer, under one policy, with one audit log and nonce store.
+    """Signs aep2 mandates for one payer, under one policy, with one audit log and nonce store.
+
+    ``signer`` signs EIP-712 mandates with the payer's account key; ``agent`` (an
+    :class:`AgentCredential`) signs agent mandates for payees that offer them. Either may be
+    ``None``, not both; with both, the agent key must be the signer's (its grant's payer).
 
     ``approve`` is asked (outside the database lock) when a payment is above the
     policy's ``approval_above``; without it such payments raise :class:`ApprovalRequired`.
@@ -60,15 +97,23 @@ class Payer:
 
     def __init__(
         self,
-        signer: Signer,
+        signer: Signer | None,
         policy: Policy | PolicyEngine | str | Path,
         *,
+        agent: AgentCredential | None = None,
         db: Engine | str | Path | None = None,
         deadline_margin: int = DEFAULT_DEADLINE_MARGIN,
         approve: Callable[[PaymentRequest], bool] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if signer is None and agent is None:
+            raise ConfigurationError("a payer needs an account signer, an agent key, or both")
+        if signer is not None and agent is not None and signer.address != agent.payer:
+            raise ConfigurationError(
+                f"agent key {agent.key_id} pays for {agent.payer}, not for the signer {signer.address}"
+            )
         self.signer = signer
+        self.agent = agent
         self.policy = policy if isinstance(policy, PolicyEngine) else PolicyEngine(policy)
         self.engine = db if isinstance(db, Engine) else _db.open_engine(db)
         self.deadline_margin = deadline_margin
@@ -77,7 +122,11 @@ class Payer:
 
     @property
     def address(self) -> str:
-        return self.signer.address
+        """The escrow account debited, whichever kind of mandate pays."""
+        if self.signer is not None:
+            return self.signer.address
+        assert self.agent is not None
+        return self.agent.payer
 
     @property
     def audit(self) -> AuditLog:
@@ -91,7 +140,7 @@ class Payer:
         resource: str | None = None,
     ) -> str:
         """The mandate header paying ``requirements``; ``ref`` is our own call's ref, if we can compute it."""
-        return encode(self.authorize(requirements, ref, resource=resource))
+        return encode_any(self.authorize(requirements, ref, resource=resource))
 
     def authorize(
         self,
@@ -99,8 +148,9 @@ class Payer:
         ref: bytes | str | None = None,
         *,
         resource: str | None = None,
-    ) -> SignedMandate:
-        """Like :meth:`pay`, returning the :class:`SignedMandate` rather than its header."""
+    ) -> AnySigned:
+        """Like :meth:`pay`, returning the signed mandate (a :class:`SignedMandate` or a
+        :class:`SignedAgentMandate`) rather than its header."""
         request = self._read(requirements, ref, resource)
         try:
             mandate = self._decide(request, approved=False)
@@ -137,46 +187,80 @@ class Payer:
             raise mismatch
         return request
 
-    def _decide(self, request: PaymentRequest, *, approved: bool) -> Mandate:
+    def _decide(self, request: PaymentRequest, *, approved: bool) -> Mandate | AgentMandate:
         rejection: PayerError | None = None
         with self.engine.begin() as conn:
             now = self._clock()
+            deadline = math.ceil(now) + request.min_deadline_seconds + self.deadline_margin
+            kind: _Kind | None = None
             try:
+                kind = _Kind(self._kind(request, now=math.floor(now), deadline=deadline))
                 self.policy.check(request, _History(conn, self.address), now, approved=approved)
             except PayerError as exc:
                 rejection = exc
-                _audit.append(conn, self._entry(request, now, REJECTED, exc.reason, exc.message))
+                _audit.append(conn, self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind))
             else:
-                mandate = self._mandate(conn, request, now)
+                mandate = self._mandate(conn, request, kind.agent, deadline)
                 message = "approved by approver" if approved else "approved by policy"
-                _audit.append(conn, self._entry(request, now, APPROVED, APPROVED, message, mandate))
+                _audit.append(conn, self._entry(request, now, APPROVED, APPROVED, message, mandate, kind))
         if rejection is not None:
             raise rejection
         return mandate
 
-    def _mandate(self, conn: Connection, request: PaymentRequest, now: float) -> Mandate:
-        nonce = _nonces.allocate(conn, payer=self.address, payee=request.payee, floor=request.nonce_floor)
-        return Mandate.build(
-            payer=self.address,
-            payee=request.payee,
-            token=request.token,
-            amount=request.amount,
-            nonce=nonce,
-            deadline=math.ceil(now) + request.min_deadline_seconds + self.deadline_margin,
-            ref=request.ref,
+    def _kind(self, request: PaymentRequest, *, now: int, deadline: int) -> AgentCredential | None:
+        """Our agent credential if it can pay ``request``, else ``None`` for an EIP-712 mandate;
+        raises when neither kind we can sign is one the payee accepts."""
+        why = "this payer holds no agent key"
+        if self.agent is not None:
+            why = "the payee does not accept agent mandates"
+            if KIND_AGENT in request.kinds:
+                unusable = self.agent.unusable_for(request, now=now, deadline=deadline)
+                if unusable is None:
+                    return self.agent
+                why = f"agent key {self.agent.key_id} cannot pay it: {unusable}"
+        if self.signer is not None and KIND_EIP712 in request.kinds:
+            return None
+        without = "no account signer" if self.signer is None else "the payee does not accept them"
+        raise PaymentRequestError(
+            f"{why}; and EIP-712 mandates: {without} (the payee accepts {list(request.kinds)})",
+            reason=Reason.NO_USABLE_MANDATE_KIND,
         )
 
-    def _sign(self, request: PaymentRequest, mandate: Mandate) -> SignedMandate:
+    def _mandate(
+        self, conn: Connection, request: PaymentRequest, agent: AgentCredential | None, deadline: int
+    ) -> Mandate | AgentMandate:
+        terms = {"payee": request.payee, "token": request.token, "amount": request.amount,
+                 "deadline": deadline, "ref": request.ref}  # fmt: skip
+        if agent is None:
+            nonce = _nonces.allocate(conn, payer=self.address, payee=request.payee, floor=request.nonce_floor)
+            return Mandate.build(payer=self.address, nonce=nonce, **terms)
+        nonce = _nonces.allocate_agent(
+            conn, chain_id=request.chain_id, escrow=request.escrow, key_id=agent.key_id,
+            payee=request.payee, floor=request.nonce_floor,
+        )  # fmt: skip
+        return AgentMandate.build(key_id=agent.key_id, nonce=nonce, **terms)
+
+    def _sign(self, request: PaymentRequest, mandate: Mandate | AgentMandate) -> AnySigned:
         domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
+        signer: object = self.signer if isinstance(mandate, Mandate) else self.agent
         try:
-            signature = self.signer.sign_typed_data(mandate.typed_data(domain))
-            signed = SignedMandate(domain=domain, mandate=mandate, signature=bytes(signature))
-            signed.verify()
+            signed: AnySigned
+            if isinstance(mandate, Mandate):
+                assert self.signer is not None
+                signature = self.signer.sign_typed_data(mandate.typed_data(domain))
+                signed = SignedMandate(domain=domain, mandate=mandate, signature=bytes(signature))
+                signed.verify()
+            else:
+                assert self.agent is not None
+                signature = self.agent.key.sign(domain.separator, mandate)
+                signed = SignedAgentMandate(domain=domain, mandate=mandate, signature=bytes(signature))
+                signed.verify(self.agent.grant.key)
         except Exception as exc:
             detail = exc.message if isinstance(exc, Aep2Error) else f"{type(exc).__name__}: {exc}"
-            failure = PayerError(f"signer {self.signer!r} failed: {detail}", reason=Reason.SIGNER_FAILED)
+            failure = PayerError(f"signer {signer!r} failed: {detail}", reason=Reason.SIGNER_FAILED)
+            kind = _Kind(self.agent if isinstance(mandate, AgentMandate) else None)
             self._append(
-                self._entry(request, self._clock(), FAILED, failure.reason, failure.message, mandate)
+                self._entry(request, self._clock(), FAILED, failure.reason, failure.message, mandate, kind)
             )
             raise failure from exc
         return signed
@@ -192,31 +276,37 @@ class Payer:
 
     def _entry(
         self, request: PaymentRequest, now: float, decision: str, reason: str, message: str,
-        mandate: Mandate | None = None,
+        mandate: Mandate | AgentMandate | None = None, kind: _Kind | None = None,
     ) -> AuditEntry:  # fmt: skip
+        domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
         digest = None
-        if mandate is not None:
-            digest = "0x" + mandate.digest(Domain(chain_id=request.chain_id, escrow=request.escrow)).hex()
+        if isinstance(mandate, Mandate):
+            digest = "0x" + mandate.digest(domain).hex()
+        elif mandate is not None:
+            digest = "0x" + message_hash(domain.separator, mandate).hex()
         return AuditEntry(
             at=now, decision=decision, reason=str(reason), message=message, payer=self.address,
             payee=request.payee, token=request.token, amount=request.amount, chain_id=request.chain_id,
             escrow=request.escrow, nonce=None if mandate is None else mandate.nonce,
             deadline=None if mandate is None else mandate.deadline, ref="0x" + request.ref.hex(),
-            digest=digest, resource=request.resource,
+            digest=digest, resource=request.resource, kind=None if kind is None else kind.name,
+            key_id=None if kind is None or kind.agent is None else kind.agent.key_id,
         )  # fmt: skip
 
-    def record_refusal(self, signed: SignedMandate, reason: str) -> None:
+    def record_refusal(self, signed: AnySigned, reason: str) -> None:
         """Log that the payee refused ``signed`` (with its ``reason`` code), for the owner to see.
 
         Its amount keeps counting against the policy's limits: a payer cannot check a refusal,
         and a payee that kept the mandate could still settle it until its deadline.
         """
         m, d = signed.mandate, signed.domain
+        key_id = m.key_id if isinstance(m, AgentMandate) else None
         entry = AuditEntry(
             at=self._clock(), decision=REFUSED, reason=str(reason)[:100], message=f"payee refused: {reason}",
-            payer=m.payer, payee=m.payee, token=m.token, amount=m.amount, chain_id=d.chain_id,
-            escrow=d.escrow, nonce=m.nonce, deadline=m.deadline, ref="0x" + m.ref.hex(),
-            digest="0x" + signed.digest.hex(),
+            payer=m.payer if isinstance(m, Mandate) else self.address, payee=m.payee, token=m.token,
+            amount=m.amount, chain_id=d.chain_id, escrow=d.escrow, nonce=m.nonce, deadline=m.deadline,
+            ref="0x" + m.ref.hex(), digest="0x" + signed.digest.hex(),
+            kind=KIND_EIP712 if key_id is None else KIND_AGENT, key_id=key_id,
         )  # fmt: skip
         self._append(entry)
 

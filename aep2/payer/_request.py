@@ -30,6 +30,8 @@ class PaymentRequest:
     ref: bytes
     nonce_floor: int | None = None
     resource: str | None = None
+    kinds: tuple[str, ...] = ("eip712",)
+    """The mandate kinds the payee accepts (``extra.kinds``; absent: EIP-712 alone)."""
 
 
 def _as_dict(requirements: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
@@ -81,6 +83,7 @@ def parse_requirement(
         ref=bytes.fromhex(extra.ref[2:]),
         nonce_floor=extra.nonce_floor,
         resource=resource,
+        kinds=tuple(extra.kinds) if extra.kinds is not None else ("eip712",),
     )
 
 

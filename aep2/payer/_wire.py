@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aep2.agentkey import SignedAgentMandate
 from aep2.errors import NONCE_REASONS, PaymentRequestError, Reason, SignatureError
 from aep2.mandate import SignedMandate
 from aep2.transports.receipt import Receipt, verify_receipt
@@ -21,6 +22,8 @@ from aep2.transports.scheme import X402_VERSION, payload_of
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
 PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"
 PAYMENT_RESPONSE = "PAYMENT-RESPONSE"
+
+AnySigned = SignedMandate | SignedAgentMandate
 
 
 def b64_json(obj: dict[str, Any]) -> str:
@@ -47,12 +50,14 @@ def read_payment_required(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def resume_requirement(refusal: dict[str, Any], signed: SignedMandate) -> dict[str, Any] | None:
+def resume_requirement(refusal: dict[str, Any], signed: AnySigned) -> dict[str, Any] | None:
     """The requirement to sign again after a nonce refusal that tells us where to resume, else None.
 
     A payer whose journal is behind the payee (restored from a backup, shared by two processes)
     gets ``nonce_*`` with ``extra.nonceFloor``; signing once more above that floor is what the
-    docs promise. Any other refusal, or a floor that would not move our nonce, is final.
+    docs promise. Any other refusal, or a floor that would not move our nonce, is final. The floor
+    is that of the refused mandate's own sequence (per payer and payee for EIP-712, per agent key
+    and payee for agent mandates), and the payer signs the same kind again for the same payee.
     """
     if refusal.get("error") not in NONCE_REASONS:
         return None
@@ -81,17 +86,21 @@ def payment_payload(
 
 @dataclass(frozen=True)
 class Payment:
-    """What one paid call produced: our mandate, and the payee's answer about it."""
+    """What one paid call produced: our mandate (either kind), and the payee's answer about it."""
 
-    mandate: SignedMandate
+    mandate: AnySigned
     header: str
     settle_response: dict[str, Any] | None
     receipt: Receipt | None
     error: str | None = None
 
 
-def check_receipt(settle: dict[str, Any], signed: SignedMandate) -> Receipt:
-    """The payee's signed receipt from a ``SettleResponse``, checked against the mandate we sent."""
+def check_receipt(settle: dict[str, Any], signed: AnySigned, payer: str) -> Receipt:
+    """The payee's signed receipt from a ``SettleResponse``, checked against the mandate we sent.
+
+    ``payer`` is our escrow account: an agent mandate does not name it (the key's record does),
+    and a receipt must name it all the same.
+    """
     extra = settle.get("extra")
     if not isinstance(extra, dict) or "receipt" not in extra:
         raise PaymentRequestError("SettleResponse carries no aep2 receipt", reason=Reason.RECEIPT_INVALID)
@@ -102,7 +111,7 @@ def check_receipt(settle: dict[str, Any], signed: SignedMandate) -> Receipt:
     m = signed.mandate
     expected = {
         "digest": "0x" + signed.digest.hex(),
-        "payer": m.payer,
+        "payer": payer,
         "payee": m.payee,
         "token": m.token,
         "amount": str(m.amount),
@@ -117,14 +126,15 @@ def check_receipt(settle: dict[str, Any], signed: SignedMandate) -> Receipt:
     return receipt
 
 
-def outcome(signed: SignedMandate, header: str, settle: dict[str, Any] | None) -> Payment:
-    """A :class:`Payment` whose receipt is verified, or whose ``error`` says why it is not."""
+def outcome(signed: AnySigned, header: str, settle: dict[str, Any] | None, *, payer: str) -> Payment:
+    """A :class:`Payment` whose receipt is verified (naming ``payer``, our escrow account), or whose
+    ``error`` says why it is not."""
     if settle is None:
         return Payment(signed, header, None, None, "the payee sent no payment response")
     if settle.get("success") is not True:
         reason = settle.get("errorReason") or "payment_rejected"
         return Payment(signed, header, settle, None, f"{reason}: {settle.get('errorMessage', '')}".strip())
     try:
-        return Payment(signed, header, settle, check_receipt(settle, signed))
+        return Payment(signed, header, settle, check_receipt(settle, signed, payer))
     except PaymentRequestError as exc:
         return Payment(signed, header, settle, None, str(exc))

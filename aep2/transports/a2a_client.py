@@ -29,8 +29,7 @@ from a2a.types import Message, Part, Role, Task, TaskState, TextPart
 from a2a.utils import get_message_text
 
 from aep2.errors import PaymentRequestError
-from aep2.mandate import encode
-from aep2.payer import Payer, select_aep2
+from aep2.payer import AnySigned, Payer, encode_any, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required
 from aep2.transports.call_ref import a2a_ref
 from aep2.transports.metadata_keys import A2A_ERROR as ERROR
@@ -113,23 +112,23 @@ async def send_message_paid(
     signed = await anyio.to_thread.run_sync(
         lambda: payer.authorize(requirement, ref, resource=url or f"a2a://task/{first.id}")
     )
-    header = encode(signed)
+    header = encode_any(signed)
     submission = Message(
         message_id=str(uuid.uuid4()), role=Role.user, task_id=first.id, context_id=first.context_id,
         parts=[Part(root=TextPart(text="Here is the payment authorization."))],
         metadata={STATUS: "payment-submitted", PAYLOAD: payment_payload(requirement, header, resource)},
     )  # fmt: skip
     final = await _send(client, submission)
-    payment = _payment_of(final, signed, header)
+    payment = _payment_of(final, signed, header, payer.address)
     if payment.receipt is None and payment.error is not None:
         await anyio.to_thread.run_sync(payer.record_refusal, signed, payment.error)
     return PaidTask(final, payment)
 
 
-def _payment_of(final: Task | Message, signed: Any, header: str) -> Payment:
+def _payment_of(final: Task | Message, signed: AnySigned, header: str, payer: str) -> Payment:
     metadata = _metadata(final) if isinstance(final, Task) else dict(final.metadata or {})
     receipts = metadata.get(RECEIPTS)
     if metadata.get(STATUS) == "payment-completed" and isinstance(receipts, list) and receipts:
-        return outcome(signed, header, receipts[-1] if isinstance(receipts[-1], dict) else None)
+        return outcome(signed, header, receipts[-1] if isinstance(receipts[-1], dict) else None, payer=payer)
     error = metadata.get(ERROR) or metadata.get(STATUS) or "no payment status"
     return Payment(signed, header, None, None, f"payee refused the mandate: {error}")

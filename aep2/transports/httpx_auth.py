@@ -26,8 +26,7 @@ import anyio.to_thread
 import httpx
 
 from aep2.errors import PaymentRequestError
-from aep2.mandate import encode
-from aep2.payer import Payer, select_aep2
+from aep2.payer import Payer, encode_any, select_aep2
 from aep2.payer._wire import (
     PAYMENT_REQUIRED,
     PAYMENT_RESPONSE,
@@ -119,19 +118,20 @@ class Aep2Auth(httpx.Auth):
         ref = http_ref(request.method, url, request.content) if self.verify_ref else None
         resource = required.get("resource")
         signed = self.payer.authorize(requirement, ref, resource=url)
-        header = encode(signed)
+        payer = self.payer.address
+        header = encode_any(signed)
         retry = _copy(request)
         retry.headers[PAYMENT_SIGNATURE] = b64_json(payment_payload(requirement, header, resource))
 
         def read(paid: httpx.Response) -> Payment:
             settle = paid.headers.get(PAYMENT_RESPONSE)
             if settle is not None:
-                return outcome(signed, header, from_b64_json(settle, PAYMENT_RESPONSE))
+                return outcome(signed, header, from_b64_json(settle, PAYMENT_RESPONSE), payer=payer)
             if paid.status_code == 402 and PAYMENT_REQUIRED in paid.headers:
                 refusal = from_b64_json(paid.headers[PAYMENT_REQUIRED], PAYMENT_REQUIRED).get("error")
                 self.payer.record_refusal(signed, str(refusal))
                 return Payment(signed, header, None, None, f"payee refused the mandate: {refusal}")
-            return outcome(signed, header, None)
+            return outcome(signed, header, None, payer=payer)
 
         def resume(paid: httpx.Response) -> dict[str, Any] | None:
             refusal = paid.headers.get(PAYMENT_REQUIRED) if paid.status_code == 402 else None

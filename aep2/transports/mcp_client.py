@@ -26,8 +26,7 @@ import anyio.to_thread
 from mcp import ClientSession
 from mcp.types import CallToolResult, TextContent
 
-from aep2.mandate import SignedMandate, encode
-from aep2.payer import Payer, select_aep2
+from aep2.payer import AnySigned, Payer, encode_any, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required, resume_requirement
 from aep2.transports.call_ref import mcp_ref
 from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
@@ -85,9 +84,9 @@ async def call_tool_paid(
     resource = required.get("resource")
     url = resource.get("url") if isinstance(resource, dict) else None
 
-    async def pay(offer: dict[str, Any]) -> tuple[SignedMandate, str, CallToolResult]:
+    async def pay(offer: dict[str, Any]) -> tuple[AnySigned, str, CallToolResult]:
         signed = await anyio.to_thread.run_sync(lambda: payer.authorize(offer, ref, resource=url or name))
-        header = encode(signed)
+        header = encode_any(signed)
         meta = {PAYMENT_META_KEY: payment_payload(offer, header, resource)}
         return signed, header, await session.call_tool(name, arguments, read_timeout_seconds, meta=meta)
 
@@ -102,4 +101,6 @@ async def call_tool_paid(
         await anyio.to_thread.run_sync(payer.record_refusal, signed, str(refusal.get("error")))
         error = f"payee refused the mandate: {refusal.get('error')}"
         return PaidToolResult(paid, Payment(signed, header, None, None, error))
-    return PaidToolResult(paid, outcome(signed, header, settle if isinstance(settle, dict) else None))
+    return PaidToolResult(
+        paid, outcome(signed, header, settle if isinstance(settle, dict) else None, payer=payer.address)
+    )

@@ -9,6 +9,7 @@
 from aep2.chain.artifacts import Artifact, load_artifact
 from aep2.chain.attestation import attestation_digest, unsafe_attestation_proof
 from aep2.chain.deploy import (
+    DEFAULT_REVOKE_DELAY,
     DEFAULT_WITHDRAW_DELAY,
     Stack,
     VerifierSpec,
@@ -23,6 +24,7 @@ from aep2.chain.escrow import (
     EscrowClient,
     PendingRelease,
     PendingWithdrawal,
+    VerifierFamily,
     VerifierInfo,
     settle_gas_limit,
 )
@@ -49,6 +51,7 @@ from aep2.chain.token import Authorization, AuthorizationKind, TokenClient
 from aep2.chain.transactions import TransactionFailed, deploy, send, transact
 
 __all__ = [
+    "DEFAULT_REVOKE_DELAY",
     "DEFAULT_VERIFIER_GAS",
     "DEFAULT_WITHDRAW_DELAY",
     "SNARK_SCALAR_FIELD",
@@ -69,6 +72,7 @@ __all__ = [
     "Stack",
     "TokenClient",
     "TransactionFailed",
+    "VerifierFamily",
     "VerifierInfo",
     "VerifierSpec",
     "attestation_digest",

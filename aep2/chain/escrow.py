@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import lru_cache
 from typing import Any
 
@@ -65,16 +66,24 @@ class PendingRelease:
     ready_at: int
 
 
+class VerifierFamily(IntEnum):
+    """``IEscrow.VerifierFamily``: what a verifier proves. Each verifier is registered for one."""
+
+    BATCH = 0  # EIP-712 mandates: ``settle``, :class:`~aep2.chain.settlement.Settlement`
+    AGENT = 1  # agent mandates: ``settleAgent``, :class:`~aep2.chain.agent_settlement.AgentSettlement`
+
+
 @dataclass(frozen=True)
 class VerifierInfo:
     """A registered verifier; it settles only from ``active_at`` (at once for the constructor's, two
-    ``withdrawDelay`` after registration for the owner's)."""
+    ``withdrawDelay`` after registration for the owner's), and only settlements of its ``family``."""
 
     verifier: str
     mandate_slots: int
     pair_slots: int
     active_at: int
     retired: bool
+    family: VerifierFamily
 
     def usable(self, now: int) -> bool:
         return not self.retired and now >= self.active_at
@@ -143,11 +152,16 @@ class EscrowClient:
     def verifier_info(self, verifier_id: int) -> VerifierInfo | None:
         """The registration of ``verifier_id``, or None if the id is free."""
         info = self.contract.functions.verifierInfo(verifier_id).call()
-        verifier, mandate_slots, pair_slots, active_at, retired = info
+        verifier, mandate_slots, pair_slots, active_at, retired, family = info
         if int(verifier, 16) == 0:
             return None
         return VerifierInfo(
-            Web3.to_checksum_address(verifier), mandate_slots, pair_slots, int(active_at), bool(retired)
+            Web3.to_checksum_address(verifier),
+            mandate_slots,
+            pair_slots,
+            int(active_at),
+            bool(retired),
+            VerifierFamily(family),
         )
 
     def public_input_of(self, settlement: Settlement) -> int:
@@ -207,9 +221,19 @@ class EscrowClient:
         return self._transact(self.contract.functions.withdrawPayee(token, amount, to), private_key)
 
     def register_verifier(
-        self, verifier_id: int, verifier: str, mandate_slots: int, pair_slots: int, private_key: bytes
+        self,
+        verifier_id: int,
+        verifier: str,
+        mandate_slots: int,
+        pair_slots: int,
+        private_key: bytes,
+        *,
+        family: VerifierFamily = VerifierFamily.BATCH,
     ) -> TxReceipt:
-        call = self.contract.functions.registerVerifier(verifier_id, verifier, mandate_slots, pair_slots)
+        """The owner registers ``verifier`` for ``family``; it acts two ``withdrawDelay`` from now."""
+        call = self.contract.functions.registerVerifier(
+            verifier_id, int(family), verifier, mandate_slots, pair_slots
+        )
         return self._transact(call, private_key)
 
     def retire_verifier(self, verifier_id: int, private_key: bytes) -> TxReceipt:
@@ -239,6 +263,6 @@ class EscrowClient:
         gas: int | None = None,
     ) -> SettlementResult:
         """``settleMany``: several proven batches in order, in one transaction, all or nothing."""
-        call = self.contract.functions.settleMany(list(proofs), [s.as_abi() for s in settlements])
+        call = self.contract.functions.settleMany(list(proofs), [s.as_abi() for s in settlements], [], [])
         limit = gas if gas is not None else settle_gas_limit(settlements, proofs, verifier_gas=verifier_gas)
         return parse_settlement(self.contract, self._transact(call, private_key, limit))

@@ -95,7 +95,7 @@ def _record_transaction(session: Session, window: WindowRow, chain: Chain) -> bo
     chunks = window_chunks(session, window.id)
     settlements = [settlement_of(c.settlement) for c in chunks]
     proofs = [bytes.fromhex(str(c.proof).removeprefix("0x")) for c in chunks]
-    call = chain.escrow.contract.functions.settleMany(proofs, [s.as_abi() for s in settlements])
+    call = chain.escrow.contract.functions.settleMany(proofs, [s.as_abi() for s in settlements], [], [])
     try:  # an eth_call first: a settlement that would revert costs no gas, only a retry
         simulate(call, chain.submitter, list(chain.escrow.contract.abi))  # type: ignore[arg-type]
     except TransactionFailed as exc:

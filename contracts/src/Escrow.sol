@@ -7,15 +7,18 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {AgentKeys} from "./AgentKeys.sol";
 import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {IERC3009} from "./interfaces/IERC3009.sol";
 import {IEscrow} from "./interfaces/IEscrow.sol";
 import {MandateHashing} from "./MandateHashing.sol";
+import {AgentSettlement, AgentSettlementHashing} from "./types/AgentSettlement.sol";
 import {Pair, Settlement, SettlementHashing} from "./types/Settlement.sol";
 
 /// @title Escrow
-/// @notice Holds payers' deposits and pays payees from them, one Groth16 proof per batch of mandates.
-contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
+/// @notice Holds payers' deposits and pays payees from them, one Groth16 proof per batch of mandates,
+/// EIP-712 ones or agent ones (the agent-key registry and agent pairs' rules are in `AgentKeys`).
+contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev A pending withdrawal or release request.
@@ -28,6 +31,9 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     uint256 private constant HIGH_WATER_MASK = type(uint64).max;
     /// @dev The state word's bits above the mark count reserved tokens: one unit is `1 << 64`.
     uint256 private constant ONE_RESERVED_TOKEN = 1 << 64;
+    /// @dev `_debit`'s answer for a pair that reservation and free balance cannot cover (no real state
+    /// word: the reserved-token count stays far below 2^191).
+    uint256 private constant UNCOVERED = type(uint256).max;
 
     /// @notice Bounds on `withdrawDelay`: it must outlast every payee's settlement horizon, yet let
     /// payers leave within a month.
@@ -58,11 +64,15 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Every registered id, for `retireVerifier`'s check that another verifier remains usable.
     uint32[] private _verifierIds;
 
+    /// @param revokeDelay_ Seconds before an agent key's revocation or cap lowering takes effect.
     /// @param initialVerifiers Registered as by `registerVerifier` but active at once: no payer can have
     /// deposited before them.
-    constructor(address initialOwner, uint64 withdrawDelay_, InitialVerifier[] memory initialVerifiers)
-        Ownable(initialOwner)
-    {
+    constructor(
+        address initialOwner,
+        uint64 withdrawDelay_,
+        uint64 revokeDelay_,
+        InitialVerifier[] memory initialVerifiers
+    ) Ownable(initialOwner) AgentKeys(revokeDelay_) {
         if (withdrawDelay_ < MIN_WITHDRAW_DELAY || withdrawDelay_ > MAX_WITHDRAW_DELAY) {
             revert WithdrawDelayOutOfBounds(withdrawDelay_, MIN_WITHDRAW_DELAY, MAX_WITHDRAW_DELAY);
         }
@@ -71,7 +81,7 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         INITIAL_DOMAIN_SEPARATOR = MandateHashing.domainSeparator(block.chainid, address(this));
         for (uint256 i; i < initialVerifiers.length; ++i) {
             InitialVerifier memory v = initialVerifiers[i];
-            _registerVerifier(v.verifierId, v.verifier, v.mandateSlots, v.pairSlots, block.timestamp);
+            _registerVerifier(v.verifierId, v.family, v.verifier, v.mandateSlots, v.pairSlots, block.timestamp);
         }
     }
 
@@ -220,11 +230,29 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IEscrow
-    function settleMany(bytes[] calldata proofs, Settlement[] calldata settlements) external {
-        if (proofs.length != settlements.length) revert LengthMismatch(proofs.length, settlements.length);
+    function settleAgent(bytes calldata proof, AgentSettlement calldata settlement) external {
+        _settleAgent(proof, settlement, DOMAIN_SEPARATOR());
+    }
+
+    /// @inheritdoc IEscrow
+    function settleMany(
+        bytes[] calldata proofs,
+        Settlement[] calldata settlements,
+        bytes[] calldata agentProofs,
+        AgentSettlement[] calldata agentSettlements
+    ) external {
+        if (proofs.length != settlements.length) {
+            revert LengthMismatch(proofs.length, settlements.length);
+        }
+        if (agentProofs.length != agentSettlements.length) {
+            revert LengthMismatch(agentProofs.length, agentSettlements.length);
+        }
         bytes32 separator = DOMAIN_SEPARATOR();
         for (uint256 i; i < proofs.length; ++i) {
             _settle(proofs[i], settlements[i], separator);
+        }
+        for (uint256 i; i < agentProofs.length; ++i) {
+            _settleAgent(agentProofs[i], agentSettlements[i], separator);
         }
     }
 
@@ -251,21 +279,10 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Checks that revert the whole batch come first, then the proof, then per-pair effects.
     function _settle(bytes calldata proof, Settlement calldata s, bytes32 separator) private {
         uint32 id = s.verifierId;
-        VerifierInfo memory info = _verifiers[id];
-        if (info.verifier == address(0)) revert UnknownVerifier(id);
-        if (info.retired) revert VerifierIsRetired(id);
-        if (block.timestamp < info.activeAt) revert VerifierNotActive(id, info.activeAt);
         uint256 n = s.pairs.length;
-        if (n == 0) revert EmptySettlement();
-        if (n > info.pairSlots) revert TooManyPairs(id, n, info.pairSlots);
-        if (block.timestamp > s.notAfter) revert SettlementExpired(s.notAfter, block.timestamp);
-
+        address verifier = _usableVerifier(id, VerifierFamily.Batch, n, s.notAfter);
         uint256 input = SettlementHashing.publicInput(separator, s);
-        // A verifier view call cannot change state; any revert (bad proof, wrong length) is a bad proof.
-        try IBatchVerifier(info.verifier).verifyProof(proof, [input]) {}
-        catch {
-            revert InvalidProof(id);
-        }
+        _verify(verifier, id, proof, input);
 
         address token = s.token;
         uint256 settled;
@@ -273,11 +290,63 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             (bool paid, uint256 total) = _settlePair(s.pairs[i], token);
             if (paid) {
-                ++settled;
-                amount += total;
+                // At most 2^16 pairs of uint128 totals: neither sum can overflow.
+                unchecked {
+                    ++settled;
+                    amount += total;
+                }
             }
         }
         emit SettlementProcessed(id, input, settled, n - settled, amount);
+    }
+
+    /// @dev `_settle` for agent settlements: the public input packs each pair's stored key.
+    function _settleAgent(bytes calldata proof, AgentSettlement calldata s, bytes32 separator) private {
+        uint32 id = s.verifierId;
+        uint256 n = s.pairs.length;
+        address verifier = _usableVerifier(id, VerifierFamily.Agent, n, s.notAfter);
+        uint256 input = AgentSettlementHashing.publicInput(separator, s, _agentKeyOf);
+        _verify(verifier, id, proof, input);
+
+        address token = s.token;
+        uint256 settled;
+        uint256 amount;
+        for (uint256 i; i < n; ++i) {
+            (bool paid, uint256 total) = _settleAgentPair(s.pairs[i], token);
+            if (paid) {
+                // At most 2^16 pairs of uint128 totals: neither sum can overflow.
+                unchecked {
+                    ++settled;
+                    amount += total;
+                }
+            }
+        }
+        emit SettlementProcessed(id, input, settled, n - settled, amount);
+    }
+
+    /// @dev The verifier a settlement of `family` with `n` pairs may use, or the whole call's revert.
+    function _usableVerifier(uint32 id, VerifierFamily family, uint256 n, uint64 notAfter)
+        private
+        view
+        returns (address)
+    {
+        VerifierInfo memory info = _verifiers[id];
+        if (info.verifier == address(0)) revert UnknownVerifier(id);
+        if (info.family != family) revert VerifierFamilyMismatch(id, family, info.family);
+        if (info.retired) revert VerifierIsRetired(id);
+        if (block.timestamp < info.activeAt) revert VerifierNotActive(id, info.activeAt);
+        if (n == 0) revert EmptySettlement();
+        if (n > info.pairSlots) revert TooManyPairs(id, n, info.pairSlots);
+        if (block.timestamp > notAfter) revert SettlementExpired(notAfter, block.timestamp);
+        return info.verifier;
+    }
+
+    /// @dev A verifier view call cannot change state; any revert (bad proof, wrong length) is a bad proof.
+    function _verify(address verifier, uint32 id, bytes calldata proof, uint256 input) private view {
+        try IBatchVerifier(verifier).verifyProof(proof, [input]) {}
+        catch {
+            revert InvalidProof(id);
+        }
     }
 
     /// @dev Pays one pair and returns (true, total), or skips it with an event and returns (false, 0).
@@ -292,29 +361,61 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         uint256 state = _pairs[payer][payee];
         if (state & HIGH_WATER_MASK != fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceMismatch);
         if (toNonce <= fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceNotIncreasing);
-        uint256 free = balance[payer][token];
-        uint256 held = state < ONE_RESERVED_TOKEN ? 0 : _reserved[payer][payee][token];
-        // Written so that held + free cannot overflow: covered iff held + free >= total.
-        if (held < total && free < total - held) {
-            return _skip(payer, payee, fromNonce, SkipReason.InsufficientBalance);
-        }
-        unchecked {
-            if (held == 0) {
-                balance[payer][token] = free - total;
-            } else if (held >= total) {
-                _reserved[payer][payee][token] = held - total;
-                if (held == total) state -= ONE_RESERVED_TOKEN;
-            } else {
-                // The reservation is used up; the free balance pays the rest.
-                _reserved[payer][payee][token] = 0;
-                state -= ONE_RESERVED_TOKEN;
-                balance[payer][token] = free - (total - held);
-            }
-        }
+        state = _debit(payer, payee, token, total, state);
+        if (state == UNCOVERED) return _skip(payer, payee, fromNonce, SkipReason.InsufficientBalance);
         _pairs[payer][payee] = (state & ~HIGH_WATER_MASK) | toNonce;
         payeeBalance[payee][token] += total;
         emit PairSettled(payer, payee, token, fromNonce, toNonce, total);
         return (true, total);
+    }
+
+    /// @dev Debits `total` from `payer`'s reservation for `payee` first and its free balance for the
+    /// rest, for a pair of either family. `state` is the (payer, payee) word or just its reserved-token
+    /// count: the reservation is read only if that count is non-zero. Returns `state` with the count
+    /// lowered by one if the reservation went to zero, or `UNCOVERED`, changing nothing, if reservation
+    /// and free balance together are below `total`.
+    function _debit(address payer, address payee, address token, uint256 total, uint256 state)
+        private
+        returns (uint256)
+    {
+        unchecked {
+            uint256 held = state < ONE_RESERVED_TOKEN ? 0 : _reserved[payer][payee][token];
+            if (held >= total) {
+                // The reservation covers it all (held = total = 0 moves nothing).
+                if (held != 0) {
+                    _reserved[payer][payee][token] = held - total;
+                    if (held == total) state -= ONE_RESERVED_TOKEN;
+                }
+                return state;
+            }
+            // Written so that held + free cannot overflow: covered iff held + free >= total.
+            uint256 free = balance[payer][token];
+            if (free < total - held) return UNCOVERED;
+            balance[payer][token] = free - (total - held);
+            if (held != 0) {
+                // The reservation is used up; the free balance pays the rest.
+                _reserved[payer][payee][token] = 0;
+                state -= ONE_RESERVED_TOKEN;
+            }
+            return state;
+        }
+    }
+
+    /// @inheritdoc AgentKeys
+    function _maySubmitFor(address payee) internal view override returns (bool) {
+        return msg.sender == payee || _approvedSubmitters[payee][msg.sender];
+    }
+
+    /// @inheritdoc AgentKeys
+    function _pay(address payer, address payee, address token, uint256 total) internal override returns (bool) {
+        // Reading the reserved-token count in `_pairs` would cost the same cold read as the reservation,
+        // so the reservation is read outright (as if the count were one) and the count touched only if
+        // the reservation is used up.
+        uint256 state = _debit(payer, payee, token, total, ONE_RESERVED_TOKEN);
+        if (state == UNCOVERED) return false;
+        if (state == 0) _pairs[payer][payee] -= ONE_RESERVED_TOKEN;
+        payeeBalance[payee][token] += total;
+        return true;
     }
 
     function _skip(address payer, address payee, uint64 fromNonce, SkipReason reason) private returns (bool, uint256) {
@@ -327,13 +428,17 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IEscrow
-    function registerVerifier(uint32 verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots)
-        external
-        onlyOwner
-    {
+    function registerVerifier(
+        uint32 verifierId,
+        VerifierFamily family,
+        address verifier,
+        uint16 mandateSlots,
+        uint16 pairSlots
+    ) external onlyOwner {
         // One `withdrawDelay` for payers to notice the announcement and request their withdrawals, one
         // for those requests to become executable: a payer who reacts in time leaves before it can act.
-        _registerVerifier(verifierId, verifier, mandateSlots, pairSlots, block.timestamp + 2 * uint256(withdrawDelay));
+        uint256 activeAt = block.timestamp + 2 * uint256(withdrawDelay);
+        _registerVerifier(verifierId, family, verifier, mandateSlots, pairSlots, activeAt);
     }
 
     /// @inheritdoc IEscrow
@@ -341,13 +446,14 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         VerifierInfo storage info = _verifiers[verifierId];
         if (info.verifier == address(0)) revert UnknownVerifier(verifierId);
         if (info.retired) revert VerifierIsRetired(verifierId);
-        if (!_anotherActiveVerifier(verifierId)) revert LastActiveVerifier(verifierId);
+        if (!_anotherActiveVerifier(verifierId, info.family)) revert LastActiveVerifier(verifierId);
         info.retired = true;
         emit VerifierRetired(verifierId);
     }
 
     function _registerVerifier(
         uint32 verifierId,
+        VerifierFamily family,
         address verifier,
         uint16 mandateSlots,
         uint16 pairSlots,
@@ -358,20 +464,21 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
         if (pairSlots == 0 || mandateSlots < pairSlots) revert InvalidVerifierSlots(mandateSlots, pairSlots);
         if (_verifiers[verifierId].verifier != address(0)) revert VerifierAlreadyRegistered(verifierId);
         uint40 at = SafeCast.toUint40(activeAt);
-        _verifiers[verifierId] = VerifierInfo(verifier, mandateSlots, pairSlots, at, false);
+        _verifiers[verifierId] = VerifierInfo(verifier, mandateSlots, pairSlots, at, false, family);
         _verifierIds.push(verifierId);
-        emit VerifierRegistered(verifierId, verifier, mandateSlots, pairSlots, at);
+        emit VerifierRegistered(verifierId, family, verifier, mandateSlots, pairSlots, at);
     }
 
-    /// @dev Whether a verifier other than `verifierId` is active and not retired. Any circuit size can
-    /// prove any mandate (in chunks of its size), so one such verifier keeps every mandate settleable.
-    function _anotherActiveVerifier(uint32 verifierId) private view returns (bool) {
+    /// @dev Whether a verifier of `family` other than `verifierId` is active and not retired. Any circuit
+    /// size of a family can prove any of its mandates (in chunks of its size), so one such verifier keeps
+    /// every mandate of the family settleable; an agent mandate needs an agent verifier.
+    function _anotherActiveVerifier(uint32 verifierId, VerifierFamily family) private view returns (bool) {
         uint256 count = _verifierIds.length;
         for (uint256 i; i < count; ++i) {
             uint32 id = _verifierIds[i];
             if (id == verifierId) continue;
             VerifierInfo memory info = _verifiers[id];
-            if (!info.retired && info.activeAt <= block.timestamp) return true;
+            if (info.family == family && !info.retired && info.activeAt <= block.timestamp) return true;
         }
         return false;
     }
@@ -382,7 +489,7 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IEscrow
     /// @dev Cached for the deployment chain and recomputed after a fork changes the chain id.
-    function DOMAIN_SEPARATOR() public view returns (bytes32) {
+    function DOMAIN_SEPARATOR() public view override returns (bytes32) {
         return block.chainid == INITIAL_CHAIN_ID
             ? INITIAL_DOMAIN_SEPARATOR
             : MandateHashing.domainSeparator(block.chainid, address(this));
@@ -427,5 +534,10 @@ contract Escrow is IEscrow, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IEscrow
     function publicInputOf(Settlement calldata settlement) external view returns (uint256) {
         return SettlementHashing.publicInput(DOMAIN_SEPARATOR(), settlement);
+    }
+
+    /// @inheritdoc IEscrow
+    function agentPublicInputOf(AgentSettlement calldata settlement) external view returns (uint256) {
+        return AgentSettlementHashing.publicInput(DOMAIN_SEPARATOR(), settlement, _agentKeyOf);
     }
 }

@@ -23,19 +23,24 @@ contract EscrowTest is EscrowFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 1 hours - 1, 1 hours, 30 days)
         );
-        new Escrow(owner, 1 hours - 1, new IEscrow.InitialVerifier[](0));
+        new Escrow(owner, 1 hours - 1, REVOKE_DELAY, new IEscrow.InitialVerifier[](0));
     }
 
     function test_constructor_revertsIfDelayTooLong() public {
         vm.expectRevert(
             abi.encodeWithSelector(IEscrow.WithdrawDelayOutOfBounds.selector, 30 days + 1, 1 hours, 30 days)
         );
-        new Escrow(owner, 30 days + 1, new IEscrow.InitialVerifier[](0));
+        new Escrow(owner, 30 days + 1, REVOKE_DELAY, new IEscrow.InitialVerifier[](0));
     }
 
     function test_constructor_setsDelayAndOwner() public view {
         assertEq(escrow.withdrawDelay(), DELAY);
         assertEq(escrow.owner(), owner);
+    }
+
+    /// EIP-170: a chain refuses to deploy runtime code over 24,576 bytes (forge's test EVM does not).
+    function test_escrow_fitsEip170SizeLimit() public view {
+        assertLe(address(escrow).code.length, 24_576);
     }
 
     function test_domainSeparator_isMandateDomain() public view {
@@ -499,7 +504,7 @@ contract EscrowTest is EscrowFixture {
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[1]);
         vm.prank(payee);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, _noProofs(), _noAgentSettlements());
         assertEq(escrow.highWater(alice, payee), 12);
         assertEq(escrow.balance(alice, address(token)), 35);
         assertEq(escrow.payeeBalance(payee, address(token)), 65);
@@ -508,7 +513,7 @@ contract EscrowTest is EscrowFixture {
     function test_settleMany_revertsIfLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.LengthMismatch.selector, 1, 2));
         vm.prank(payee);
-        escrow.settleMany(new bytes[](1), new Settlement[](2));
+        escrow.settleMany(new bytes[](1), new Settlement[](2), _noProofs(), _noAgentSettlements());
     }
 
     function test_settleMany_revertsAllIfOneProofInvalid() public {
@@ -521,7 +526,7 @@ contract EscrowTest is EscrowFixture {
         proofs[1] = _prove(ss[0]);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidProof.selector, VERIFIER_ID));
         vm.prank(payee);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, _noProofs(), _noAgentSettlements());
         assertEq(escrow.highWater(alice, payee), 0);
     }
 
@@ -567,45 +572,46 @@ contract EscrowTest is EscrowFixture {
         AttestationVerifier v = new AttestationVerifier(address(1));
         uint64 activeAt = uint64(block.timestamp + 2 * DELAY);
         vm.expectEmit(address(escrow));
-        emit IEscrow.VerifierRegistered(2, address(v), 2, 1, activeAt);
-        escrow.registerVerifier(2, address(v), 2, 1);
+        emit IEscrow.VerifierRegistered(2, IEscrow.VerifierFamily.Batch, address(v), 2, 1, activeAt);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, address(v), 2, 1);
         IEscrow.VerifierInfo memory info = escrow.verifierInfo(2);
         assertEq(info.verifier, address(v));
         assertEq(info.mandateSlots, 2);
         assertEq(info.pairSlots, 1);
         assertEq(info.activeAt, activeAt);
         assertFalse(info.retired);
+        assertEq(uint8(info.family), uint8(IEscrow.VerifierFamily.Batch));
     }
 
     function test_registerVerifier_revertsIfNotOwner() public {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
         vm.prank(alice);
-        escrow.registerVerifier(2, address(verifier), 2, 1);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, address(verifier), 2, 1);
     }
 
     function test_registerVerifier_revertsIfZeroAddress() public {
         vm.expectRevert(IEscrow.ZeroAddress.selector);
-        escrow.registerVerifier(2, address(0), 2, 1);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, address(0), 2, 1);
     }
 
     function test_registerVerifier_revertsIfNoCode() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierHasNoCode.selector, alice));
-        escrow.registerVerifier(2, alice, 2, 1);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, alice, 2, 1);
     }
 
     function test_registerVerifier_revertsIfNoPairSlots() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidVerifierSlots.selector, 2, 0));
-        escrow.registerVerifier(2, address(verifier), 2, 0);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, address(verifier), 2, 0);
     }
 
     function test_registerVerifier_revertsIfFewerMandatesThanPairs() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidVerifierSlots.selector, 1, 2));
-        escrow.registerVerifier(2, address(verifier), 1, 2);
+        escrow.registerVerifier(2, IEscrow.VerifierFamily.Batch, address(verifier), 1, 2);
     }
 
     function test_registerVerifier_revertsIfIdTaken() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierAlreadyRegistered.selector, VERIFIER_ID));
-        escrow.registerVerifier(VERIFIER_ID, address(verifier), 2, 1);
+        escrow.registerVerifier(VERIFIER_ID, IEscrow.VerifierFamily.Batch, address(verifier), 2, 1);
     }
 
     function test_retireVerifier_marksRetired() public {
@@ -742,10 +748,10 @@ contract EscrowTest is EscrowFixture {
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[1]);
         vm.prank(payee);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, _noProofs(), _noAgentSettlements());
         assertEq(escrow.highWater(alice, payee), cut);
         vm.prank(payee);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, _noProofs(), _noAgentSettlements());
         assertEq(escrow.highWater(alice, payee), end);
         assertEq(escrow.payeeBalance(payee, address(token)), uint256(a) + b);
     }

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {Pair, Settlement} from "../src/types/Settlement.sol";
 import {EscrowFixture} from "./utils/EscrowFixture.sol";
 
-/// @notice Gas of `settle` by batch shape, and of one EIP-3009 transfer for comparison. Each test's
+/// @notice Gas of `settle` by batch shape (one EIP-3009 transfer, for comparison, is in `TestUSDCGas.t.sol`,
+/// compiled apart from the escrow with the project's optimizer settings). Each test's
 /// measured call goes to `snapshots/*.json` (`vm.snapshotGasLastCall`); the proof check is the
 /// attestation stand-in (one ecrecover), not the Groth16 pairing (see contracts/README.md).
 /// "cold" is a pair's first settlement (high-water and payee credit go from zero to non-zero);
@@ -129,22 +130,6 @@ contract EscrowGasTest is EscrowFixture {
         escrow.settle(proof, s);
         vm.snapshotGasLastCall("settle", "warm, 1 pair from reservation");
         assertEq(escrow.reservation(payers[0], payee, address(token)), 8_000);
-    }
-
-    function test_gas_transferWithAuthorization() public {
-        (address from, uint256 key) = makeAddrAndKey("x402-payer");
-        token.mint(from, 1_000e6);
-        token.mint(payee, 1); // a payee that already holds the token, like a live merchant
-        uint256 validBefore = block.timestamp + 1 hours;
-        bytes32 nonce = "n";
-        bytes32 structHash = keccak256(
-            abi.encode(token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), from, payee, 1_000, 0, validBefore, nonce)
-        );
-        (uint8 v, bytes32 r, bytes32 s) =
-            vm.sign(key, keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash)));
-        _coolAll();
-        token.transferWithAuthorization(from, payee, 1_000, 0, validBefore, nonce, v, r, s);
-        vm.snapshotGasLastCall("eip3009", "transferWithAuthorization");
     }
 
     function test_gas_deposit() public {

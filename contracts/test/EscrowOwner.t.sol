@@ -19,14 +19,14 @@ contract EscrowOwnerTest is EscrowFixture {
     function test_constructor_initialVerifiersActiveAtOnce() public {
         AttestationVerifier v = new AttestationVerifier(vm.addr(ATTESTER_KEY));
         IEscrow.InitialVerifier[] memory initial = new IEscrow.InitialVerifier[](2);
-        initial[0] = IEscrow.InitialVerifier(1, address(v), 1, 1);
-        initial[1] = IEscrow.InitialVerifier(8, address(v), 16, 8);
+        initial[0] = IEscrow.InitialVerifier(1, IEscrow.VerifierFamily.Batch, address(v), 1, 1);
+        initial[1] = IEscrow.InitialVerifier(8, IEscrow.VerifierFamily.Agent, address(v), 16, 8);
         address expected = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
         vm.expectEmit(expected);
-        emit IEscrow.VerifierRegistered(1, address(v), 1, 1, uint64(block.timestamp));
+        emit IEscrow.VerifierRegistered(1, IEscrow.VerifierFamily.Batch, address(v), 1, 1, uint64(block.timestamp));
         vm.expectEmit(expected);
-        emit IEscrow.VerifierRegistered(8, address(v), 16, 8, uint64(block.timestamp));
-        Escrow fresh = new Escrow(owner, DELAY, initial);
+        emit IEscrow.VerifierRegistered(8, IEscrow.VerifierFamily.Agent, address(v), 16, 8, uint64(block.timestamp));
+        Escrow fresh = new Escrow(owner, DELAY, REVOKE_DELAY, initial);
         assertEq(address(fresh), expected);
         IEscrow.VerifierInfo memory info = fresh.verifierInfo(8);
         assertEq(info.verifier, address(v));
@@ -34,24 +34,26 @@ contract EscrowOwnerTest is EscrowFixture {
         assertEq(info.pairSlots, 8);
         assertEq(info.activeAt, block.timestamp);
         assertFalse(info.retired);
+        assertEq(uint8(info.family), uint8(IEscrow.VerifierFamily.Agent));
+        assertEq(uint8(fresh.verifierInfo(1).family), uint8(IEscrow.VerifierFamily.Batch));
     }
 
     function test_constructor_revertsIfInitialVerifierHasNoCode() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierHasNoCode.selector, alice));
-        new Escrow(owner, DELAY, _initialVerifiers(1, alice, 1, 1));
+        new Escrow(owner, DELAY, REVOKE_DELAY, _initialVerifiers(1, alice, 1, 1));
     }
 
     function test_constructor_revertsIfInitialVerifierSlotsInvalid() public {
         vm.expectRevert(abi.encodeWithSelector(IEscrow.InvalidVerifierSlots.selector, 1, 2));
-        new Escrow(owner, DELAY, _initialVerifiers(1, address(verifier), 1, 2));
+        new Escrow(owner, DELAY, REVOKE_DELAY, _initialVerifiers(1, address(verifier), 1, 2));
     }
 
     function test_constructor_revertsIfInitialVerifierIdRepeated() public {
         IEscrow.InitialVerifier[] memory initial = new IEscrow.InitialVerifier[](2);
-        initial[0] = IEscrow.InitialVerifier(1, address(verifier), 1, 1);
-        initial[1] = IEscrow.InitialVerifier(1, address(verifier), 2, 2);
+        initial[0] = IEscrow.InitialVerifier(1, IEscrow.VerifierFamily.Batch, address(verifier), 1, 1);
+        initial[1] = IEscrow.InitialVerifier(1, IEscrow.VerifierFamily.Agent, address(verifier), 2, 2);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.VerifierAlreadyRegistered.selector, 1));
-        new Escrow(owner, DELAY, initial);
+        new Escrow(owner, DELAY, REVOKE_DELAY, initial);
     }
 
     function test_settle_initialVerifierWorksAtDeployment() public {
@@ -69,7 +71,7 @@ contract EscrowOwnerTest is EscrowFixture {
     function test_settle_revertsIfVerifierNotActive() public {
         _fund(alice, 100);
         AttestationVerifier v = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        escrow.registerVerifier(NEW_ID, address(v), MANDATE_SLOTS, PAIR_SLOTS);
+        escrow.registerVerifier(NEW_ID, IEscrow.VerifierFamily.Batch, address(v), MANDATE_SLOTS, PAIR_SLOTS);
         uint64 activeAt = uint64(block.timestamp + 2 * DELAY);
         skip(2 * DELAY - 1);
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 10));
@@ -95,7 +97,9 @@ contract EscrowOwnerTest is EscrowFixture {
     /// it by the time the verifier becomes active.
     function test_registerVerifier_withdrawalRequestedWithinADelayIsReadyByActivation() public {
         _fund(alice, 100);
-        escrow.registerVerifier(NEW_ID, address(new AttestationVerifier(address(1))), 1, 1);
+        escrow.registerVerifier(
+            NEW_ID, IEscrow.VerifierFamily.Batch, address(new AttestationVerifier(address(1))), 1, 1
+        );
         skip(DELAY);
         vm.prank(alice);
         escrow.requestWithdraw(address(token), 100);
@@ -117,7 +121,9 @@ contract EscrowOwnerTest is EscrowFixture {
 
     /// A registered replacement does not count until it is active.
     function test_retireVerifier_revertsIfOtherNotYetActive() public {
-        escrow.registerVerifier(NEW_ID, address(new AttestationVerifier(address(1))), 1, 1);
+        escrow.registerVerifier(
+            NEW_ID, IEscrow.VerifierFamily.Batch, address(new AttestationVerifier(address(1))), 1, 1
+        );
         skip(2 * DELAY - 1);
         vm.expectRevert(abi.encodeWithSelector(IEscrow.LastActiveVerifier.selector, VERIFIER_ID));
         escrow.retireVerifier(VERIFIER_ID);
@@ -138,7 +144,7 @@ contract EscrowOwnerTest is EscrowFixture {
     function test_retireVerifier_leavesMandatesSettleable() public {
         _fund(alice, 100);
         AttestationVerifier small = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        escrow.registerVerifier(NEW_ID, address(small), 1, 1);
+        escrow.registerVerifier(NEW_ID, IEscrow.VerifierFamily.Batch, address(small), 1, 1);
         skip(2 * DELAY);
         escrow.retireVerifier(VERIFIER_ID);
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 10));
@@ -153,7 +159,7 @@ contract EscrowOwnerTest is EscrowFixture {
         elapsed = bound(elapsed, 0, 3 * DELAY);
         _fund(alice, 100);
         AttestationVerifier v = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        escrow.registerVerifier(NEW_ID, address(v), MANDATE_SLOTS, PAIR_SLOTS);
+        escrow.registerVerifier(NEW_ID, IEscrow.VerifierFamily.Batch, address(v), MANDATE_SLOTS, PAIR_SLOTS);
         uint64 activeAt = uint64(block.timestamp + 2 * DELAY);
         skip(elapsed);
         Settlement memory s = _settlement(_pair(alice, payee, 0, 1, 10));

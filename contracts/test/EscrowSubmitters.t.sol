@@ -81,7 +81,7 @@ contract EscrowSubmittersTest is EscrowFixture {
         proofs[0] = _prove(ss[0]);
         proofs[1] = _prove(ss[1]);
         vm.prank(relayer);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, _noProofs(), _noAgentSettlements());
         assertEq(escrow.highWater(alice, payee), 0);
         assertEq(escrow.highWater(alice, payee2), 0);
     }

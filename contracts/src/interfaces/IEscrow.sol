@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {AgentSettlement} from "../types/AgentSettlement.sol";
 import {Settlement} from "../types/Settlement.sol";
+import {IAgentKeys} from "./IAgentKeys.sol";
 
 /// @title IEscrow
 /// @notice The aep2 escrow: payers deposit ERC-20 tokens, payees are paid from those deposits in
-/// batches, each batch proven by one Groth16 proof over the payers' signed mandates.
+/// batches, each batch proven by one Groth16 proof over the payers' signed mandates: EIP-712 mandates
+/// signed by the payer's account (`settle`), or agent mandates signed by an agent key the payer
+/// authorized (`settleAgent`, and the registry in `IAgentKeys`).
 /// @dev Accounting, per token: `balance(payer, token)` is the payer's FREE balance, including any amount
 /// requested for withdrawal (a request is a claim on the free balance, not a separate pot);
 /// `reservation(payer, payee, token)` is the part of the payer's funds set aside for one payee, including
@@ -15,7 +19,8 @@ import {Settlement} from "../types/Settlement.sol";
 ///
 /// Settlement: a pair is paid only if the sender is its payee or a submitter the payee approved
 /// (`approveSubmitter`); its total is debited from the payer's reservation for that payee first, then
-/// from the free balance. A reservation is debitable only by settlements of its own payee.
+/// from the free balance. A reservation is debitable only by settlements of its own payee. Agent pairs
+/// follow the same rules, and those of their key (`IAgentKeys`).
 ///
 /// The owner's powers (OZ `Ownable2Step`), and their bounds:
 /// - `registerVerifier`: a new verifier (circuit size and key) is usable only `2 × withdrawDelay` after
@@ -24,14 +29,15 @@ import {Settlement} from "../types/Settlement.sol";
 ///   `activeAt`. Reserved funds need a release first (`withdrawDelay` more). Verifiers given to the
 ///   constructor are active at once: no payer can have deposited yet.
 /// - `retireVerifier`: a retired verifier stops at once (settlements naming it revert), for a leaked
-///   or single-party key; it cannot retire the last active, unretired verifier, so payees' accepted
-///   mandates always remain provable (any size proves any mandate, in smaller chunks).
+///   or single-party key; it cannot retire the last active, unretired verifier of its family, so payees'
+///   accepted mandates always remain provable (any size of a family proves any of its mandates, in
+///   smaller chunks).
 /// - Nothing else: no function lets the owner move, freeze or redirect funds, change `withdrawDelay`
-///   (immutable), approve submitters or touch reservations. Only a verifier can debit payers, hence
+///   (immutable), approve submitters, touch reservations or agent keys. Only a verifier can debit payers, hence
 ///   the delay: every verifier the owner adds is announced `2 × withdrawDelay` before it can act, which is
 ///   also the warning payees get before a verifier they rely on could be retired in its favour.
 ///   Ownership moves in two steps; renouncing it freezes the verifier set.
-interface IEscrow {
+interface IEscrow is IAgentKeys {
     /// @notice Why a pair of a valid settlement was not paid.
     enum SkipReason {
         /// The stored high-water mark is not the pair's `fromNonce`: already settled or out of order.
@@ -42,22 +48,45 @@ interface IEscrow {
         /// below the pair's `total`.
         InsufficientBalance,
         /// The sender is neither the pair's payee nor a submitter the payee approved.
-        SubmitterNotApproved
+        SubmitterNotApproved,
+        /// Agent pairs only, from here on. No key has the pair's `keyId`.
+        UnknownAgentKey,
+        /// The key's token is not the settlement's.
+        AgentKeyWrongToken,
+        /// `block.timestamp` is before the key's `validAfter`.
+        AgentKeyNotYetValid,
+        /// `block.timestamp` is after the key's `validUntil`.
+        AgentKeyExpired,
+        /// The payer's revocation of the key is in effect (`block.timestamp ≥ revokeAt`).
+        AgentKeyRevoked,
+        /// The key is scoped to another payee.
+        PayeeOutOfScope,
+        /// `spent + total` would exceed the key's cap in effect at `block.timestamp`.
+        AgentKeyCapExceeded
     }
 
-    /// @notice A registered verifier: one circuit size, packed into one storage slot. Settlements may
-    /// name it from `activeAt` until it is retired.
+    /// @notice What a verifier proves: EIP-712 mandates (`settle`, `Settlement`) or agent mandates
+    /// (`settleAgent`, `AgentSettlement`). Each verifier is registered for one family.
+    enum VerifierFamily {
+        Batch,
+        Agent
+    }
+
+    /// @notice A registered verifier: one circuit family and size, packed into one storage slot.
+    /// Settlements of its family may name it from `activeAt` until it is retired.
     struct VerifierInfo {
         address verifier;
         uint16 mandateSlots;
         uint16 pairSlots;
         uint40 activeAt;
         bool retired;
+        VerifierFamily family;
     }
 
     /// @notice A verifier registered by the constructor, active from deployment.
     struct InitialVerifier {
         uint32 verifierId;
+        VerifierFamily family;
         address verifier;
         uint16 mandateSlots;
         uint16 pairSlots;
@@ -102,8 +131,11 @@ interface IEscrow {
     error VerifierIsRetired(uint32 verifierId);
     /// @notice A settlement names a verifier before its `activeAt` (`2 × withdrawDelay` after registration).
     error VerifierNotActive(uint32 verifierId, uint64 activeAt);
-    /// @notice `retireVerifier` would leave no other active, unretired verifier to settle with.
+    /// @notice `retireVerifier` would leave no other active, unretired verifier of its family to settle with.
     error LastActiveVerifier(uint32 verifierId);
+    /// @notice A settlement names a verifier of the other family (an agent settlement a batch verifier,
+    /// or the reverse).
+    error VerifierFamilyMismatch(uint32 verifierId, VerifierFamily expected, VerifierFamily actual);
     /// @notice A settlement with more pairs than its verifier's circuit has pair slots.
     error TooManyPairs(uint32 verifierId, uint256 pairs, uint16 pairSlots);
     /// @notice A settlement without pairs.
@@ -112,7 +144,7 @@ interface IEscrow {
     error SettlementExpired(uint64 notAfter, uint256 timestamp);
     /// @notice The verifier rejected the proof; the whole transaction reverts.
     error InvalidProof(uint32 verifierId);
-    /// @notice `settleMany` with different numbers of proofs and settlements.
+    /// @notice `settleMany` with different numbers of proofs and settlements (of either family).
     error LengthMismatch(uint256 proofs, uint256 settlements);
 
     // ------------------------------------------------------------------------------------------
@@ -146,10 +178,15 @@ interface IEscrow {
     event SubmitterApproval(address indexed payee, address indexed submitter, bool approved);
     /// @notice A payee moved `amount` of its settled credit in `token` to `to`.
     event PayeeWithdrawal(address indexed payee, address indexed token, address to, uint256 amount);
-    /// @notice Verifier `verifierId` was registered for a circuit of the given size; settlements may name
-    /// it from `activeAt` (at once for the constructor's, `2 × withdrawDelay` later for the owner's).
+    /// @notice Verifier `verifierId` was registered for a circuit of the given family and size; settlements
+    /// may name it from `activeAt` (at once for the constructor's, `2 × withdrawDelay` later for the owner's).
     event VerifierRegistered(
-        uint32 indexed verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots, uint64 activeAt
+        uint32 indexed verifierId,
+        VerifierFamily family,
+        address verifier,
+        uint16 mandateSlots,
+        uint16 pairSlots,
+        uint64 activeAt
     );
     /// @notice The owner retired verifier `verifierId`; settlements naming it revert from now on.
     event VerifierRetired(uint32 indexed verifierId);
@@ -161,6 +198,19 @@ interface IEscrow {
     );
     /// @notice One pair of a valid settlement was not paid; nothing changed for it.
     event PairSkipped(address indexed payer, address indexed payee, uint64 fromNonce, SkipReason reason);
+    /// @notice One agent pair was paid: `total` moved from the key's `payer` (its reservation for `payee`
+    /// first, then its free balance) to `payee`'s credit in the key's token, the key's `spent` grew by
+    /// `total`, and the (key, payee) high-water mark moved from `fromNonce` to `toNonce`.
+    event AgentPairSettled(
+        uint64 indexed keyId,
+        address indexed payer,
+        address indexed payee,
+        uint64 fromNonce,
+        uint64 toNonce,
+        uint128 total
+    );
+    /// @notice One agent pair of a valid agent settlement was not paid; nothing changed for it.
+    event AgentPairSkipped(uint64 indexed keyId, address indexed payee, uint64 fromNonce, SkipReason reason);
     /// @notice A proof for `publicInput` was accepted; `settled + skipped` is the settlement's pair count.
     event SettlementProcessed(
         uint32 indexed verifierId, uint256 publicInput, uint256 settled, uint256 skipped, uint256 amount
@@ -233,10 +283,25 @@ interface IEscrow {
     /// payer cannot settle its own mandates to move a high-water mark past what it owes.
     function settle(bytes calldata proof, Settlement calldata settlement) external;
 
-    /// @notice Settle several proven batches in order, in one transaction (a pair's second chunk may start
-    /// at the first chunk's `toNonce`), under the same rules as `settle`. Any reverting settlement
-    /// reverts all of them.
-    function settleMany(bytes[] calldata proofs, Settlement[] calldata settlements) external;
+    /// @notice Settle one proven batch of agent mandates, under `settle`'s rules (whole-call reverts, then
+    /// per pair) plus the key's (`IAgentKeys`). Reverts also if the verifier is not of the agent family.
+    /// Per pair, in this order, a pair is skipped if: the sender is neither its payee nor approved by it;
+    /// no key has its `keyId`; the key's token is not the settlement's; the key is not yet valid or
+    /// expired; its revocation is in effect; the payee is outside its scope; the (key, payee) high-water
+    /// mark is not `fromNonce`; `toNonce <= fromNonce`; `spent + total` exceeds the cap in effect; or the
+    /// payer's reservation for the payee plus its free balance is below `total`.
+    /// @dev The public input packs each pair's key as the escrow stores it for `keyId` (`agentPublicInputOf`).
+    function settleAgent(bytes calldata proof, AgentSettlement calldata settlement) external;
+
+    /// @notice Settle several proven batches in one transaction, all or nothing: the EIP-712 ones in order,
+    /// then the agent ones in order (a pair's second chunk may start at the first chunk's `toNonce`),
+    /// each under the rules of `settle` or `settleAgent`. Any reverting settlement reverts all of them.
+    function settleMany(
+        bytes[] calldata proofs,
+        Settlement[] calldata settlements,
+        bytes[] calldata agentProofs,
+        AgentSettlement[] calldata agentSettlements
+    ) external;
 
     /// @notice Approve (or revoke) `submitter` to submit settlements that pay the caller's pairs, as
     /// the caller itself may. A revocation takes effect for the next settlement.
@@ -249,12 +314,20 @@ interface IEscrow {
     // Owner
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Register the verifier of a circuit with `mandateSlots` mandates in at most `pairSlots` pairs,
-    /// usable from `2 × withdrawDelay` after now (`VerifierInfo.activeAt`). Ids are write-once.
-    function registerVerifier(uint32 verifierId, address verifier, uint16 mandateSlots, uint16 pairSlots) external;
+    /// @notice Register the verifier of a `family` circuit with `mandateSlots` mandates in at most
+    /// `pairSlots` pairs, usable from `2 × withdrawDelay` after now (`VerifierInfo.activeAt`). Ids are
+    /// write-once and shared by both families.
+    function registerVerifier(
+        uint32 verifierId,
+        VerifierFamily family,
+        address verifier,
+        uint16 mandateSlots,
+        uint16 pairSlots
+    ) external;
 
     /// @notice Retire verifier `verifierId` for good (a leaked or single-party key), effective at once; its
-    /// id stays taken. Reverts `LastActiveVerifier` unless another verifier is active and not retired.
+    /// id stays taken. Reverts `LastActiveVerifier` unless another verifier of its family is active and not
+    /// retired.
     function retireVerifier(uint32 verifierId) external;
 
     // ------------------------------------------------------------------------------------------
@@ -296,4 +369,8 @@ interface IEscrow {
 
     /// @notice The public input a proof of `settlement` must open to on this chain and escrow.
     function publicInputOf(Settlement calldata settlement) external view returns (uint256);
+
+    /// @notice The public input a proof of agent `settlement` must open to on this chain and escrow, with
+    /// each pair's key as stored now (zero for an unknown `keyId`).
+    function agentPublicInputOf(AgentSettlement calldata settlement) external view returns (uint256);
 }

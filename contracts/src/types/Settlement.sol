@@ -60,7 +60,9 @@ library SettlementHashing {
                 mstore(add(cursor, 48), shl(192, toNonce))
                 mstore(add(cursor, 56), shl(128, total))
             }
-            cursor += PAIR_BYTES;
+            unchecked {
+                cursor += PAIR_BYTES; // within the buffer reserved above
+            }
         }
         assembly ("memory-safe") {
             digest := keccak256(ptr, sub(cursor, ptr))

@@ -8,6 +8,7 @@ import {Escrow} from "../../src/Escrow.sol";
 import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../../src/TestUSDC.sol";
 import {AttestationVerifier} from "../../src/testing/AttestationVerifier.sol";
+import {AgentSettlement} from "../../src/types/AgentSettlement.sol";
 import {Pair, Settlement} from "../../src/types/Settlement.sol";
 
 /// @notice Drives the escrow through random deposits, withdrawals, reservations and releases, submitter
@@ -244,7 +245,7 @@ contract EscrowHandler is Test {
         address from = _sender(sender, first.payee);
         vm.recordLogs();
         vm.prank(from);
-        escrow.settleMany(proofs, ss);
+        escrow.settleMany(proofs, ss, new bytes[](0), new AgentSettlement[](0));
         _account(vm.getRecordedLogs(), from);
     }
 

@@ -4,12 +4,14 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 
 import {Escrow} from "../../src/Escrow.sol";
+import {IAgentKeys} from "../../src/interfaces/IAgentKeys.sol";
 import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../../src/TestUSDC.sol";
 import {AttestationVerifier} from "../../src/testing/AttestationVerifier.sol";
-import {EscrowHandler} from "./EscrowHandler.sol";
+import {EscrowAgentHandler} from "./EscrowAgentHandler.sol";
 
-/// @notice Invariants of the escrow under random sequences of every state-changing action.
+/// @notice Invariants of the escrow under random sequences of every state-changing action, EIP-712 and
+/// agent settlements alike (`EscrowAgentHandler` extends `EscrowHandler` with agent keys).
 /// Accounting choice under test: a pending withdrawal is a claim inside the free `balance`, a pending
 /// release a claim inside the reservation; neither is a separate pot.
 contract EscrowInvariantTest is Test {
@@ -17,16 +19,18 @@ contract EscrowInvariantTest is Test {
 
     Escrow internal escrow;
     TestUSDC internal token;
-    EscrowHandler internal handler;
+    EscrowAgentHandler internal handler;
 
     function setUp() public {
         vm.warp(1_700_000_000);
         token = new TestUSDC();
         AttestationVerifier verifier = new AttestationVerifier(vm.addr(ATTESTER_KEY));
-        IEscrow.InitialVerifier[] memory initial = new IEscrow.InitialVerifier[](1);
-        initial[0] = IEscrow.InitialVerifier(1, address(verifier), 8, 4);
-        escrow = new Escrow(address(this), 1 days, initial);
-        handler = new EscrowHandler(escrow, token, verifier, ATTESTER_KEY);
+        AttestationVerifier agentVerifier = new AttestationVerifier(vm.addr(ATTESTER_KEY));
+        IEscrow.InitialVerifier[] memory initial = new IEscrow.InitialVerifier[](2);
+        initial[0] = IEscrow.InitialVerifier(1, IEscrow.VerifierFamily.Batch, address(verifier), 8, 4);
+        initial[1] = IEscrow.InitialVerifier(2, IEscrow.VerifierFamily.Agent, address(agentVerifier), 8, 4);
+        escrow = new Escrow(address(this), 1 days, 6 hours, initial);
+        handler = new EscrowAgentHandler(escrow, token, verifier, agentVerifier, ATTESTER_KEY);
         // Every payer starts funded, so most settlements in a short run pay something.
         for (uint256 i; i < handler.payerCount(); ++i) {
             handler.deposit(i, 1e12);
@@ -137,6 +141,65 @@ contract EscrowInvariantTest is Test {
         assertGt(handler.ghostReservationDebits(), 0, "a settled pair debited its reservation");
         invariant_reservationsDebitedOnlyByTheirPayee();
         invariant_tokensConserved();
+    }
+
+    /// Every key's `spent` is the sum of what its `AgentPairSettled` events paid, never above its grant's
+    /// cap, and every one of those payments fit under the cap in effect at its second (a lowered cap
+    /// included); the record's cap and revocation are the model's.
+    function invariant_agentSpentWithinCap() public view {
+        assertFalse(handler.ghostAgentCapBroken(), "an agent pair was paid beyond its key's cap in effect");
+        for (uint64 id = 1; id <= handler.keyCount(); ++id) {
+            IAgentKeys.AgentKeyInfo memory info = escrow.agentKey(id);
+            EscrowAgentHandler.KeyModel memory k = handler.keyModel(id);
+            assertEq(info.spent, k.spent, "spent");
+            assertLe(info.spent, k.grantCap, "spent above the grant's cap");
+            assertEq(info.cap, handler.modelCap(id), "cap in effect");
+            assertEq(info.revokeAt, k.revokeAt, "revokeAt");
+        }
+    }
+
+    /// No key ever paid a payee outside its scope (or paid at all while unknown), nor outside its
+    /// validity window, nor at or after its revocation took effect.
+    function invariant_agentKeysPayOnlyInScopeAndTime() public view {
+        assertFalse(handler.ghostAgentOutOfScope(), "a key paid outside its scope");
+        assertFalse(handler.ghostAgentOutsideValidity(), "a key paid outside its validity");
+        assertFalse(handler.ghostAgentAfterRevocation(), "a key paid after its revocation took effect");
+    }
+
+    /// Every `AgentPairSettled` continued its (key, payee) chain, so agent high-water marks only grow,
+    /// and the stored mark is the chain's end.
+    function invariant_agentHighWaterChains() public view {
+        assertFalse(handler.ghostAgentBrokenChain(), "an agent pair settled out of its chain");
+        for (uint64 id = 1; id <= handler.keyCount() + 1; ++id) {
+            for (uint256 j; j < handler.payerCount(); ++j) {
+                address payee = handler.payees(j);
+                assertEq(escrow.agentHighWater(id, payee), handler.ghostAgentLastTo(id, payee));
+            }
+        }
+    }
+
+    /// The agent actions do something: keys pay, and are skipped for their cap, their scope, a stale
+    /// nonce and an unknown id; a mixed `settleMany` pays both families.
+    function test_handler_agentSettlesAndSkips() public {
+        handler.authorizeAgentKey(0, 0, 1e6, false, 0); // key 1: payer0 -> payee0, cap 1e6
+        handler.authorizeAgentKey(1, 0, 5e11, true, 0); // key 2: payer1 -> any payee
+        assertEq(handler.keyCount(), 2);
+        handler.settleAgent(1, 4, 0, 0);
+        assertGt(handler.ghostAgentSettledPairs(), 0, "a fresh pair of a known key settles");
+        assertGt(handler.ghostAgentSkippedPairs(), 0, "an unknown key, an over-cap pair or a repeat is skipped");
+        uint256 settled = handler.ghostAgentSettledPairs();
+        handler.settleManyMixed(7, 3, 4, 0);
+        assertGt(handler.ghostAgentSettledPairs(), settled, "chunks of one agent pair settle in one call");
+        handler.payerSelfSettlesAgent(0, 0, 1e6);
+        handler.revokeAgentKey(0);
+        handler.lowerAgentKeyCap(1, 0);
+        handler.warp(1 days);
+        handler.settleAgent(1, 4, 0, 0);
+        invariant_agentSpentWithinCap();
+        invariant_agentKeysPayOnlyInScopeAndTime();
+        invariant_agentHighWaterChains();
+        invariant_tokensConserved();
+        invariant_reservationsDebitedOnlyByTheirPayee();
     }
 
     function _approveRelayerForAllPayees() internal {

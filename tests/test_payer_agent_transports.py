@@ -9,6 +9,7 @@ tests/test_payee_agent.py. Against the escrow on anvil: tests/test_agent_key_cli
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,14 +31,25 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.fastmcp import FastMCP
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 from x402 import x402Client
 from x402.http.clients.httpx import x402HttpxClient
 
 from aep2.agentkey import AgentKey, AgentKeyGrant, SignedAgentMandate
+from aep2.cli.pay import app as pay_app
 from aep2.mandate import Domain, SignedMandate
 from aep2.payee import PayeeCheck, StaticChainView, create_app
 from aep2.payee.chain_view import AgentKeyRecord
-from aep2.payer import APPROVED, REFUSED, AgentCredential, LocalKeySigner, Payer, Policy
+from aep2.payer import (
+    APPROVED,
+    REFUSED,
+    AgentCredential,
+    GrantRecord,
+    LocalKeySigner,
+    Payer,
+    Policy,
+    sidecar_path,
+)
 from aep2.payer._db import nonces
 from aep2.payer._wire import Payment, outcome
 from aep2.store import MandateRow, create_schema, make_engine
@@ -314,3 +326,32 @@ def test_a2a_pays_with_the_agent_key(check: PayeeCheck, tmp_path: Path) -> None:
     assert isinstance(paid.result, Task) and paid.result.status.state == TaskState.completed
     agree(paid.payment, payer, check.engine)
     payer.close()
+
+
+# --- aep2 pay --agent-key ----------------------------------------------------------------------------
+
+
+def test_aep2_pay_with_an_agent_key_alone(server: str, check: PayeeCheck, tmp_path: Path) -> None:
+    """The key file and its grant sidecar, no account key: the agent pays, the payer's key stays away."""
+    key_file = tmp_path / "agent.key"
+    AGENT.save(key_file)
+    cred = credential()
+    GrantRecord(cred.domain, cred.grant, key_id=KEY_ID, signature=b"\x01" * 65).write(sidecar_path(key_file))
+    (tmp_path / "policy.yaml").write_text(f"max_per_payment: {s.PRICE}\n")
+    args = ["--agent-key", str(key_file), "--policy", str(tmp_path / "policy.yaml"),
+            "--db", str(tmp_path / "payer.db"), "--json"]  # fmt: skip
+    result = CliRunner().invoke(pay_app, [server + "/weather", *args])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["mandate"]["kind"], out["mandate"]["keyId"]) == ("agent", str(KEY_ID))
+    [row] = stored(check.engine)
+    assert out["receipt"]["digest"] == out["mandate"]["digest"] == row.digest and row.kind == "agent"
+    assert out["receipt"]["payer"] == s.PAYER
+    # a payee without agent mandates: this payer has nothing it could sign there
+    chain = StaticChainView()
+    plain_store = make_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    create_schema(plain_store)
+    with s.serve(create_app(settings=s.settings(), engine=plain_store, chain=chain)) as plain:
+        refused = CliRunner().invoke(pay_app, [plain.url + "/weather", *args])
+    assert refused.exit_code == 2 and "no_usable_mandate_kind" in refused.stdout
+    plain_store.dispose()

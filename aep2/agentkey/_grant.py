@@ -83,17 +83,19 @@ class AgentKeyGrant(BaseModel):
     def any_payee(self) -> bool:
         return self.payee == ANY_PAYEE
 
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message: the type's field names, integers as integers, ``key`` as 0x-hex."""
+    def message(self) -> dict[str, str]:
+        """The EIP-712 message: the type's field names, integers as decimal strings (a JSON number
+        past 2^53 loses digits in a JavaScript wallet; ``eth_signTypedData_v4`` takes strings), ``key``
+        as 0x-hex."""
         return {
             "payer": self.payer,
             "key": "0x" + self.key.hex(),
             "token": self.token,
             "payee": self.payee,
-            "cap": self.cap,
-            "validAfter": self.valid_after,
-            "validUntil": self.valid_until,
-            "salt": self.salt,
+            "cap": str(self.cap),
+            "validAfter": str(self.valid_after),
+            "validUntil": str(self.valid_until),
+            "salt": str(self.salt),
         }
 
     def typed_data(self, domain: Domain) -> dict[str, Any]:
@@ -126,8 +128,8 @@ class AgentKeyGrant(BaseModel):
         )  # fmt: skip
 
     def to_json(self) -> dict[str, str]:
-        """The grant as JSON strings (numbers in decimal, as on the mandates' wire)."""
-        return {name: str(value) for name, value in self.message().items()}
+        """The grant as JSON strings (numbers in decimal, as on the mandates' wire): its message."""
+        return self.message()
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> AgentKeyGrant:

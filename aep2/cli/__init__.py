@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import demo, devnet, mandate, pay, payee, worker
+from aep2.cli import agent_key, demo, devnet, mandate, pay, payee, worker
 from aep2.cli._errors import run_reporting_errors
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
 app.add_typer(mandate.app, name="mandate")
 app.command(name="pay")(pay.pay)
+app.add_typer(agent_key.agent_key_app, name="agent-key")
 app.add_typer(payee.payee_app, name="payee")
 app.command(name="worker")(worker.worker)
 app.command(name="settle")(worker.settle)

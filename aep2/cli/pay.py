@@ -2,7 +2,9 @@
 
 Over HTTP (the 402 handshake), MCP (``--mcp-tool NAME --arg city=Paris`` at the ``/mcp``
 endpoint) or A2A (``--a2a-skill ID --message TEXT`` at the agent's URL). The key comes from
-``--key-file``, or ``--devnet FILE --payer I`` picks a funded payer of ``aep2 devnet up``.
+``--key-file``, or ``--devnet FILE --payer I`` picks a funded payer of ``aep2 devnet up``;
+``--agent-key FILE`` adds an agent key (``aep2 agent-key authorize`` registered it), which pays
+payees that offer agent mandates, alone or beside the account key.
 
 A thin shell over :class:`~aep2.payer.Payer` and :class:`~aep2.transports.httpx_auth.Aep2Auth`.
 The body goes to stdout and the receipt to stderr (``--json`` prints one
@@ -26,9 +28,10 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from aep2.agentkey import SignedAgentMandate
 from aep2.devnet.state import read_state
 from aep2.errors import Aep2Error, PayerError
-from aep2.payer import LocalKeySigner, Payer
+from aep2.payer import AgentCredential, LocalKeySigner, Payer
 from aep2.payer._wire import Payment
 from aep2.transports.httpx_auth import PAYMENT_EXTENSION, Aep2Auth
 
@@ -43,6 +46,8 @@ def _summary(status: int | str, payment: Payment | None) -> dict[str, Any]:
             "digest": "0x" + payment.mandate.digest.hex(), "payee": m.payee, "token": m.token,
             "amount": str(m.amount), "nonce": str(m.nonce), "deadline": str(m.deadline),
         }  # fmt: skip
+        if isinstance(payment.mandate, SignedAgentMandate):
+            out["mandate"] |= {"kind": "agent", "keyId": str(payment.mandate.mandate.key_id)}
         out["receipt"] = None if payment.receipt is None else payment.receipt.model_dump()
         out["error"] = payment.error
     return out
@@ -53,7 +58,7 @@ def _signer(key_file: Path | None, devnet: Path | None, payer_index: int) -> Loc
     if key_file is not None:
         return LocalKeySigner.from_file(key_file)
     if devnet is None:
-        raise ValueError("pass --key-file FILE or --devnet FILE")
+        raise ValueError("pass --key-file FILE or --devnet FILE (or --agent-key FILE)")
     payers = read_state(devnet).payers
     if not 0 <= payer_index < len(payers):
         raise ValueError(f"--payer {payer_index}: the devnet has payers 0..{len(payers) - 1}")
@@ -133,6 +138,12 @@ def pay(
         Path | None, typer.Option("--devnet", help="pay with a funded payer of this devnet file instead")
     ] = None,
     payer_index: Annotated[int, typer.Option("--payer", help="which payer of --devnet (0-based)")] = 0,
+    agent_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--agent-key", envvar="AEP2_AGENT_KEY_FILE", help="an agent key file (its grant beside it)"
+        ),
+    ] = None,
     db: Annotated[
         Path | None, typer.Option("--db", envvar="AEP2_PAYER_DB", help="payer database [~/.aep2/payer.db]")
     ] = None,
@@ -154,7 +165,9 @@ def pay(
             raise ValueError("--mcp-tool and --a2a-skill exclude each other")
         request = _Request(url, method, data, mcp_tool, _arguments(arg or []), a2a_skill, message, chain,
                            verify_ref, timeout)  # fmt: skip
-        payer = Payer(_signer(key_file, devnet, payer_index), policy, db=db)
+        agent = AgentCredential.load(agent_key) if agent_key is not None else None
+        account = key_file is not None or devnet is not None or agent is None
+        payer = Payer(_signer(key_file, devnet, payer_index) if account else None, policy, agent=agent, db=db)
     except (OSError, ValueError, Aep2Error) as exc:
         typer.echo(f"aep2 pay: cannot set up the payer: {exc}", err=True)
         raise typer.Exit(3) from None

@@ -167,3 +167,31 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2 and "chmod 600" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_devnet_file_supplies_chain_escrow_token_and_payer(
+    world: World, anvil: Anvil, tmp_path: Path
+) -> None:
+    from aep2.devnet.state import DevnetState, KeyPair
+
+    payer = new_payer(world)
+    state = DevnetState(
+        rpc_url=anvil.rpc_url, chain_id=world.w3.eth.chain_id, anvil_pid=0, port=0, log="", deposit=0,
+        token=world.token.address, escrow=world.escrow.address, withdraw_delay=3600, verifiers=[],
+        payee=KeyPair.of(bytes.fromhex(s.PAYEE_KEY[2:])), submitter=KeyPair.of(payer),
+        payers=[KeyPair.of(bytes.fromhex("66" * 32)), KeyPair.of(payer)], env={},
+    )  # fmt: skip
+    devnet = tmp_path / "devnet.json"
+    devnet.write_text(state.model_dump_json())
+    agent = tmp_path / "agent.key"
+    cli("agent-key", "new", str(agent))
+    on = ["--devnet", str(devnet)]
+    registered = ok("agent-key", "authorize", "--agent-key", str(agent), *on, "--payer", "1", "--cap", "9")
+    assert registered["payer"] == world.address(payer)
+    status = ok("agent-key", "status", "--agent-key", str(agent), *on)
+    assert (status["token"], status["payee"], status["cap"]) == (world.token.address, "any", "9")
+    assert (
+        ok("agent-key", "revoke", "--agent-key", str(agent), *on, "--payer", "1")["keyId"] == status["keyId"]
+    )
+    wrong = cli("agent-key", "revoke", "--agent-key", str(agent), *on, "--payer", "0")
+    assert wrong.exit_code != 0 and "NotAgentKeyPayer" in str(wrong.exception)

@@ -342,3 +342,14 @@ def test_the_grant_digest_is_the_solidity_struct_hash(tmp_path: Path) -> None:
     separator = domain_separator(DOMAIN.chain_id, DOMAIN.escrow)
     assert g.digest(DOMAIN) == keccak(b"\x19\x01" + separator + struct)
     assert AgentKeyGrant.from_json(json.loads(json.dumps(g.to_json()))) == g
+
+
+def test_concurrent_payers_never_share_an_agent_nonce(payer_db: Path) -> None:
+    """Threads of two Payer objects on one database: BEGIN IMMEDIATE serialises the agent journal too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    payers = [payer_with(payer_db), payer_with(payer_db)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        signed = list(pool.map(lambda i: payers[i % 2].authorize(offer()), range(40)))
+    assert sorted(s.mandate.nonce for s in signed) == list(range(1, 41))
+    assert all(isinstance(s, SignedAgentMandate) for s in signed)

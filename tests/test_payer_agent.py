@@ -231,7 +231,7 @@ def test_a_misbehaving_agent_signer_never_yields_a_mandate(payer_db: Path, bad: 
     payer = payer_with(payer_db, agent=credential(key=_BrokenKey(bad)))
     with pytest.raises(PayerError) as caught:
         payer.authorize(offer())
-    assert caught.value.reason == Reason.SIGNER_FAILED
+    assert caught.value.reason == Reason.SIGNER_FAILED and "signer agent key 7 failed" in caught.value.message
     assert [(e.decision, e.kind, e.key_id) for e in payer.audit.entries()] == [
         (APPROVED, "agent", KEY_ID), (FAILED, "agent", KEY_ID)
     ]  # fmt: skip

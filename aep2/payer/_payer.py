@@ -242,7 +242,7 @@ class Payer:
 
     def _sign(self, request: PaymentRequest, mandate: Mandate | AgentMandate) -> AnySigned:
         domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
-        signer: object = self.signer if isinstance(mandate, Mandate) else self.agent
+        signer = repr(self.signer) if isinstance(mandate, Mandate) else f"agent key {mandate.key_id}"
         try:
             signed: AnySigned
             if isinstance(mandate, Mandate):
@@ -257,7 +257,7 @@ class Payer:
                 signed.verify(self.agent.grant.key)
         except Exception as exc:
             detail = exc.message if isinstance(exc, Aep2Error) else f"{type(exc).__name__}: {exc}"
-            failure = PayerError(f"signer {signer!r} failed: {detail}", reason=Reason.SIGNER_FAILED)
+            failure = PayerError(f"signer {signer} failed: {detail}", reason=Reason.SIGNER_FAILED)
             kind = _Kind(self.agent if isinstance(mandate, AgentMandate) else None)
             self._append(
                 self._entry(request, self._clock(), FAILED, failure.reason, failure.message, mandate, kind)

@@ -14,36 +14,47 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from aep2.agentkey import AgentKeyGrant
+from aep2.chain.agent_keys import AgentKeyInfo
+from aep2.chain.agent_settlement import AgentSettlement
 from aep2.chain.artifacts import load_artifact
-from aep2.chain.events import SettlementResult, parse_settlement
+from aep2.chain.events import (
+    SettlementResult,
+    parse_agent_key_authorized,
+    parse_effective_at,
+    parse_settlement,
+)
 from aep2.chain.reverts import simulate
 from aep2.chain.settlement import Settlement
 from aep2.chain.token import Authorization, AuthorizationKind
 from aep2.chain.transactions import TransactionFailed, send
 from aep2.mandate import Domain
 
-# Gas limits for settlement transactions, from contracts/snapshots/settle.json with headroom:
-# a pair costs ~34k the first time (two zero-to-non-zero writes) and ~17k after; the fixed part is
-# ~35k of execution plus the 21k base and calldata. The Groth16 verifier (4 pairings, plus 2 if the
-# circuit uses a commitment) is budgeted separately; the attestation stand-in needs ~10k.
+# Gas limits for settlement transactions, from contracts/snapshots/{settle,agent}.json with headroom:
+# an EIP-712 pair costs ~34k the first time (two zero-to-non-zero writes) and ~17k after; an agent
+# pair ~30k, or ~49k for an any-payee key's first pair to a payee; the fixed part is ~35k of
+# execution plus the 21k base and calldata. The Groth16 verifier (4 pairings, plus 2 if the circuit
+# uses a commitment) is budgeted separately; the attestation stand-in needs ~10k.
 SETTLE_FIXED_GAS = 90_000
 SETTLE_PAIR_GAS = 45_000
+SETTLE_AGENT_PAIR_GAS = 65_000
 CALLDATA_GAS_PER_BYTE = 40  # EIP-7623's floor price of a non-zero calldata byte
 DEFAULT_VERIFIER_GAS = 450_000
 
 
 def settle_gas_limit(
-    settlements: Sequence[Settlement], proofs: Sequence[bytes], *, verifier_gas: int = DEFAULT_VERIFIER_GAS
+    settlements: Sequence[Settlement | AgentSettlement],
+    proofs: Sequence[bytes],
+    *,
+    verifier_gas: int = DEFAULT_VERIFIER_GAS,
 ) -> int:
-    """An upper bound on the gas of settling ``settlements`` in one transaction."""
-    pairs = sum(len(s.pairs) for s in settlements)
-    calldata = sum(len(p) + 64 for p in proofs) + sum(160 * len(s.pairs) + 160 for s in settlements)
-    return (
-        SETTLE_FIXED_GAS
-        + len(settlements) * verifier_gas
-        + pairs * SETTLE_PAIR_GAS
-        + calldata * CALLDATA_GAS_PER_BYTE
+    """An upper bound on the gas of settling ``settlements`` (of either family) in one transaction."""
+    pairs = sum(
+        len(s.pairs) * (SETTLE_AGENT_PAIR_GAS if isinstance(s, AgentSettlement) else SETTLE_PAIR_GAS)
+        for s in settlements
     )
+    calldata = sum(len(p) + 64 for p in proofs) + sum(160 * len(s.pairs) + 160 for s in settlements)
+    return SETTLE_FIXED_GAS + len(settlements) * verifier_gas + pairs + calldata * CALLDATA_GAS_PER_BYTE
 
 
 @lru_cache(maxsize=1)
@@ -167,6 +178,36 @@ class EscrowClient:
     def public_input_of(self, settlement: Settlement) -> int:
         return int(self.contract.functions.publicInputOf(settlement.as_abi()).call())
 
+    # -- agent keys -------------------------------------------------------------------------------
+
+    def revoke_delay(self) -> int:
+        """Seconds between an agent key's revocation (or cap lowering) and its effect."""
+        return int(self.contract.functions.revokeDelay().call())
+
+    def agent_key_count(self) -> int:
+        """How many keys were registered: ids run from 1 to this."""
+        return int(self.contract.functions.agentKeyCount().call())
+
+    def agent_key(self, key_id: int) -> AgentKeyInfo | None:
+        """The escrow's record of ``key_id`` as of the latest block, or None if no key has the id."""
+        return AgentKeyInfo.from_abi(key_id, self.contract.functions.agentKey(key_id).call())
+
+    def agent_high_water(self, key_id: int, payee: str) -> int:
+        """The nonce of the last settled agent mandate of ``key_id`` to ``payee`` (0 before the first)."""
+        return int(self.contract.functions.agentHighWater(key_id, payee).call())
+
+    def agent_key_grant_digest(self, grant: AgentKeyGrant) -> bytes:
+        """The EIP-712 digest the payer signs, as the escrow computes it."""
+        return bytes(self.contract.functions.agentKeyGrantDigest(grant.as_abi()).call())
+
+    def agent_key_id_of(self, grant_digest: bytes) -> int | None:
+        """The id the grant with this digest was registered as, or None."""
+        return int(self.contract.functions.agentKeyIdOf(grant_digest).call()) or None
+
+    def agent_public_input_of(self, settlement: AgentSettlement) -> int:
+        """What a proof of ``settlement`` must open to, with each pair's key as the escrow stores it."""
+        return int(self.contract.functions.agentPublicInputOf(settlement.as_abi()).call())
+
     # -- transactions -------------------------------------------------------------------------
 
     def _transact(self, call: ContractFunction, private_key: bytes, gas: int | None = None) -> TxReceipt:
@@ -239,6 +280,28 @@ class EscrowClient:
     def retire_verifier(self, verifier_id: int, private_key: bytes) -> TxReceipt:
         return self._transact(self.contract.functions.retireVerifier(verifier_id), private_key)
 
+    def authorize_agent_key(self, grant: AgentKeyGrant, signature: bytes, private_key: bytes) -> int:
+        """Register the payer-signed ``grant`` from any account; returns the new key's id.
+
+        A refusal (a used grant, a signature that is not the payer's, a zero cap or token, an
+        inverted or past validity, an unacceptable key) raises :class:`TransactionFailed` naming it.
+        """
+        call = self.contract.functions.authorizeAgentKey(grant.as_abi(), signature)
+        (authorized,) = parse_agent_key_authorized(self.contract, self._transact(call, private_key))
+        return authorized.key_id
+
+    def revoke_agent_key(self, key_id: int, payer_key: bytes) -> int:
+        """The payer revokes ``key_id``; returns when it takes effect (``revokeDelay`` from now).
+        Until then the key still settles, so payees settle what they accepted."""
+        receipt = self._transact(self.contract.functions.revokeAgentKey(key_id), payer_key)
+        return parse_effective_at(self.contract, receipt, "AgentKeyRevoked")
+
+    def lower_agent_key_cap(self, key_id: int, new_cap: int, payer_key: bytes) -> int:
+        """The payer lowers ``key_id``'s cap to ``new_cap`` (replacing a pending lowering); returns when
+        it takes effect. Raising a cap is a new grant."""
+        receipt = self._transact(self.contract.functions.lowerAgentKeyCap(key_id, new_cap), payer_key)
+        return parse_effective_at(self.contract, receipt, "AgentKeyCapLowered")
+
     def submit_settlement(
         self,
         proof: bytes,
@@ -253,16 +316,43 @@ class EscrowClient:
         limit = gas if gas is not None else settle_gas_limit([settlement], [proof], verifier_gas=verifier_gas)
         return parse_settlement(self.contract, self._transact(call, private_key, limit))
 
+    def submit_agent_settlement(
+        self,
+        proof: bytes,
+        settlement: AgentSettlement,
+        private_key: bytes,
+        *,
+        verifier_gas: int = DEFAULT_VERIFIER_GAS,
+        gas: int | None = None,
+    ) -> SettlementResult:
+        """``settleAgent`` one proven batch of agent mandates; returns what it paid and skipped."""
+        call = self.contract.functions.settleAgent(proof, settlement.as_abi())
+        limit = gas if gas is not None else settle_gas_limit([settlement], [proof], verifier_gas=verifier_gas)
+        return parse_settlement(self.contract, self._transact(call, private_key, limit))
+
     def submit_many(
         self,
         proofs: Sequence[bytes],
         settlements: Sequence[Settlement],
         private_key: bytes,
         *,
+        agent_proofs: Sequence[bytes] = (),
+        agent_settlements: Sequence[AgentSettlement] = (),
         verifier_gas: int = DEFAULT_VERIFIER_GAS,
         gas: int | None = None,
     ) -> SettlementResult:
-        """``settleMany``: several proven batches in order, in one transaction, all or nothing."""
-        call = self.contract.functions.settleMany(list(proofs), [s.as_abi() for s in settlements], [], [])
-        limit = gas if gas is not None else settle_gas_limit(settlements, proofs, verifier_gas=verifier_gas)
+        """``settleMany``: several proven batches in one transaction, all or nothing: the EIP-712 ones
+        in order, then the agent ones in order."""
+        call = self.contract.functions.settleMany(
+            list(proofs),
+            [s.as_abi() for s in settlements],
+            list(agent_proofs),
+            [s.as_abi() for s in agent_settlements],
+        )
+        every: list[Settlement | AgentSettlement] = [*settlements, *agent_settlements]
+        limit = (
+            gas
+            if gas is not None
+            else settle_gas_limit(every, [*proofs, *agent_proofs], verifier_gas=verifier_gas)
+        )
         return parse_settlement(self.contract, self._transact(call, private_key, limit))

@@ -26,7 +26,8 @@ import typer
 from web3 import Web3
 
 from aep2.agentkey import ANY_PAYEE, AgentKey, AgentKeyGrant
-from aep2.cli._agent_chain import KeyOnChain, OnChain
+from aep2.chain import EscrowClient, sign_grant
+from aep2.cli import _agent_chain
 from aep2.cli._io import read_private_key
 from aep2.devnet.state import read_state
 from aep2.errors import ConfigurationError
@@ -90,10 +91,10 @@ def _web3(rpc_url: str) -> Web3:
     return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
 
 
-def _on_chain(rpc_url: str | None, domain: Domain) -> OnChain:
+def _on_chain(rpc_url: str | None, domain: Domain) -> EscrowClient:
     if rpc_url is None:
         raise ValueError("pass --rpc-url (or set AEP2_RPC_URL, or --devnet FILE)")
-    return OnChain.connect(_web3(rpc_url), domain)
+    return _agent_chain.connect(_web3(rpc_url), domain)
 
 
 def _payer_key(key_file: Path | None, place: _Place) -> bytes | None:
@@ -189,10 +190,10 @@ def authorize(
         return
     if payer_key is None:
         raise ValueError("pass --key-file to sign the grant, or --print it for another signer")
-    signer = LocalKeySigner(payer_key)
-    if signer.address != grant.payer:
-        raise ValueError(f"--key-file signs as {signer.address}, not as --payer-address {grant.payer}")
-    signed = replace(record, signature=signer.sign_typed_data(grant.typed_data(place.domain)))
+    signer = LocalKeySigner(payer_key).address
+    if signer != grant.payer:
+        raise ValueError(f"--key-file signs as {signer}, not as --payer-address {grant.payer}")
+    signed = replace(record, signature=sign_grant(grant, place.domain, payer_key))
     _submit(signed, sidecar, place, key_file)
 
 
@@ -219,7 +220,7 @@ def _submit(record: GrantRecord, sidecar: Path, place: _Place, key_file: Path | 
         raise ValueError("pass --key-file: the account that sends the transaction (and pays its gas)")
     chain = _on_chain(place.rpc_url, record.domain)
     _check_signature(chain, record)
-    key_id = chain.authorize(record.grant, record.signature, sender)
+    key_id = chain.authorize_agent_key(record.grant, record.signature, sender)
     registered = replace(record, key_id=key_id)
     registered.write(sidecar)
     _echo_json({
@@ -228,11 +229,11 @@ def _submit(record: GrantRecord, sidecar: Path, place: _Place, key_file: Path | 
     })  # fmt: skip
 
 
-def _check_signature(chain: OnChain, record: GrantRecord) -> None:
+def _check_signature(chain: EscrowClient, record: GrantRecord) -> None:
     """An EOA payer's signature must recover to it here, before any gas is spent; a contract
     wallet's (EIP-1271) is the escrow's to judge."""
     assert record.signature is not None
-    if chain.has_code(record.grant.payer):
+    if _agent_chain.has_code(chain, record.grant.payer):
         return
     digest = record.grant.digest(record.domain)
     try:
@@ -262,12 +263,12 @@ def status(
     """Print the escrow's record of the key: cap, spent, validity, revocation."""
     record, key_id = _registered(agent_key)
     rpc = rpc_url or (read_state(devnet).rpc_url if devnet is not None else None)
-    info = _on_chain(rpc, record.domain).key(key_id)
+    info = _on_chain(rpc, record.domain).agent_key(key_id)
     if info is None:
         raise ConfigurationError(f"escrow {record.domain.escrow} has no agent key {key_id}")
     if info.key != record.grant.key:
         raise ConfigurationError(f"the escrow's key {key_id} is 0x{info.key.hex()}, not this key file's")
-    _echo_json(info.summary(key_id, now=_chain_time(rpc)))
+    _echo_json(_agent_chain.summary(info, now=_chain_time(rpc)))
 
 
 def _chain_time(rpc_url: str | None) -> int:
@@ -291,14 +292,14 @@ def revoke(
     place = _place(devnet, payer_index, rpc_url, None, None)
     chain = _on_chain(place.rpc_url, record.domain)
     if print_tx:
-        _echo_json(chain.revoke_transaction(key_id, record.grant.payer))
+        _echo_json(_agent_chain.revoke_transaction(chain, key_id, record.grant.payer))
         return
     payer_key = _payer_key(key_file, place)
     if payer_key is None:
         raise ValueError("pass --key-file (the payer's key), or --print-tx for its wallet")
-    revoke_at = chain.revoke(key_id, payer_key)
+    revoke_at = chain.revoke_agent_key(key_id, payer_key)
     replace(record, revoke_at=revoke_at).write(sidecar_path(agent_key))
     _echo_json({"keyId": str(key_id), "revokeAt": str(revoke_at)})
 
 
-__all__ = ["KeyOnChain", "agent_key_app", "authorize", "new", "revoke", "status"]
+__all__ = ["agent_key_app", "authorize", "new", "revoke", "status"]

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from aep2.agentkey import AgentKey, AgentMandate, SignedAgentMandate, agent_to_wire, encode_agent
+from aep2.agentkey import ANY_PAYEE, AgentKey, AgentMandate, SignedAgentMandate, agent_to_wire, encode_agent
+from aep2.chain import AgentKeyInfo
 from aep2.errors import ConfigurationError, MandateError, Reason
 from aep2.mandate import Domain, encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.payee.chain_view import ANY_PAYEE, AgentKeyRecord
 from aep2.payee.challenge import requirements
 from aep2.store import MandateRow, MandateState, transition
 from aep2.transports.call_ref import http_ref
@@ -35,7 +35,7 @@ AGENT = AgentKey.generate()
 OTHER_AGENT = AgentKey.generate()
 
 
-def record(**changes: Any) -> AgentKeyRecord:
+def record(**changes: Any) -> AgentKeyInfo:
     now = int(time.time())
     fields: dict[str, Any] = {
         "key_id": KEY_ID,
@@ -47,8 +47,11 @@ def record(**changes: Any) -> AgentKeyRecord:
         "spent": 0,
         "valid_after": now - 60,
         "valid_until": now + 30 * 86400,
+        "revoke_at": 0,
+        "pending_cap": 0,
+        "pending_cap_at": 0,
     }
-    return AgentKeyRecord(**(fields | changes))
+    return AgentKeyInfo(**(fields | changes))
 
 
 @pytest.fixture
@@ -231,9 +234,11 @@ def test_a_cap_lowering_counts_once_it_takes_effect_before_settlement(
     check: PayeeCheck, chain: StaticChainView
 ) -> None:
     soon = int(time.time()) + 60
-    chain.agent_keys[KEY_ID] = record(cap=10 * s.PRICE, lowered_cap=s.PRICE // 2, lower_at=soon)
+    chain.agent_keys[KEY_ID] = record(cap=10 * s.PRICE, pending_cap=s.PRICE // 2, pending_cap_at=soon)
     reject(check, agent_header(), Reason.AGENT_CAP_EXCEEDED)
-    chain.agent_keys[KEY_ID] = record(cap=10 * s.PRICE, lowered_cap=s.PRICE // 2, lower_at=soon + 30 * 86400)
+    chain.agent_keys[KEY_ID] = record(
+        cap=10 * s.PRICE, pending_cap=s.PRICE // 2, pending_cap_at=soon + 30 * 86400
+    )
     accept(check, agent_header())
 
 

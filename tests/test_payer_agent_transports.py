@@ -36,10 +36,10 @@ from x402 import x402Client
 from x402.http.clients.httpx import x402HttpxClient
 
 from aep2.agentkey import AgentKey, AgentKeyGrant, SignedAgentMandate
+from aep2.chain import AgentKeyInfo
 from aep2.cli.pay import app as pay_app
 from aep2.mandate import Domain, SignedMandate
 from aep2.payee import PayeeCheck, StaticChainView, create_app
-from aep2.payee.chain_view import AgentKeyRecord
 from aep2.payer import (
     APPROVED,
     REFUSED,
@@ -77,11 +77,12 @@ def credential() -> AgentCredential:
     return AgentCredential(AGENT, KEY_ID, Domain(chain_id=s.CHAIN_ID, escrow=s.ESCROW), grant)
 
 
-def record() -> AgentKeyRecord:
+def record() -> AgentKeyInfo:
     g = credential().grant
-    return AgentKeyRecord(
+    return AgentKeyInfo(
         key_id=KEY_ID, payer=s.PAYER, key=AGENT.public_key, token=s.TOKEN, payee=s.PAYEE, cap=g.cap,
-        spent=0, valid_after=g.valid_after, valid_until=g.valid_until,
+        spent=0, valid_after=g.valid_after, valid_until=g.valid_until, revoke_at=0, pending_cap=0,
+        pending_cap_at=0,
     )  # fmt: skip
 
 
@@ -94,11 +95,9 @@ def check(engine: Engine) -> PayeeCheck:
 
 
 def paid_api(check: PayeeCheck) -> FastAPI:
-    """``create_app``'s routes over ``check``: the factory builds its own check, without agent keys."""
+    """``create_app``'s routes for ``check``'s payee, accepting both kinds."""
     assert isinstance(check.chain, StaticChainView)
-    app = create_app(settings=s.settings(), engine=check.engine, chain=check.chain)
-    app.state.payee_check = check
-    return app
+    return create_app(settings=check.settings, engine=check.engine, chain=check.chain, agent_keys=check.chain)
 
 
 @pytest.fixture

@@ -70,13 +70,15 @@ def serve(
     check_settlement_fits(settings, view.w3)
     engine = make_engine(settings.database_url)
     migrate(engine)
-    app = create_app(settings=settings, engine=engine, chain=view)
+    agent_keys = view if "agent" in settings.mandate_kinds else None
+    app = create_app(settings=settings, engine=engine, chain=view, agent_keys=agent_keys)
     base_url = settings.public_url or f"http://{host}:{port}"
     mount_paid_transports(app, settings, base_url)
     mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
     typer.echo(
         f"aep2 payee {settings.payee} on {base_url}: {len(settings.routes)} paid route(s), "
-        f"{len(settings.tools)} MCP tool(s) at /mcp, {len(settings.skills)} A2A skill(s) at /a2a/"
+        f"{len(settings.tools)} MCP tool(s) at /mcp, {len(settings.skills)} A2A skill(s) at /a2a/; "
+        f"mandate kinds: {', '.join(settings.mandate_kinds)}"
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

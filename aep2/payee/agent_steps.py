@@ -8,12 +8,13 @@ signature is checked against the key on record; nothing here touches the store.
 
 from __future__ import annotations
 
-from aep2.agentkey import SignedAgentMandate
+from aep2.agentkey import ANY_PAYEE, SignedAgentMandate
+from aep2.chain import AgentKeyInfo
 from aep2.errors import MandateError, Reason
-from aep2.payee.chain_view import AgentKeyRecord, AgentKeyView
+from aep2.payee.chain_view import AgentKeyView
 
 
-def key_on_record(signed: SignedAgentMandate, keys: AgentKeyView) -> AgentKeyRecord:
+def key_on_record(signed: SignedAgentMandate, keys: AgentKeyView) -> AgentKeyInfo:
     """The escrow's record of the mandate's key, or ``agent_key_unknown``."""
     key_id = signed.mandate.key_id
     record = keys.agent_key(key_id)
@@ -25,7 +26,7 @@ def key_on_record(signed: SignedAgentMandate, keys: AgentKeyView) -> AgentKeyRec
 
 
 def check_key_terms(
-    signed: SignedAgentMandate, record: AgentKeyRecord, *, now: int, horizon_seconds: int
+    signed: SignedAgentMandate, record: AgentKeyInfo, *, now: int, horizon_seconds: int
 ) -> None:
     """Token, payee scope, validity through the deadline, no revocation before deadline + horizon."""
     m = signed.mandate
@@ -34,7 +35,7 @@ def check_key_terms(
             f"agent key {m.key_id} is granted for token {record.token}, not {m.token}",
             reason=Reason.AGENT_KEY_WRONG_TOKEN,
         )
-    if not record.may_pay(m.payee):
+    if record.payee not in (ANY_PAYEE, m.payee):
         raise MandateError(
             f"agent key {m.key_id} may pay only {record.payee}, not {m.payee}",
             reason=Reason.AGENT_KEY_OUT_OF_SCOPE,
@@ -54,18 +55,18 @@ def check_key_terms(
         )
 
 
-def check_agent_signature(signed: SignedAgentMandate, record: AgentKeyRecord) -> None:
+def check_agent_signature(signed: SignedAgentMandate, record: AgentKeyInfo) -> None:
     """The EdDSA signature by the key on record (``signature_malformed`` / ``signature_invalid``)."""
     signed.verify(record.key)
 
 
-def check_key_headroom(amount: int, record: AgentKeyRecord, key_exposure: int, *, settle_by: int) -> None:
+def check_key_headroom(amount: int, record: AgentKeyInfo, key_exposure: int, *, settle_by: int) -> None:
     """Step 7 for the key: its cap at ``settle_by``, less spent and accepted-unsettled, covers ``amount``."""
-    remaining = record.remaining_until(settle_by)
-    headroom = remaining - key_exposure
+    cap = min(record.cap, record.cap_at(settle_by))  # a lowering effective by then counts
+    headroom = max(cap - record.spent, 0) - key_exposure
     if headroom < amount:
         raise MandateError(
             f"amount {amount} exceeds agent key {record.key_id}'s remaining cap {max(headroom, 0)} (cap "
-            f"{record.cap_until(settle_by)}, spent {record.spent}, accepted but unsettled {key_exposure})",
+            f"{cap}, spent {record.spent}, accepted but unsettled {key_exposure})",
             reason=Reason.AGENT_CAP_EXCEEDED,
         )

@@ -11,17 +11,22 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 
-from aep2.payee.chain_view import ChainView
+from aep2.payee.chain_view import AgentKeyView, ChainView
 from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.payee.config import Route, Settings
 from aep2.payee.responses import install_error_handlers
 from aep2.payee.web import charge
 
 
-def create_app(*, settings: Settings, engine: Engine, chain: ChainView) -> FastAPI:
-    """A FastAPI app that charges each configured route; ``/health`` stays free."""
+def create_app(
+    *, settings: Settings, engine: Engine, chain: ChainView, agent_keys: AgentKeyView | None = None
+) -> FastAPI:
+    """A FastAPI app that charges each configured route; ``/health`` stays free.
+
+    ``agent_keys`` (the escrow's agent keys) is needed when ``settings.mandate_kinds`` has ``agent``.
+    """
     app = FastAPI(title="aep2 paid API")
-    app.state.payee_check = PayeeCheck(settings=settings, engine=engine, chain=chain)
+    app.state.payee_check = PayeeCheck(settings=settings, engine=engine, chain=chain, agent_keys=agent_keys)
     install_error_handlers(app)
 
     @app.get("/health")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from aep2.chain import AgentKeyInfo
+
 
 @dataclass(frozen=True)
 class PayerPosition:
@@ -49,51 +51,10 @@ class ChainView(Protocol):
     def position(self, *, payer: str, payee: str, token: str) -> PayerPosition: ...
 
 
-ANY_PAYEE = "0x0000000000000000000000000000000000000000"
-"""An agent key's payee scope when it may pay any payee."""
-
-
-@dataclass(frozen=True)
-class AgentKeyRecord:
-    """The escrow's record of one agent key (docs/agent-keys.md, "The escrow's rules").
-
-    ``revoke_at`` is when a requested revocation takes effect, the key settling while the chain's
-    time is below it (0: none requested);
-    ``lowered_cap`` with ``lower_at`` a requested cap lowering and when it takes effect
-    (``lower_at`` 0: none). Until they take effect the key settles as before.
-    """
-
-    key_id: int
-    payer: str
-    key: bytes
-    token: str
-    payee: str
-    cap: int
-    spent: int
-    valid_after: int
-    valid_until: int
-    revoke_at: int = 0
-    lowered_cap: int = 0
-    lower_at: int = 0
-
-    def may_pay(self, payee: str) -> bool:
-        return self.payee in (ANY_PAYEE, payee)
-
-    def cap_until(self, settle_by: int) -> int:
-        """The cap that still holds at ``settle_by``: a lowering effective by then counts."""
-        if self.lower_at and self.lower_at <= settle_by:
-            return min(self.cap, self.lowered_cap)
-        return self.cap
-
-    def remaining_until(self, settle_by: int) -> int:
-        """What the key may still settle at ``settle_by`` before subtracting accepted mandates."""
-        return max(self.cap_until(settle_by) - self.spent, 0)
-
-
 class AgentKeyView(Protocol):
     """The escrow's agent keys, for a payee that accepts agent mandates."""
 
-    def agent_key(self, key_id: int) -> AgentKeyRecord | None:
+    def agent_key(self, key_id: int) -> AgentKeyInfo | None:
         """The key's record, or None if no key has this id."""
         ...
 
@@ -109,7 +70,7 @@ class StaticChainView:
     positions: dict[tuple[str, str], PayerPosition] = field(default_factory=dict)
     high_water: dict[tuple[str, str], int] = field(default_factory=dict)
     reservations: dict[tuple[str, str, str], tuple[int, int, int]] = field(default_factory=dict)
-    agent_keys: dict[int, AgentKeyRecord] = field(default_factory=dict)
+    agent_keys: dict[int, AgentKeyInfo] = field(default_factory=dict)
     agent_high_waters: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def set(
@@ -137,7 +98,7 @@ class StaticChainView:
             release_ready_at=release_at,
         )
 
-    def agent_key(self, key_id: int) -> AgentKeyRecord | None:
+    def agent_key(self, key_id: int) -> AgentKeyInfo | None:
         return self.agent_keys.get(key_id)
 
     def agent_high_water(self, *, key_id: int, payee: str) -> int:

@@ -28,10 +28,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aep2.agentkey import SignedAgentMandate
+from aep2.chain import AgentKeyInfo
 from aep2.errors import NONCE_REASONS, ConfigurationError, MandateError, Reason
 from aep2.mandate import SignedMandate
 from aep2.payee.agent_steps import check_agent_signature, check_key_headroom, check_key_terms, key_on_record
-from aep2.payee.chain_view import AgentKeyRecord, AgentKeyView, ChainView, PayerPosition
+from aep2.payee.chain_view import AgentKeyView, ChainView, PayerPosition
 from aep2.payee.config import Settings
 from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
@@ -82,7 +83,7 @@ class _Subject:
     signed: AnySigned
     payer: str
     key_id: int
-    record: AgentKeyRecord | None
+    record: AgentKeyInfo | None
     position: PayerPosition
 
 
@@ -183,7 +184,7 @@ class PayeeCheck:
         """Decode, domain, signature (an agent mandate: the key on record first), price, time."""
         signed = decoded(header)
         check_domain(signed, self.terms)
-        record: AgentKeyRecord | None = None
+        record: AgentKeyInfo | None = None
         if isinstance(signed, SignedAgentMandate):
             record = key_on_record(signed, self._keys())
             check_key_terms(signed, record, now=now, horizon_seconds=self.terms.horizon_seconds)
@@ -196,7 +197,7 @@ class PayeeCheck:
         check_time(signed, now=now, horizon_seconds=self.terms.horizon_seconds)
         return self._subject(signed, record)
 
-    def _subject(self, signed: AnySigned, record: AgentKeyRecord | None) -> _Subject:
+    def _subject(self, signed: AnySigned, record: AgentKeyInfo | None) -> _Subject:
         """Read the payer's position, with the sequence's settled mark (the chain, before any lock)."""
         m = signed.mandate
         if record is None:

@@ -24,11 +24,10 @@ from aep2.mandate import (
     check_canonical,
     check_version,
     decimal_field,
-    from_wire,
+    decode_object,
     hex_field,
     mandate_kind,
     parse_header,
-    to_wire,
 )
 
 SIGNATURE_BYTES: Final = 64
@@ -144,9 +143,4 @@ def decode_any(header: str | bytes) -> SignedMandate | SignedAgentMandate:
         agent = agent_from_wire(obj)
         check_canonical(raw, agent_to_wire(agent))
         return agent
-    signed = from_wire(obj)
-    wire = to_wire(signed)
-    if "kind" in obj:
-        wire["kind"] = obj["kind"]
-    check_canonical(raw, wire)
-    return signed
+    return decode_object(raw, obj)

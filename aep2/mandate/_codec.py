@@ -188,7 +188,11 @@ def decode(header: str | bytes) -> SignedMandate:
     An agent-key mandate (``kind`` ``agent``) is refused here: ``aep2.agentkey.decode_any``
     reads both kinds.
     """
-    raw, obj = parse_header(header)
+    return decode_object(*parse_header(header))
+
+
+def decode_object(raw: bytes, obj: dict[str, Any]) -> SignedMandate:
+    """An EIP-712 mandate from a parsed header: fields, then the canonical spelling of ``raw``."""
     signed = from_wire(obj)
     wire = to_wire(signed)
     if "kind" in obj:

@@ -105,22 +105,7 @@ def accepted_fields(signed: SignedMandate, *, transport: str) -> dict[str, Any]:
     Hex (``0x``-prefixed) ref, signature and digest, the decimal amount, zero-padded nonce and
     deadline keys, and the header it arrived in. Timestamps are the caller's to add.
     """
-    m, d = signed.mandate, signed.domain
-    return {
-        "chain_id": d.chain_id,
-        "escrow": d.escrow,
-        "payer": m.payer,
-        "payee": m.payee,
-        "token": m.token,
-        "amount": str(m.amount),
-        "nonce": uint64_key(m.nonce),
-        "deadline": uint64_key(m.deadline),
-        "ref": "0x" + m.ref.hex(),
-        "signature": "0x" + signed.signature.hex(),
-        "digest": "0x" + signed.digest.hex(),
-        "header": encode(signed),
-        "transport": transport,
-    }
+    return _row(signed, payer=signed.mandate.payer, header=encode(signed), transport=transport)
 
 
 def agent_accepted_fields(signed: SignedAgentMandate, *, payer: str, transport: str) -> dict[str, Any]:
@@ -129,12 +114,17 @@ def agent_accepted_fields(signed: SignedAgentMandate, *, payer: str, transport: 
     The digest is the mandate's Poseidon2 hash ``M`` (what the key signed), unique per mandate
     and domain as the EIP-712 digest is.
     """
+    row = _row(signed, payer=payer, header=encode_agent(signed), transport=transport)
+    return row | {"kind": "agent", "key_id": uint64_key(signed.mandate.key_id)}
+
+
+def _row(
+    signed: SignedMandate | SignedAgentMandate, *, payer: str, header: str, transport: str
+) -> dict[str, Any]:
     m, d = signed.mandate, signed.domain
     return {
         "chain_id": d.chain_id,
         "escrow": d.escrow,
-        "kind": "agent",
-        "key_id": uint64_key(m.key_id),
         "payer": payer,
         "payee": m.payee,
         "token": m.token,
@@ -144,7 +134,7 @@ def agent_accepted_fields(signed: SignedAgentMandate, *, payer: str, transport: 
         "ref": "0x" + m.ref.hex(),
         "signature": "0x" + signed.signature.hex(),
         "digest": "0x" + signed.digest.hex(),
-        "header": encode_agent(signed),
+        "header": header,
         "transport": transport,
     }
 

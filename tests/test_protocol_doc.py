@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from x402.schemas import PaymentRequired, SettleResponse
 
+from aep2.agentkey import SignedAgentMandate, agent_to_wire, decode_any
 from aep2.mandate import decode, to_wire
 from aep2.payee.challenge import offered_mandate, payload_from, requirements
 from aep2.transports.call_ref import a2a_ref, canonical_url, http_ref, mcp_ref, ref_of
@@ -35,6 +36,7 @@ def test_every_example_is_checked() -> None:
     assert set(examples()) == {
         "mandate-json", "mandate-header", "digest", "payment-required", "payment-payload",
         "settle-response", "ref-http", "ref-mcp", "ref-a2a",
+        "agent-mandate-json", "agent-mandate-header", "agent-digest",
     }  # fmt: skip
 
 
@@ -45,6 +47,22 @@ def test_the_mandate_json_is_the_header_and_verifies() -> None:
     assert to_wire(signed) == example("mandate-json")
     assert json.loads(base64.b64decode(header)) == example("mandate-json")
     assert "0x" + signed.digest.hex() == example("digest")
+
+
+AGENT_KEY = bytes.fromhex("f1bf30854ed1a51ab7c86eb4100b8c22b5dddf2ccb93e6aea8259e511ed81c0a")
+
+
+def test_the_agent_mandate_json_is_the_header_and_verifies() -> None:
+    header = example("agent-mandate-header")
+    signed = decode_any(header)
+    assert isinstance(signed, SignedAgentMandate)
+    signed.verify(AGENT_KEY)
+    assert agent_to_wire(signed) == example("agent-mandate-json")
+    assert json.loads(base64.b64decode(header)) == example("agent-mandate-json")
+    assert "0x" + signed.digest.hex() == example("agent-digest")
+    # the same call as the EIP-712 example: same domain, payee, token, amount, nonce, ref
+    eip712 = decode(example("mandate-header"))
+    assert signed.domain == eip712.domain and signed.mandate.ref == eip712.mandate.ref
 
 
 def test_the_offer_is_what_the_payee_sends() -> None:

@@ -17,6 +17,8 @@ from aep2.settlement.models import ChunkRow, WindowRow, WindowState
 from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, settlement_of, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import AttestationProver, ProofJob, witness_request
+from aep2.store import accepted_fields, insert_accepted, lock_exposure, lock_key_exposure
+from aep2.store.models import uint64_key
 from tests.settlement_support import ChainParts, World, attested_chain, world_with_store
 
 DELAY = 3600
@@ -321,3 +323,27 @@ def test_settlement_that_would_revert_is_rolled_back_without_gas(world: World) -
     assert "would revert" in str(world.reasons(ids[0])[-1])
     run_window(world)
     assert world.states(ids) == {ids[0]: "settled"}
+
+
+def test_agent_mandates_wait_while_no_agent_circuit_is_configured(world: World) -> None:
+    """An agent-key row in the store (a payee accepting both kinds) never enters a batch chunk:
+    with only EIP-712 sizes configured it waits, and the EIP-712 mandates beside it settle."""
+    payer, payee = world.new_account(), world.new_payee()
+    world.fund(payer, 1_000_000)
+    eip712 = world.accept(world.sign(payer, payee, 100))
+    signed = world.sign(payer, payee, 200)
+    agent_row = {"kind": "agent", "key_id": uint64_key(7), "nonce": uint64_key(5), "digest": "0x" + "ab" * 32}
+    fields = accepted_fields(signed, transport="http") | agent_row
+    with world.engine.begin() as conn:
+        agent = insert_accepted(
+            session=conn,
+            exposure=lock_exposure(session=conn, payer=world.address(payer), token=world.token.address),
+            key_exposure=lock_key_exposure(session=conn, key_id=7),
+            fields=fields,
+        )
+    closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
+    assert agent in closed.waiting and agent not in closed.failed
+    with Session(world.engine) as s:
+        chunk = s.get(ChunkRow, closed.chunk_ids[0])
+        assert chunk is not None and len(chunk.settlement["pairs"]) == 1
+    assert world.states([eip712, agent]) == {eip712: "batched", agent: "accepted"}

@@ -172,3 +172,56 @@ def test_payer_with_a_pending_withdrawal_goes_first() -> None:
         inputs(leaving_at={("B", "T"): NOW + 3_600}),
     )
     assert [p.payer for p in plan.chunks[0].pairs] == ["B", "A"]
+
+
+# --- agent-key mandates ---------------------------------------------------------------------------
+
+AGENT_SIZES = [CircuitSize(9, 4, 2, "agent"), CircuitSize(10, 16, 4, "agent")]
+
+
+def a(id: int, nonce: int, key_id: int = 7, amount: int = 10, payer: str = "A", payee: str = "X",
+      deadline: int = NOW + 10_000) -> PendingMandate:  # fmt: skip
+    return PendingMandate(id, payer, payee, "T", amount, nonce, deadline, key_id)
+
+
+def test_each_family_is_chunked_onto_its_own_circuits() -> None:
+    plan = plan_window([m(1, 1), a(2, 1), a(3, 2)], SIZES + AGENT_SIZES, inputs(key_left={7: 100}))
+    by_family = {c.family: c for c in plan.chunks}
+    assert set(by_family) == {"batch", "agent"} and not plan.deferred
+    assert by_family["agent"].circuit.verifier_id == 9
+    (agent_pair,) = by_family["agent"].pairs
+    assert (agent_pair.key_id, agent_pair.payer, agent_pair.to_nonce) == (7, "A", 2)
+    assert [p.key_id for p in by_family["batch"].pairs] == [0]
+
+
+def test_agent_pairs_start_at_the_keys_own_mark() -> None:
+    plan = plan_window(
+        [a(1, 3), a(2, 4), m(3, 1)], SIZES + AGENT_SIZES,
+        inputs(key_left={7: 100}, agent_high_water={(7, "X"): 3}, high_water={("A", "X"): 0}),
+    )  # fmt: skip
+    assert dict((d.id, r) for d, r in plan.deferred) == {1: Deferral.STALE_NONCE}
+    agent = next(c for c in plan.chunks if c.family == "agent")
+    assert [(p.from_nonce, p.to_nonce) for p in agent.pairs] == [(3, 4)]
+
+
+def test_the_keys_cap_left_bounds_its_pairs() -> None:
+    plan = plan_window([a(1, 1), a(2, 2), a(3, 3)], SIZES + AGENT_SIZES, inputs(key_left={7: 15}))
+    assert dict((d.id, r) for d, r in plan.deferred) == {2: Deferral.KEY_CAP, 3: Deferral.BEHIND_DEFERRED}
+    assert [x.id for c in plan.chunks for p in c.pairs for x in p.mandates] == [1]
+
+
+def test_a_payers_balance_is_shared_by_both_kinds() -> None:
+    plan = plan_window(
+        [m(1, 1, 60), a(2, 1, amount=60)], SIZES + AGENT_SIZES,
+        inputs(available={("A", "T"): 100}, key_left={7: 1000}),
+    )  # fmt: skip
+    assert len([d for d, r in plan.deferred if r is Deferral.INSUFFICIENT_BALANCE]) == 1
+    assert sum(p.total for c in plan.chunks for p in c.pairs) == 60
+
+
+def test_without_a_circuit_of_its_family_a_mandate_waits() -> None:
+    plan = plan_window([m(1, 1), a(2, 1)], SIZES, inputs(key_left={7: 100}))
+    assert dict((d.id, r) for d, r in plan.deferred) == {2: Deferral.NO_CIRCUIT}
+    assert [c.family for c in plan.chunks] == ["batch"]
+    plan = plan_window(iter([a(3, 1)]), AGENT_SIZES, inputs(key_left={7: 100}))
+    assert [c.family for c in plan.chunks] == ["agent"]

@@ -89,7 +89,9 @@ def close_window(
         high_water = {pair: escrow.high_water(*pair) for pair in {(r.payer, r.payee) for r in pending}}
         funds = read_funds(escrow, {(r.payer, r.payee, r.token) for r in pending}, flying)
         mandates = [
-            PendingMandate(r.id, r.payer, r.payee, r.token, int(r.amount), int(r.nonce), int(r.deadline))
+            PendingMandate(
+                r.id, r.payer, r.payee, r.token, int(r.amount), int(r.nonce), int(r.deadline), int(r.key_id)
+            )
             for r in pending
         ]
         inputs = PlanInputs(high_water, funds.free, now, submit_margin, funds.reserved, funds.leaving_at)

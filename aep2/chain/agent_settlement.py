@@ -21,14 +21,15 @@ from eth_utils.address import to_checksum_address
 
 from aep2.agentkey import AgentMandate
 from aep2.chain.settlement import (
-    _UINT32,
     _UINT64,
     _UINT128,
-    HEADER_BYTES,
     SNARK_SCALAR_FIELD,
     InvalidSettlement,
     _address,
     _uint,
+    check_header,
+    nonce_runs,
+    packed_header,
 )
 
 AGENT_PAIR_BYTES = 92
@@ -84,11 +85,7 @@ class AgentSettlement:
     pairs: tuple[AgentPair, ...]
 
     def __post_init__(self) -> None:
-        _uint("verifier_id", self.verifier_id, _UINT32)
-        _address("token", self.token)
-        _uint("not_after", self.not_after, _UINT64)
-        if not isinstance(self.pairs, tuple) or not all(isinstance(p, AgentPair) for p in self.pairs):
-            raise InvalidSettlement("pairs must be a tuple of AgentPair", field="pairs")
+        check_header(self.verifier_id, self.token, self.not_after, self.pairs, AgentPair)
 
     @property
     def total(self) -> int:
@@ -116,16 +113,9 @@ def packed_agent_settlement(
 ) -> bytes:
     """The bytes the public input hashes, ``64 + 92 * len(pairs)`` long; ``keys`` maps key id to the
     compressed key the escrow stores (an id missing from it packs as :data:`NO_KEY`)."""
-    if len(domain_separator) != 32:
-        raise InvalidSettlement(f"domain separator must be 32 bytes, got {len(domain_separator)}")
-    header = (
-        domain_separator
-        + settlement.verifier_id.to_bytes(4, "big")
-        + bytes.fromhex(settlement.token[2:])
-        + settlement.not_after.to_bytes(8, "big")
-    )
-    assert len(header) == HEADER_BYTES
-    return header + b"".join(p.packed(keys.get(p.key_id, NO_KEY)) for p in settlement.pairs)
+    s = settlement
+    header = packed_header(domain_separator, s.verifier_id, s.token, s.not_after)
+    return header + b"".join(p.packed(keys.get(p.key_id, NO_KEY)) for p in s.pairs)
 
 
 def agent_settlement_public_input(
@@ -146,24 +136,10 @@ def build_agent_settlement(
     from its on-chain high-water mark in ``from_nonces`` (0 if absent) to its largest nonce.
 
     The circuit's witness must list the same mandates in the same pair order; ``not_after`` is the
-    smallest deadline. Raises :class:`InvalidSettlement` for a foreign token, a repeated nonce or a
-    nonce at or below its pair's high-water mark (such a mandate can never be settled).
+    smallest deadline. Raises :class:`InvalidSettlement` as :func:`~aep2.chain.settlement.nonce_runs` does.
     """
-    runs: dict[tuple[int, str], list[AgentMandate]] = {}
-    for m in mandates:
-        if m.token != token:
-            raise InvalidSettlement(f"mandate token {m.token} is not the settlement's {token}", field="token")
-        runs.setdefault((m.key_id, m.payee), []).append(m)
-    if not runs:
-        raise InvalidSettlement("a settlement needs at least one mandate", field="pairs")
-    pairs = []
-    for key in sorted(runs, key=lambda k: (k[0], k[1].lower())):
-        run = sorted(runs[key], key=lambda m: m.nonce)
-        start = from_nonces.get(key, 0)
-        nonces = [m.nonce for m in run]
-        if len(set(nonces)) != len(nonces) or nonces[0] <= start:
-            message = f"key {key[0]} -> {key[1]}: nonces {nonces} must be distinct and above {start}"
-            raise InvalidSettlement(message, field="nonce")
-        pairs.append(AgentPair(key[0], key[1], start, nonces[-1], sum(m.amount for m in run)))
-    not_after = min(m.deadline for run in runs.values() for m in run)
-    return AgentSettlement(verifier_id, token, not_after, tuple(pairs))
+    runs, not_after = nonce_runs(
+        mandates, token, lambda m: (m.key_id, m.payee), lambda k: (k[0], k[1].lower()), from_nonces, "key"
+    )
+    pairs = tuple(AgentPair(key_id, payee, start, end, total) for (key_id, payee), start, end, total in runs)
+    return AgentSettlement(verifier_id, token, not_after, pairs)

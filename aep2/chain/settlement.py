@@ -10,9 +10,9 @@ escrow and :func:`settlement_public_input` here must agree to the byte::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from eth_hash.auto import keccak
 from eth_utils.address import is_checksum_address, to_checksum_address
@@ -22,6 +22,21 @@ from aep2.mandate import Mandate
 
 SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 HEADER_BYTES = 64
+
+
+class _Priced(Protocol):
+    @property
+    def token(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def nonce(self) -> int: ...
+    @property
+    def deadline(self) -> int: ...
+
+
+M = TypeVar("M", bound=_Priced)
+K = TypeVar("K", bound=tuple[Any, str])
 PAIR_BYTES = 72
 
 _UINT32 = 1 << 32
@@ -90,11 +105,7 @@ class Settlement:
     pairs: tuple[Pair, ...]
 
     def __post_init__(self) -> None:
-        _uint("verifier_id", self.verifier_id, _UINT32)
-        _address("token", self.token)
-        _uint("not_after", self.not_after, _UINT64)
-        if not isinstance(self.pairs, tuple) or not all(isinstance(p, Pair) for p in self.pairs):
-            raise InvalidSettlement("pairs must be a tuple of Pair", field="pairs")
+        check_header(self.verifier_id, self.token, self.not_after, self.pairs, Pair)
 
     @property
     def total(self) -> int:
@@ -110,23 +121,73 @@ class Settlement:
         return cls(verifier_id, to_checksum_address(token), not_after, tuple(Pair.build(*p) for p in pairs))
 
 
-def packed_settlement(domain_separator: bytes, settlement: Settlement) -> bytes:
-    """The bytes the public input hashes: ``64 + 72 * len(pairs)`` long."""
+def check_header(verifier_id: int, token: str, not_after: int, pairs: object, pair_type: type) -> None:
+    """The ranges of a settlement's header, shared by both families, and its pairs' type."""
+    _uint("verifier_id", verifier_id, _UINT32)
+    _address("token", token)
+    _uint("not_after", not_after, _UINT64)
+    if not isinstance(pairs, tuple) or not all(isinstance(p, pair_type) for p in pairs):
+        raise InvalidSettlement(f"pairs must be a tuple of {pair_type.__name__}", field="pairs")
+
+
+def packed_header(domain_separator: bytes, verifier_id: int, token: str, not_after: int) -> bytes:
+    """The first ``HEADER_BYTES`` of either family's packing: separator, verifier id, token, notAfter."""
     if len(domain_separator) != 32:
         raise InvalidSettlement(f"domain separator must be 32 bytes, got {len(domain_separator)}")
     header = (
         domain_separator
-        + settlement.verifier_id.to_bytes(4, "big")
-        + bytes.fromhex(settlement.token[2:])
-        + settlement.not_after.to_bytes(8, "big")
+        + verifier_id.to_bytes(4, "big")
+        + bytes.fromhex(token[2:])
+        + not_after.to_bytes(8, "big")
     )
-    return header + b"".join(p.packed() for p in settlement.pairs)
+    assert len(header) == HEADER_BYTES
+    return header
+
+
+def packed_settlement(domain_separator: bytes, settlement: Settlement) -> bytes:
+    """The bytes the public input hashes: ``64 + 72 * len(pairs)`` long."""
+    s = settlement
+    header = packed_header(domain_separator, s.verifier_id, s.token, s.not_after)
+    return header + b"".join(p.packed() for p in s.pairs)
 
 
 def settlement_public_input(domain_separator: bytes, settlement: Settlement) -> int:
     """The proof's single public input: ``keccak256(packed) mod r``, as the escrow recomputes it."""
     digest = keccak(packed_settlement(domain_separator, settlement))
     return int.from_bytes(digest, "big") % SNARK_SCALAR_FIELD
+
+
+def nonce_runs(
+    mandates: Iterable[M],
+    token: str,
+    pair_of: Callable[[M], K],
+    order: Callable[[K], Any],
+    from_nonces: Mapping[K, int],
+    label: str,
+) -> tuple[list[tuple[K, int, int, int]], int]:
+    """Either family's pairs of ``mandates``: ``(pair, from, to, total)`` in ``order``, and notAfter.
+
+    Each pair runs from its high-water mark in ``from_nonces`` (0 if absent) to its largest nonce.
+    Raises :class:`InvalidSettlement` for a foreign token, a repeated nonce or a nonce at or below
+    its pair's mark (such a mandate can never be settled); ``label`` names the pair in messages.
+    """
+    runs: dict[K, list[M]] = {}
+    for m in mandates:
+        if m.token != token:
+            raise InvalidSettlement(f"mandate token {m.token} is not the settlement's {token}", field="token")
+        runs.setdefault(pair_of(m), []).append(m)
+    if not runs:
+        raise InvalidSettlement("a settlement needs at least one mandate", field="pairs")
+    pairs = []
+    for key in sorted(runs, key=order):
+        run = sorted(runs[key], key=lambda m: m.nonce)
+        start = from_nonces.get(key, 0)
+        nonces = [m.nonce for m in run]
+        if len(set(nonces)) != len(nonces) or nonces[0] <= start:
+            message = f"{label} {key[0]} -> {key[1]}: nonces {nonces} must be distinct and above {start}"
+            raise InvalidSettlement(message, field="nonce")
+        pairs.append((key, start, nonces[-1], sum(m.amount for m in run)))
+    return pairs, min(m.deadline for run in runs.values() for m in run)
 
 
 def build_settlement(
@@ -139,24 +200,15 @@ def build_settlement(
     its on-chain high-water mark in ``from_nonces`` (0 if absent) to its largest nonce.
 
     The circuit's witness must list the same mandates in the same pair order; ``not_after`` is the
-    smallest deadline. Raises :class:`InvalidSettlement` for a foreign token, a repeated nonce or a
-    nonce at or below its pair's high-water mark (such a mandate can never be settled).
+    smallest deadline. Raises :class:`InvalidSettlement` as :func:`nonce_runs` does.
     """
-    runs: dict[tuple[str, str], list[Mandate]] = {}
-    for m in mandates:
-        if m.token != token:
-            raise InvalidSettlement(f"mandate token {m.token} is not the settlement's {token}", field="token")
-        runs.setdefault((m.payer, m.payee), []).append(m)
-    if not runs:
-        raise InvalidSettlement("a settlement needs at least one mandate", field="pairs")
-    pairs = []
-    for key in sorted(runs, key=lambda k: (k[0].lower(), k[1].lower())):
-        run = sorted(runs[key], key=lambda m: m.nonce)
-        start = from_nonces.get(key, 0)
-        nonces = [m.nonce for m in run]
-        if len(set(nonces)) != len(nonces) or nonces[0] <= start:
-            message = f"pair {key[0]} -> {key[1]}: nonces {nonces} must be distinct and above {start}"
-            raise InvalidSettlement(message, field="nonce")
-        pairs.append(Pair(key[0], key[1], start, nonces[-1], sum(m.amount for m in run)))
-    not_after = min(m.deadline for run in runs.values() for m in run)
-    return Settlement(verifier_id, token, not_after, tuple(pairs))
+    runs, not_after = nonce_runs(
+        mandates,
+        token,
+        lambda m: (m.payer, m.payee),
+        lambda k: (k[0].lower(), k[1].lower()),
+        from_nonces,
+        "pair",
+    )
+    pairs = tuple(Pair(payer, payee, start, end, total) for (payer, payee), start, end, total in runs)
+    return Settlement(verifier_id, token, not_after, pairs)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from aep2.agentkey._mandate import AgentMandate
 from aep2.agentkey._signature import message_hash, verify
-from aep2.errors import MandateDecodeError, MandateFieldError, Reason, SignatureError
+from aep2.errors import MandateDecodeError, Reason, SignatureError
 from aep2.mandate import (
     KIND_AGENT,
     WIRE_VERSION,
@@ -22,6 +22,7 @@ from aep2.mandate import (
     SignedMandate,
     canonical_json,
     check_canonical,
+    check_fields,
     check_version,
     decimal_field,
     decode_object,
@@ -100,12 +101,7 @@ def encode_agent(signed: SignedAgentMandate) -> str:
 def agent_from_wire(obj: dict[str, Any]) -> SignedAgentMandate:
     """Validate a decoded JSON object field by field into a :class:`SignedAgentMandate`."""
     check_version(obj)
-    if set(obj) != _FIELDS:
-        missing, unknown = sorted(_FIELDS - set(obj)), sorted(set(obj) - _FIELDS)
-        raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
-    for name, value in obj.items():
-        if not isinstance(value, str):
-            raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
+    check_fields(obj, _FIELDS)
     numbers = {name: decimal_field(name, obj[name]) for name in _NUMBER_FIELDS}
     domain = Domain.parse(chain_id=numbers["chainId"], escrow=obj["escrow"])
     mandate = AgentMandate.parse(

@@ -97,6 +97,18 @@ def check_version(obj: dict[str, Any]) -> None:
         )
 
 
+def check_fields(
+    obj: dict[str, Any], required: frozenset[str], optional: frozenset[str] | set[str] = frozenset()
+) -> None:
+    """Exactly the ``required`` fields (and any of ``optional``), every value a string."""
+    if set(obj) - set(optional) != required:
+        missing, unknown = sorted(required - set(obj)), sorted(set(obj) - required - set(optional))
+        raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
+    for name, value in obj.items():
+        if not isinstance(value, str):
+            raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
+
+
 def mandate_kind(obj: dict[str, Any]) -> str:
     """The object's ``kind``: ``eip712`` when absent; any other value than the two kinds is refused."""
     kind = obj.get("kind", KIND_EIP712)
@@ -116,13 +128,7 @@ def unsigned_from_wire(obj: dict[str, Any]) -> tuple[Domain, Mandate]:
             f"this is a {obj['kind']!r} mandate, not an EIP-712 one", reason=Reason.MANDATE_UNSUPPORTED_KIND
         )
     obj = {k: v for k, v in obj.items() if k != "kind"}
-    expected = _FIELDS - {"signature"}
-    if set(obj) - {"signature"} != expected:
-        missing, unknown = sorted(expected - set(obj)), sorted(set(obj) - _FIELDS)
-        raise MandateFieldError(f"fields missing {missing}, unknown {unknown}")
-    for name, value in obj.items():
-        if not isinstance(value, str):
-            raise MandateFieldError(f"{name}: {value!r} is not a string", field=name)
+    check_fields(obj, _FIELDS - {"signature"}, optional={"signature"})
     numbers = {name: decimal_field(name, obj[name]) for name in _NUMBER_FIELDS}
     domain = Domain.parse(chain_id=numbers["chainId"], escrow=obj["escrow"])
     mandate = Mandate.parse(

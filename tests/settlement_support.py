@@ -22,27 +22,52 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from aep2.agentkey import ANY_PAYEE, AgentKey, AgentKeyGrant, AgentMandate, SignedAgentMandate
 from aep2.chain import EscrowClient, Stack, TokenClient, attestation_verifier, deploy_stack
+from aep2.chain.agent_keys import sign_grant
+from aep2.chain.deploy import DEFAULT_REVOKE_DELAY
+from aep2.chain.escrow import VerifierFamily
 from aep2.devnet import Anvil
 from aep2.mandate import Mandate, SignedMandate
 from aep2.settlement.pipeline import Chain
-from aep2.settlement.planner import CircuitSize
-from aep2.store import accepted_fields, create_schema, insert_accepted, lock_exposure, make_engine
+from aep2.settlement.planner import AGENT, CircuitSize
+from aep2.store import (
+    accepted_fields,
+    agent_accepted_fields,
+    create_schema,
+    insert_accepted,
+    lock_exposure,
+    lock_key_exposure,
+    make_engine,
+)
 from aep2.store.models import MandateRow, StateTransitionRow
 
 ChainParts = tuple[Web3, Stack, list[bytes]]
 
 
 @contextmanager
-def attested_chain(sizes: Sequence[CircuitSize], withdraw_delay: int) -> Iterator[ChainParts]:
-    """A private anvil with the stack deployed, one attestation verifier per size; its accounts
-    in the order :meth:`World.on` takes them (owner, submitter, attester, then payers)."""
+def attested_chain(
+    sizes: Sequence[CircuitSize], withdraw_delay: int, *, revoke_delay: int = DEFAULT_REVOKE_DELAY
+) -> Iterator[ChainParts]:
+    """A private anvil with the stack deployed, one attestation verifier per size (of its family);
+    its accounts in the order :meth:`World.on` takes them (owner, submitter, attester, then payers)."""
     with Anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
         owner, submitter, attester, *keys = node.private_keys
         attester_address = Account.from_key(attester).address
-        specs = [attestation_verifier(s.verifier_id, s.mandates, s.pairs, attester_address) for s in sizes]
-        stack = deploy_stack(w3, owner, verifiers=specs, withdraw_delay=withdraw_delay)
+        specs = [
+            attestation_verifier(
+                s.verifier_id,
+                s.mandates,
+                s.pairs,
+                attester_address,
+                family=VerifierFamily.AGENT if s.family == AGENT else VerifierFamily.BATCH,
+            )
+            for s in sizes
+        ]
+        stack = deploy_stack(
+            w3, owner, verifiers=specs, withdraw_delay=withdraw_delay, revoke_delay=revoke_delay
+        )
         yield w3, stack, [owner, submitter, attester, *keys]
 
 
@@ -69,6 +94,8 @@ class World:
     engine: Engine
     sizes: Sequence[CircuitSize]
     nonces: dict[tuple[str, str], int] = field(default_factory=dict)
+    agent_nonces: dict[tuple[int, str], int] = field(default_factory=dict)
+    agent_keys: dict[int, tuple[AgentKey, bytes]] = field(default_factory=dict)  # key id -> (key, payer)
 
     @classmethod
     def on(
@@ -142,6 +169,59 @@ class World:
         with self.engine.begin() as conn:
             exposure = lock_exposure(session=conn, payer=m.payer, token=m.token)
             return insert_accepted(session=conn, exposure=exposure, fields=fields)
+
+    def new_agent_key(
+        self, payer: bytes, *, payee: str = ANY_PAYEE, cap: int = 10**12, days: int = 30
+    ) -> int:
+        """Authorize a fresh agent key for ``payer`` on the escrow (the grant signed by the payer);
+        returns its key id."""
+        agent, now = AgentKey.generate(), self.chain_now()
+        grant = AgentKeyGrant.build(
+            payer=self.address(payer), key=agent.public_key, token=self.token.address, payee=payee,
+            cap=cap, valid_after=now - 60, valid_until=now + days * 86_400, salt=len(self.agent_keys),
+        )  # fmt: skip
+        key_id = self.escrow.authorize_agent_key(grant, sign_grant(grant, self.escrow.domain(), payer), payer)
+        self.agent_keys[key_id] = (agent, payer)
+        return key_id
+
+    def sign_agent(
+        self, key_id: int, payee: str, amount: int, *, deadline: int | None = None
+    ) -> SignedAgentMandate:
+        nonce = self.agent_nonces.get((key_id, payee), 0) + 1
+        self.agent_nonces[(key_id, payee)] = nonce
+        mandate = AgentMandate.build(
+            key_id=key_id, payee=payee, token=self.token.address, amount=amount, nonce=nonce,
+            deadline=deadline if deadline is not None else int(time.time()) + 86_400,
+            ref=secrets.token_bytes(32),
+        )  # fmt: skip
+        domain = self.escrow.domain()
+        signature = self.agent_keys[key_id][0].sign(domain.separator, mandate)
+        return SignedAgentMandate(domain=domain, mandate=mandate, signature=signature)
+
+    def accept_agent(self, signed: SignedAgentMandate) -> int:
+        """Store an agent mandate as the payee's check would (payer and key exposures raised)."""
+        m = signed.mandate
+        payer = self.address(self.agent_keys[m.key_id][1])
+        fields = agent_accepted_fields(signed, payer=payer, transport="http")
+        with self.engine.begin() as conn:
+            exposure = lock_exposure(session=conn, payer=payer, token=m.token)
+            key_exposure = lock_key_exposure(session=conn, key_id=m.key_id)
+            return insert_accepted(session=conn, exposure=exposure, key_exposure=key_exposure, fields=fields)
+
+    def key_of(self, payer: bytes) -> int:
+        """The payer's agent key in this world (any payee), authorized on first use."""
+        for key_id, (_, owner) in self.agent_keys.items():
+            if owner == payer:
+                return key_id
+        return self.new_agent_key(payer)
+
+    def pay(
+        self, payer: bytes, payee: str, amount: int, *, kind: str = "eip712", deadline: int | None = None
+    ) -> int:
+        """Accept one mandate of ``kind`` ("eip712", or "agent": signed with the payer's agent key)."""
+        if kind == "agent":
+            return self.accept_agent(self.sign_agent(self.key_of(payer), payee, amount, deadline=deadline))
+        return self.accept(self.sign(payer, payee, amount, deadline=deadline))
 
     def states(self, ids: Sequence[int]) -> dict[int, str]:
         with Session(self.engine) as s:

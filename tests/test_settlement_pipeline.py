@@ -1,7 +1,9 @@
 """The pipeline's steps on a real anvil, escrow and SQLite store; proofs by the attestation stand-in.
 
 Each test ends with every mandate settled or failed with a reason, and the chain's balances,
-high-water marks and the payee's credit exactly what the settled mandates add up to.
+high-water marks and the payee's credit exactly what the settled mandates add up to. The crash
+and fault tests run for both mandate kinds: EIP-712 mandates on ``batch`` circuits, agent-key
+mandates on ``agent`` circuits (settled through ``settleMany``'s agent arrays).
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import pytest
 from hexbytes import HexBytes
 from sqlalchemy.orm import Session
 
+from aep2.chain import AgentSettlement, SettlementResult
 from aep2.settlement.models import ChunkRow, WindowRow, WindowState
-from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, settlement_of, submit_window
-from aep2.settlement.planner import CircuitSize
-from aep2.settlement.proving import AttestationProver, ProofJob, witness_request
-from aep2.store import accepted_fields, insert_accepted, lock_exposure, lock_key_exposure
-from aep2.store.models import uint64_key
+from aep2.settlement.pipeline import close_window, prove_chunk, reconcile, submit_window
+from aep2.settlement.planner import BATCH, CircuitSize
+from aep2.settlement.proving import AnyProofJob, AttestationProver, ProofJob, witness_request
+from aep2.settlement.records import chunk_settlement
 from tests.settlement_support import ChainParts, World, attested_chain, world_with_store
 
 DELAY = 3600
-SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2))
+SIZES = (CircuitSize(1, 2, 1), CircuitSize(2, 4, 2), CircuitSize(9, 4, 2, "agent"))
+KINDS = ("eip712", "agent")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,21 @@ def chain_parts() -> Iterator[ChainParts]:
 @pytest.fixture
 def world(chain_parts: ChainParts, tmp_path: Path) -> World:
     return world_with_store(chain_parts, tmp_path / "payee.db", SIZES)
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def by_hand(world: World, chunk: ChunkRow) -> SettlementResult:
+    """Send a stored chunk's proof and settlement in a ``settleMany`` of our own, in its family's arrays."""
+    proof, settlement = bytes.fromhex(str(chunk.proof)[2:]), chunk_settlement(chunk)
+    if isinstance(settlement, AgentSettlement):
+        return world.escrow.submit_many(
+            [], [], world.submitter, agent_proofs=[proof], agent_settlements=[settlement]
+        )
+    return world.escrow.submit_many([proof], [settlement], world.submitter)
 
 
 def prover(world: World) -> AttestationProver:
@@ -79,10 +97,10 @@ def test_window_settles_every_pair_in_one_transaction(world: World) -> None:
     assert close_window(world.engine, world.chain, world.sizes).window_id is None
 
 
-def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) -> None:
+def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World, kind: str) -> None:
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 500)) for _ in range(2)]
+    ids = [world.pay(payer, payee, 500, kind=kind) for _ in range(2)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     for c in closed.chunk_ids:
@@ -103,12 +121,12 @@ def test_submitter_crash_after_record_is_rebroadcast_by_reconcile(world: World) 
     assert world.escrow.balance(world.address(payer), world.token.address) == 999_000
 
 
-def test_submitter_crash_after_send_before_recording_the_result(world: World) -> None:
+def test_submitter_crash_after_send_before_recording_the_result(world: World, kind: str) -> None:
     """The transaction reaches the node, then the submitter dies before it records the receipt:
     reconcile finds the receipt by the recorded hash and settles exactly once."""
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 250)) for _ in range(3)]
+    ids = [world.pay(payer, payee, 250, kind=kind) for _ in range(3)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     for c in closed.chunk_ids:
@@ -134,12 +152,12 @@ def test_submitter_crash_after_send_before_recording_the_result(world: World) ->
     assert world.escrow.payee_balance(payee, world.token.address) == 750
 
 
-def test_dropped_transaction_is_settled_by_events_only(world: World) -> None:
+def test_dropped_transaction_is_settled_by_events_only(world: World, kind: str) -> None:
     """The recorded transaction never mined and its nonce went to another transaction: pairs
     that no exact PairSettled paid go back to accepted and settle in the next window."""
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 100))]
+    ids = [world.pay(payer, payee, 100, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
@@ -160,10 +178,10 @@ def test_dropped_transaction_is_settled_by_events_only(world: World) -> None:
     assert world.escrow.payee_balance(payee, world.token.address) == 100
 
 
-def test_submitting_twice_settles_once(world: World) -> None:
+def test_submitting_twice_settles_once(world: World, kind: str) -> None:
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 700))]
+    ids = [world.pay(payer, payee, 700, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
@@ -172,22 +190,20 @@ def test_submitting_twice_settles_once(world: World) -> None:
     assert (first.status, second.status) == ("settled", "already")
     # the same settlement and proof sent again by hand: the escrow skips the pair (nonce moved)
     with Session(world.engine) as s:
-        chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
-        again = world.escrow.submit_many(
-            [bytes.fromhex(str(chunk.proof)[2:])], [settlement_of(chunk.settlement)], world.submitter
-        )
-    assert not again.settled and len(again.skipped) == 1
+        again = by_hand(world, s.query(ChunkRow).filter_by(window_id=closed.window_id).one())
+    assert not again.settled and not again.agent_settled
+    assert len(again.skipped) + len(again.agent_skipped) == 1
     assert world.states(ids) == {ids[0]: "settled"}
     assert world.escrow.balance(world.address(payer), world.token.address) == 1_000_000 - 700
 
 
-def test_withdrawn_payer_is_skipped_and_returns_to_accepted(world: World) -> None:
+def test_withdrawn_payer_is_skipped_and_returns_to_accepted(world: World, kind: str) -> None:
     rich, poor = world.new_account(), world.new_account()
     payee = world.new_payee()
     world.fund(rich, 1_000_000)
     world.fund(poor, 1_000)
-    rich_ids = [world.accept(world.sign(rich, payee, 400))]
-    poor_ids = [world.accept(world.sign(poor, payee, 900))]
+    rich_ids = [world.pay(rich, payee, 400, kind=kind)]
+    poor_ids = [world.pay(poor, payee, 900, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None and len(closed.chunk_ids) == 1
     for c in closed.chunk_ids:
@@ -211,17 +227,17 @@ class FlakyProver:
     def __init__(self, inner: AttestationProver, failures: int) -> None:
         self.inner, self.failures = inner, failures
 
-    def prove(self, job: ProofJob) -> bytes:
+    def prove(self, job: AnyProofJob) -> bytes:
         if self.failures > 0:
             self.failures -= 1
             raise RuntimeError("prover crashed")
         return self.inner.prove(job)
 
 
-def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
+def test_prover_failures_retry_then_roll_back_with_reason(world: World, kind: str) -> None:
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 300))]
+    ids = [world.pay(payer, payee, 300, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     flaky = FlakyProver(prover(world), failures=1)
@@ -230,7 +246,7 @@ def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
     assert submit_window(world.engine, closed.window_id, world.chain).status == "settled"
     assert world.states(ids) == {ids[0]: "settled"}
 
-    more = [world.accept(world.sign(payer, payee, 300))]
+    more = [world.pay(payer, payee, 300, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     dead = FlakyProver(prover(world), failures=99)
@@ -246,10 +262,10 @@ def test_prover_failures_retry_then_roll_back_with_reason(world: World) -> None:
         assert window is not None and window.state == WindowState.FAILED.value and window.error
 
 
-def test_expired_mandate_fails_with_reason(world: World) -> None:
+def test_expired_mandate_fails_with_reason(world: World, kind: str) -> None:
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    soon = world.accept(world.sign(payer, payee, 100, deadline=int(__import__("time").time()) + 60))
+    soon = world.pay(payer, payee, 100, kind=kind, deadline=int(__import__("time").time()) + 60)
     closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
     assert closed.failed == (soon,)
     assert world.states([soon]) == {soon: "failed"}
@@ -270,7 +286,9 @@ def test_witness_request_matches_the_readme_shape(world: World) -> None:
     with sessions(world.engine)() as s:
         chunk = s.get(ChunkRow, closed.chunk_ids[0])
         assert chunk is not None
-        request = witness_request(_job(s, world.chain, chunk, world.escrow.domain_separator()))
+        job = _job(s, world.chain, chunk, world.escrow.domain_separator())
+        assert isinstance(job, ProofJob)
+        request = witness_request(job)
     assert request["settlement"]["pairs"][0]["publicKey"] == "0x" + signed.public_key().hex()
     assert request["mandates"][0]["nonce"] == "1" and request["mandates"][0]["pairIndex"] == 0
 
@@ -282,21 +300,19 @@ def _tx(world: World, window_id: int) -> str:
         return window.tx_hash
 
 
-def test_duplicate_submission_racing_ours_debits_once(world: World) -> None:
+def test_duplicate_submission_racing_ours_debits_once(world: World, kind: str) -> None:
     """The window's exact settlement and proof go on chain first (a duplicated task on another
     machine with the same approved submitter): ours is skipped on chain, and the ``PairSettled``
     of exactly that range shows the mandates were paid, so they are settled, once."""
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 800)) for _ in range(2)]
+    ids = [world.pay(payer, payee, 800, kind=kind) for _ in range(2)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
     with Session(world.engine) as s:
-        chunk = s.query(ChunkRow).filter_by(window_id=closed.window_id).one()
-        proof, settlement = bytes.fromhex(str(chunk.proof)[2:]), settlement_of(chunk.settlement)
-    first = world.escrow.submit_many([proof], [settlement], world.submitter)
-    assert len(first.settled) == 1
+        first = by_hand(world, s.query(ChunkRow).filter_by(window_id=closed.window_id).one())
+    assert len(first.settled) + len(first.agent_settled) == 1
     ours = submit_window(world.engine, closed.window_id, world.chain)
     assert (ours.status, ours.settled_pairs, ours.skipped_pairs) == ("settled", 0, 1)
     assert set(world.states(ids).values()) == {"settled"}
@@ -305,10 +321,10 @@ def test_duplicate_submission_racing_ours_debits_once(world: World) -> None:
     assert world.escrow.payee_balance(payee, world.token.address) == 1600
 
 
-def test_settlement_that_would_revert_is_rolled_back_without_gas(world: World) -> None:
+def test_settlement_that_would_revert_is_rolled_back_without_gas(world: World, kind: str) -> None:
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
-    ids = [world.accept(world.sign(payer, payee, 90))]
+    ids = [world.pay(payer, payee, 90, kind=kind)]
     closed = close_window(world.engine, world.chain, world.sizes)
     assert closed.window_id is not None
     prove_chunk(world.engine, closed.chunk_ids[0], prover(world), world.chain)
@@ -331,17 +347,9 @@ def test_agent_mandates_wait_while_no_agent_circuit_is_configured(world: World) 
     payer, payee = world.new_account(), world.new_payee()
     world.fund(payer, 1_000_000)
     eip712 = world.accept(world.sign(payer, payee, 100))
-    signed = world.sign(payer, payee, 200)
-    agent_row = {"kind": "agent", "key_id": uint64_key(7), "nonce": uint64_key(5), "digest": "0x" + "ab" * 32}
-    fields = accepted_fields(signed, transport="http") | agent_row
-    with world.engine.begin() as conn:
-        agent = insert_accepted(
-            session=conn,
-            exposure=lock_exposure(session=conn, payer=world.address(payer), token=world.token.address),
-            key_exposure=lock_key_exposure(session=conn, key_id=7),
-            fields=fields,
-        )
-    closed = close_window(world.engine, world.chain, world.sizes, payee=payee)
+    agent = world.pay(payer, payee, 200, kind="agent")
+    eip712_only = [size for size in world.sizes if size.family == BATCH]
+    closed = close_window(world.engine, world.chain, eip712_only, payee=payee)
     assert agent in closed.waiting and agent not in closed.failed
     with Session(world.engine) as s:
         chunk = s.get(ChunkRow, closed.chunk_ids[0])

@@ -7,7 +7,9 @@
 ``AEP2_SUBMITTER_KEY``
     hex key that pays for settlement transactions
 ``AEP2_CIRCUITS``
-    registered sizes as ``verifierId:N:P`` separated by commas (default ``1:1:1``)
+    registered sizes as ``verifierId:N:P`` (EIP-712 mandates, the ``batch`` family) or
+    ``verifierId:N:P:agent`` (agent-key mandates), separated by commas (default ``1:1:1``); e.g.
+    ``1:1:1,9:64:8:agent``. A window's chunks of both families settle in one ``settleMany``.
 ``AEP2_SETTLEMENT_PROVER``
     ``gnark`` (default: ``aep2-prover serve``, its binary from ``AEP2_PROVER`` / ``AEP2_REPO`` as
     ``aep2.prover`` finds it) or ``attestation:<hex key>`` (the AttestationVerifier test
@@ -30,17 +32,25 @@ from web3 import Web3
 
 from aep2.chain.escrow import EscrowClient
 from aep2.settlement.pipeline import Chain
-from aep2.settlement.planner import CircuitSize
+from aep2.settlement.planner import AGENT, BATCH, CircuitSize
 from aep2.settlement.proving import AttestationProver, ChunkProver, GnarkProver
 from aep2.settlement.window import WindowPolicy
 from aep2.store.engine import make_engine
 
 
 def parse_sizes(spec: str) -> tuple[CircuitSize, ...]:
+    """``AEP2_CIRCUITS``' sizes; raises ValueError naming the item that is not ``id:N:P[:family]``."""
     sizes = []
     for item in spec.split(","):
-        verifier_id, n, p = (int(x) for x in item.strip().split(":"))
-        sizes.append(CircuitSize(verifier_id, n, p))
+        parts = item.strip().split(":")
+        family = parts.pop() if len(parts) == 4 else BATCH
+        try:
+            verifier_id, n, p = (int(x) for x in parts)
+        except ValueError:
+            raise ValueError(f"AEP2_CIRCUITS item {item!r} is not verifierId:N:P[:family]") from None
+        if family not in (BATCH, AGENT) or min(verifier_id, n, p) < 1:
+            raise ValueError(f"AEP2_CIRCUITS item {item!r}: family batch or agent, id, N and P >= 1")
+        sizes.append(CircuitSize(verifier_id, n, p, family))
     return tuple(sizes)
 
 

@@ -70,6 +70,8 @@ class ChunkRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     window_id: Mapped[int] = mapped_column(ForeignKey("settlement_windows.id"), index=True)
     index: Mapped[int] = mapped_column(Integer)
+    # "batch" (EIP-712 mandates, ``settlement`` a Settlement) or "agent" (an AgentSettlement)
+    family: Mapped[str] = mapped_column(String(8), default="batch", server_default="batch")
     verifier_id: Mapped[int] = mapped_column(BigInteger)
     n: Mapped[int] = mapped_column(Integer)
     p: Mapped[int] = mapped_column(Integer)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from aep2.agentkey import AgentMandate
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.models import ChunkRow, ChunkState, WindowRow, WindowState
-from aep2.settlement.proving import ChunkProver, ProofJob, ProofMandate
-from aep2.settlement.records import S, chunk_mandate_ids, log, roll_back_window, sessions, settlement_of
+from aep2.settlement.proving import AgentProofJob, AnyProofJob, ChunkProver, ProofJob, ProofMandate
+from aep2.settlement.records import (
+    S,
+    agent_settlement_of,
+    chunk_mandate_ids,
+    log,
+    roll_back_window,
+    sessions,
+    settlement_of,
+)
 from aep2.store.mandates import transition
 from aep2.store.models import MandateRow, utcnow
 
@@ -25,9 +34,11 @@ class ProveFailed(Exception):
 # -- prove -------------------------------------------------------------------------------------
 
 
-def _job(session: Session, chain: Chain, chunk: ChunkRow, domain_separator: bytes) -> ProofJob:
+def _job(session: Session, chain: Chain, chunk: ChunkRow, domain_separator: bytes) -> AnyProofJob:
     ids = chunk_mandate_ids(session, chunk.id)
     rows = {r.id: r for r in session.execute(select(MandateRow).where(MandateRow.id.in_(ids))).scalars()}
+    if chunk.family == "agent":
+        return _agent_job(chain, chunk, domain_separator, [rows[i] for i in ids])
     mandates = [
         ProofMandate(
             r.payer,
@@ -44,6 +55,44 @@ def _job(session: Session, chain: Chain, chunk: ChunkRow, domain_separator: byte
     ]
     chain_id = chain.escrow.w3.eth.chain_id
     return ProofJob(chain_id, domain_separator, settlement_of(chunk.settlement), chunk.n, chunk.p, mandates)
+
+
+def _agent_job(
+    chain: Chain, chunk: ChunkRow, domain_separator: bytes, rows: list[MandateRow]
+) -> AgentProofJob:
+    """The agent chunk's job, its keys still to read (:func:`_with_keys`)."""
+    mandates = [
+        (
+            AgentMandate.build(
+                key_id=int(r.key_id),
+                payee=r.payee,
+                token=r.token,
+                amount=int(r.amount),
+                nonce=int(r.nonce),
+                deadline=int(r.deadline),
+                ref=bytes.fromhex(r.ref.removeprefix("0x")),
+            ),
+            bytes.fromhex(r.signature.removeprefix("0x")),
+        )
+        for r in rows
+    ]
+    settlement = agent_settlement_of(chunk.settlement)
+    chain_id = chain.escrow.w3.eth.chain_id
+    return AgentProofJob(chain_id, domain_separator, settlement, chunk.n, chunk.p, mandates, {})
+
+
+def _with_keys(job: AnyProofJob, chain: Chain) -> AnyProofJob:
+    """An agent job with each pair's key as the escrow stores it (a registered key never changes);
+    read outside the database transaction, so a failed read counts as a failed attempt."""
+    if not isinstance(job, AgentProofJob):
+        return job
+    keys = {}
+    for key_id in job.settlement.key_ids:
+        info = chain.escrow.agent_key(key_id)
+        if info is None:  # a stored agent mandate passed the payee's check against this very key
+            raise ValueError(f"agent key {key_id} is not registered on {chain.escrow.address}")
+        keys[key_id] = info.key
+    return replace(job, keys=keys)
 
 
 @dataclass(frozen=True)
@@ -93,6 +142,7 @@ def prove_chunk(
         job = _job(session, chain, chunk, chain.escrow.domain_separator())
     started = time.monotonic()
     try:
+        job = _with_keys(job, chain)
         proof = prover.prove(job)
     except Exception as exc:  # any prover failure: counted, retried, then rolled back with the reason
         error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -1,7 +1,9 @@
 """How a chunk gets its proof: the job handed to a prover, and the two provers the pipeline knows.
 
+A :class:`ProofJob` proves EIP-712 mandates (the ``batch`` family), an :class:`AgentProofJob`
+agent-key mandates (the ``agent`` family, its pairs bound to the keys the escrow stores).
 :class:`GnarkProver` drives ``aep2-prover serve`` (anything with its ``request(method, params)``
-call, e.g. ``aep2.prover.ProverProcess``) with the witness request of ``circuits/README.md``.
+call, e.g. ``aep2.prover.ProverProcess``) with the witness requests of ``circuits/README.md``.
 :class:`AttestationProver` signs the public input for the escrow's ``AttestationVerifier`` test
 stand-in, so the pipeline's bookkeeping can be exercised on anvil in seconds instead of the
 Groth16 prover's minutes; it proves nothing about mandates and says so in its name.
@@ -14,9 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eth_utils.address import to_checksum_address
+
+from aep2.agentkey import AgentMandate
+from aep2.chain.agent_settlement import AgentSettlement, agent_settlement_public_input
 from aep2.chain.attestation import unsafe_attestation_proof
 from aep2.chain.settlement import Settlement, settlement_public_input
 from aep2.mandate._signature import recover_public_key
+from aep2.prover import build_agent_request
 from aep2.prover._request import PairSpec, mandate_entry, pair_entry, request_payload
 
 
@@ -51,8 +58,30 @@ class ProofJob:
         return settlement_public_input(self.domain_separator, self.settlement)
 
 
+@dataclass(frozen=True)
+class AgentProofJob:
+    """An agent chunk: its settlement in ``settleMany`` order, the stored mandates in witness order
+    (pair by pair, nonces ascending) with their 64-byte signatures, and each pair's key as the
+    escrow stores it (the public input packs those bytes)."""
+
+    chain_id: int
+    domain_separator: bytes
+    settlement: AgentSettlement
+    n: int
+    p: int
+    mandates: Sequence[tuple[AgentMandate, bytes]]
+    keys: Mapping[int, bytes]
+
+    @property
+    def public_input(self) -> int:
+        return agent_settlement_public_input(self.domain_separator, self.settlement, self.keys)
+
+
+AnyProofJob = ProofJob | AgentProofJob
+
+
 class ChunkProver(Protocol):
-    def prove(self, job: ProofJob) -> bytes: ...
+    def prove(self, job: AnyProofJob) -> bytes: ...
 
 
 class ServeClient(Protocol):
@@ -89,6 +118,29 @@ def witness_request(job: ProofJob) -> dict[str, Any]:
     return request_payload(job.domain_separator, s.verifier_id, s.token, s.not_after, pairs, mandates)
 
 
+def agent_witness_request(job: AgentProofJob) -> dict[str, Any]:
+    """The agent family's ``prove`` request (circuits/README.md, "Agent witness request").
+
+    Raises ValueError if the stored mandates do not add up to the stored settlement pair for
+    pair (a store that lost or gained a row must not be proved into a different settlement).
+    """
+    s = job.settlement
+    request = build_agent_request(
+        job.mandates,
+        domain_separator=job.domain_separator,
+        keys=job.keys,
+        verifier_id=s.verifier_id,
+        from_nonces={(p.key_id, p.payee): p.from_nonce for p in s.pairs},
+        not_after=s.not_after,
+    )
+    built = [
+        (p.key_id, to_checksum_address(p.payee), p.from_nonce, p.to_nonce, p.total) for p in request.pairs
+    ]
+    if built != [p.as_abi() for p in s.pairs] or request.token != s.token:
+        raise ValueError(f"the chunk's mandates make pairs {built}, not the stored settlement's")
+    return request.payload
+
+
 @dataclass
 class GnarkProver:
     """Groth16 proofs from ``aep2-prover serve``; checks the prover hashed the same public input."""
@@ -96,8 +148,12 @@ class GnarkProver:
     client: ServeClient
     timeout: float | None = None
 
-    def prove(self, job: ProofJob) -> bytes:
-        params = {"n": job.n, "p": job.p, "request": witness_request(job)}
+    def prove(self, job: AnyProofJob) -> bytes:
+        params: dict[str, Any] = {"n": job.n, "p": job.p}
+        if isinstance(job, AgentProofJob):
+            params |= {"family": "agent", "request": agent_witness_request(job)}
+        else:
+            params["request"] = witness_request(job)
         reply = self.client.request("prove", params, timeout=self.timeout)
         proof: Mapping[str, Any] = reply if isinstance(reply, Mapping) else reply.to_json()
         if int(proof["publicInput"]) != job.public_input:
@@ -113,7 +169,7 @@ class AttestationProver:
     verifiers: Mapping[int, str]
     delay_seconds: float = 0.0  # stands in for a real proof's duration, so crash tests have a window
 
-    def prove(self, job: ProofJob) -> bytes:
+    def prove(self, job: AnyProofJob) -> bytes:
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
         verifier = self.verifiers[job.settlement.verifier_id]

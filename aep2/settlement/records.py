@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from aep2.chain.agent_settlement import AgentPair, AgentSettlement
 from aep2.chain.settlement import Pair, Settlement
 from aep2.settlement.models import ChunkMandateRow, ChunkRow, WindowRow, WindowState
 from aep2.store.mandates import transition
-from aep2.store.models import MandateRow
+from aep2.store.models import NO_KEY, MandateRow, uint64_key
 from aep2.store.states import MandateState
 
 # One line per state change, ``event key=value ...`` (logfmt), so log pipelines can parse them.
@@ -29,14 +30,46 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def settlement_json(s: Settlement) -> dict[str, Any]:
-    pairs = [[p.payer, p.payee, str(p.from_nonce), str(p.to_nonce), str(p.total)] for p in s.pairs]
+AnySettlement = Settlement | AgentSettlement
+"""What one chunk's proof settles: EIP-712 pairs (payer, payee) or agent pairs (key id, payee)."""
+
+
+def settlement_json(s: AnySettlement) -> dict[str, Any]:
+    """A chunk's stored settlement; an agent pair's first item is its key id, as a decimal string."""
+    pairs = [[_first(p), p.payee, str(p.from_nonce), str(p.to_nonce), str(p.total)] for p in s.pairs]
     return {"verifierId": s.verifier_id, "token": s.token, "notAfter": str(s.not_after), "pairs": pairs}
+
+
+def _first(p: Pair | AgentPair) -> str:
+    return str(p.key_id) if isinstance(p, AgentPair) else p.payer
 
 
 def settlement_of(doc: dict[str, Any]) -> Settlement:
     pairs = tuple(Pair(a, b, int(f), int(t), int(total)) for a, b, f, t, total in doc["pairs"])
     return Settlement(int(doc["verifierId"]), doc["token"], int(doc["notAfter"]), pairs)
+
+
+def agent_settlement_of(doc: dict[str, Any]) -> AgentSettlement:
+    pairs = tuple(AgentPair(int(k), b, int(f), int(t), int(total)) for k, b, f, t, total in doc["pairs"])
+    return AgentSettlement(int(doc["verifierId"]), doc["token"], int(doc["notAfter"]), pairs)
+
+
+def chunk_settlement(chunk: ChunkRow) -> AnySettlement:
+    """The settlement ``chunk`` proves, of its family."""
+    doc = chunk.settlement
+    return agent_settlement_of(doc) if chunk.family == "agent" else settlement_of(doc)
+
+
+def pair_key(pair: Pair | AgentPair) -> tuple[str, str]:
+    """Which stored mandates a pair settles: (payer, payee), or (key id as stored, payee) for agent pairs."""
+    if isinstance(pair, AgentPair):
+        return (uint64_key(pair.key_id), pair.payee)
+    return (pair.payer, pair.payee)
+
+
+def row_pair_key(row: MandateRow) -> tuple[str, str]:
+    """:func:`pair_key` of the pair a stored mandate belongs to."""
+    return (row.key_id, row.payee) if row.key_id != NO_KEY else (row.payer, row.payee)
 
 
 def chunk_mandate_ids(session: Session, chunk_id: int) -> list[int]:
@@ -59,10 +92,11 @@ def window_chunks(session: Session, window_id: int) -> list[ChunkRow]:
 
 
 def mandates_by_pair(session: Session, chunk_id: int) -> dict[tuple[str, str], list[MandateRow]]:
+    """A chunk's mandates by :func:`row_pair_key`."""
     ids = chunk_mandate_ids(session, chunk_id)
     out: dict[tuple[str, str], list[MandateRow]] = defaultdict(list)
     for r in session.execute(select(MandateRow).where(MandateRow.id.in_(ids))).scalars():
-        out[(r.payer, r.payee)].append(r)
+        out[row_pair_key(r)].append(r)
     return out
 
 

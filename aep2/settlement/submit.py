@@ -1,8 +1,11 @@
 """Submitting a proved window as one ``settleMany`` and applying what the escrow's events say.
 
-A mandate is settled only by a ``PairSettled`` event for exactly its pair's nonce range and
-total: a high-water mark past its nonce proves nothing (before the escrow checked who submits,
-a payer could move the mark with a mandate of its own and void what it owed).
+A mandate is settled only by a ``PairSettled`` (an agent mandate: ``AgentPairSettled``) event for
+exactly its pair's nonce range and total: a high-water mark past its nonce proves nothing (before
+the escrow checked who submits, a payer could move the mark with a mandate of its own and void what
+it owed). The window's EIP-712 chunks go in ``settleMany``'s first two arrays, its agent chunks in
+the last two, each family in chunk order (the planner cuts a pair's pieces into consecutive chunks
+of one family, so the escrow applies them in nonce order).
 """
 
 from __future__ import annotations
@@ -18,21 +21,28 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from aep2.chain.agent_settlement import AgentPair, AgentSettlement
 from aep2.chain.escrow import settle_gas_limit
-from aep2.chain.events import SettledPair, SettlementResult, pair_settlements, parse_settlement
+from aep2.chain.events import (
+    SettlementResult,
+    agent_pair_settlements,
+    pair_settlements,
+    parse_settlement,
+)
 from aep2.chain.reverts import simulate
-from aep2.chain.settlement import Pair
+from aep2.chain.settlement import Pair, Settlement
 from aep2.chain.transactions import TransactionFailed
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.models import WindowRow, WindowState
 from aep2.settlement.records import (
     DEFAULT_SUBMIT_MARGIN,
     S,
+    chunk_settlement,
     log,
     mandates_by_pair,
+    pair_key,
     roll_back_window,
     sessions,
-    settlement_of,
     unsettled,
     window_chunks,
     window_mandate_ids,
@@ -92,10 +102,22 @@ def submit_window(
 def _record_transaction(session: Session, window: WindowRow, chain: Chain) -> bool:
     """Sign the window's ``settleMany`` and commit it (state submitted); False if it would revert."""
     w3 = chain.escrow.w3
-    chunks = window_chunks(session, window.id)
-    settlements = [settlement_of(c.settlement) for c in chunks]
-    proofs = [bytes.fromhex(str(c.proof).removeprefix("0x")) for c in chunks]
-    call = chain.escrow.contract.functions.settleMany(proofs, [s.as_abi() for s in settlements], [], [])
+    batch: list[tuple[bytes, Settlement]] = []
+    agent: list[tuple[bytes, AgentSettlement]] = []
+    for chunk in window_chunks(session, window.id):
+        proof, settlement = bytes.fromhex(str(chunk.proof).removeprefix("0x")), chunk_settlement(chunk)
+        if isinstance(settlement, AgentSettlement):
+            agent.append((proof, settlement))
+        else:
+            batch.append((proof, settlement))
+    call = chain.escrow.contract.functions.settleMany(
+        [proof for proof, _ in batch],
+        [s.as_abi() for _, s in batch],
+        [proof for proof, _ in agent],
+        [s.as_abi() for _, s in agent],
+    )
+    settlements = [s for _, s in batch] + [s for _, s in agent]
+    proofs = [proof for proof, _ in batch] + [proof for proof, _ in agent]
     try:  # an eth_call first: a settlement that would revert costs no gas, only a retry
         simulate(call, chain.submitter, list(chain.escrow.contract.abi))  # type: ignore[arg-type]
     except TransactionFailed as exc:
@@ -128,18 +150,53 @@ def broadcast(chain: Chain, raw_tx: str) -> None:
         log.info("broadcast_refused error=%r (the hash lookup decides)", str(exc))
 
 
-def paid_elsewhere(chain: Chain, pair: Pair) -> SettledPair | None:
-    """The ``PairSettled`` of exactly ``pair`` (range and total) in any transaction, or None.
+def paid_elsewhere(chain: Chain, pair: Pair | AgentPair) -> bool:
+    """Whether a ``PairSettled`` (``AgentPairSettled``) of exactly ``pair`` (range and total) is on
+    chain in any transaction.
 
     Only looked up when the high-water mark has reached ``toNonce``: below it, nothing paid it.
     """
     escrow = chain.escrow
-    if escrow.high_water(pair.payer, pair.payee) < pair.to_nonce:
-        return None
-    for event in pair_settlements(escrow.contract, pair.payer, pair.payee):
-        if (event.from_nonce, event.to_nonce, event.total) == (pair.from_nonce, pair.to_nonce, pair.total):
-            return event
-    return None
+    if isinstance(pair, AgentPair):
+        if escrow.agent_high_water(pair.key_id, pair.payee) < pair.to_nonce:
+            return False
+        events = [
+            (e.from_nonce, e.to_nonce, e.total)
+            for e in agent_pair_settlements(escrow.contract, pair.key_id, pair.payee)
+        ]
+    else:
+        if escrow.high_water(pair.payer, pair.payee) < pair.to_nonce:
+            return False
+        events = [
+            (e.from_nonce, e.to_nonce, e.total)
+            for e in pair_settlements(escrow.contract, pair.payer, pair.payee)
+        ]
+    return (pair.from_nonce, pair.to_nonce, pair.total) in events
+
+
+PairIdentity = tuple[object, ...]
+
+
+def _outcomes(result: SettlementResult | None) -> tuple[set[PairIdentity], dict[PairIdentity, str]]:
+    """The exact pairs ``result`` paid, and why it skipped the others, keyed by family and pair."""
+    if result is None:
+        return set(), {}
+    paid: set[PairIdentity] = {
+        ("batch", p.payer, p.payee, p.from_nonce, p.to_nonce, p.total) for p in result.settled
+    }
+    paid |= {("agent", p.key_id, p.payee, p.from_nonce, p.to_nonce, p.total) for p in result.agent_settled}
+    skipped: dict[PairIdentity, str] = {
+        ("batch", p.payer, p.payee, p.from_nonce): p.reason.name for p in result.skipped
+    }
+    skipped |= {("agent", p.key_id, p.payee, p.from_nonce): p.reason.name for p in result.agent_skipped}
+    return paid, skipped
+
+
+def _identity(pair: Pair | AgentPair) -> PairIdentity:
+    """A pair as :func:`_outcomes` keys it: family, payer or key id, payee, range and total."""
+    if isinstance(pair, AgentPair):
+        return ("agent", pair.key_id, pair.payee, pair.from_nonce, pair.to_nonce, pair.total)
+    return ("batch", pair.payer, pair.payee, pair.from_nonce, pair.to_nonce, pair.total)
 
 
 def settle_pairs_by_events(
@@ -152,30 +209,30 @@ def settle_pairs_by_events(
     submit_margin: int,
     lost: str,
 ) -> None:
-    """Settle each pair of ``window`` that an exact ``PairSettled`` covers; return the rest.
+    """Settle each pair of ``window`` that an exact ``PairSettled`` (or ``AgentPairSettled``) covers;
+    return the rest.
 
     ``result`` is the window's own transaction (None when it never made it on chain); a pair not
     paid there may still have been paid by another transaction of the same range (a rebroadcast
     twin), found by its event. Anything else goes back to accepted, or fails past its deadline.
     """
-    paid = (
-        {(p.payer, p.payee, p.from_nonce, p.to_nonce, p.total) for p in result.settled} if result else set()
-    )
-    skipped = {(p.payer, p.payee, p.from_nonce): p.reason for p in result.skipped} if result else {}
+    paid, skipped = _outcomes(result)
     for chunk in window_chunks(session, window.id):
         by_pair = mandates_by_pair(session, chunk.id)
-        for pair in settlement_of(chunk.settlement).pairs:
-            ids = [r.id for r in by_pair[(pair.payer, pair.payee)]]
-            exact = (pair.payer, pair.payee, pair.from_nonce, pair.to_nonce, pair.total)
+        for pair in chunk_settlement(chunk).pairs:
+            rows = by_pair[pair_key(pair)]
+            ids = [r.id for r in rows]
+            exact = _identity(pair)
             if exact in paid:
                 transition(session=session, mandate_ids=ids, to=S.SETTLED, reason=f"tx {window.tx_hash}")
-            elif paid_elsewhere(chain, pair) is not None:
-                reason = f"PairSettled {pair.from_nonce}..{pair.to_nonce} outside tx {window.tx_hash}"
+            elif paid_elsewhere(chain, pair):
+                event = "AgentPairSettled" if exact[0] == "agent" else "PairSettled"
+                reason = f"{event} {pair.from_nonce}..{pair.to_nonce} outside tx {window.tx_hash}"
                 transition(session=session, mandate_ids=ids, to=S.SETTLED, reason=reason)
             else:
-                why = skipped.get((pair.payer, pair.payee, pair.from_nonce))
-                reason = f"skipped on chain: {why.name}" if why is not None else lost
-                unsettled(session, by_pair[(pair.payer, pair.payee)], reason, now, submit_margin)
+                why = skipped.get(exact[:4])
+                reason = f"skipped on chain: {why}" if why is not None else lost
+                unsettled(session, rows, reason, now, submit_margin)
 
 
 def apply_receipt(
@@ -211,10 +268,15 @@ def apply_receipt(
             "window_settled window=%s tx=%s paid_pairs=%d skipped_pairs=%d gas=%s",
             window_id,
             window.tx_hash,
-            len(result.settled),
-            len(result.skipped),
+            len(result.settled) + len(result.agent_settled),
+            len(result.skipped) + len(result.agent_skipped),
             window.gas_used,
         )
         return SubmitOutcome(
-            window_id, "settled", window.tx_hash, window.gas_used, len(result.settled), len(result.skipped)
+            window_id,
+            "settled",
+            window.tx_hash,
+            window.gas_used,
+            len(result.settled) + len(result.agent_settled),
+            len(result.skipped) + len(result.agent_skipped),
         )

@@ -96,6 +96,7 @@ class World:
     nonces: dict[tuple[str, str], int] = field(default_factory=dict)
     agent_nonces: dict[tuple[int, str], int] = field(default_factory=dict)
     agent_keys: dict[int, tuple[AgentKey, bytes]] = field(default_factory=dict)  # key id -> (key, payer)
+    grants: dict[int, AgentKeyGrant] = field(default_factory=dict)
 
     @classmethod
     def on(
@@ -181,7 +182,7 @@ class World:
             cap=cap, valid_after=now - 60, valid_until=now + days * 86_400, salt=len(self.agent_keys),
         )  # fmt: skip
         key_id = self.escrow.authorize_agent_key(grant, sign_grant(grant, self.escrow.domain(), payer), payer)
-        self.agent_keys[key_id] = (agent, payer)
+        self.agent_keys[key_id], self.grants[key_id] = (agent, payer), grant
         return key_id
 
     def sign_agent(

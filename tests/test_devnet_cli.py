@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from aep2.chain import EscrowClient
+from aep2.chain import EscrowClient, VerifierFamily
 from aep2.devnet.detached import is_anvil_on, stop_anvil
 from aep2.devnet.state import DevnetState, read_state
-from tests.groth16_support import _missing, keys_dir
+from tests.groth16_support import _missing, agent_keys_dir, keys_dir
 
 
 def aep2(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
@@ -34,9 +34,12 @@ def aep2(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (keys_dir() / "proving.key").exists():
         _missing(f"no N=1 dev keys in {keys_dir()}")
+    if not (agent_keys_dir() / "proving.key").exists():
+        _missing(f"no agent N=1 dev keys in {agent_keys_dir()}")
     home = tmp_path_factory.mktemp("home")
-    (home / ".aep2").mkdir()
-    (home / ".aep2" / "circuits").symlink_to(keys_dir().parent, target_is_directory=True)
+    (home / ".aep2" / "circuits").mkdir(parents=True)
+    for keys in (keys_dir(), agent_keys_dir()):  # the N=1 keys of both families, as `make setup` makes
+        (home / ".aep2" / "circuits" / keys.name).symlink_to(keys, target_is_directory=True)
     return home
 
 
@@ -62,13 +65,15 @@ def test_up_writes_one_private_file_with_everything_a_payee_and_a_payer_need(dev
     escrow = EscrowClient.at(w3, state.escrow)
     assert escrow.withdraw_delay() == state.withdraw_delay == 24 * 3600
     assert escrow.is_approved_submitter(state.payee.address, state.submitter.address)
-    assert [(v.id, v.n, v.p) for v in state.verifiers] == [(1, 1, 1)]
+    assert [(v.id, v.n, v.p, v.family) for v in state.verifiers] == [(1, 1, 1, "batch"), (2, 1, 1, "agent")]
     assert escrow.verifier_info(1) is not None
+    agent = escrow.verifier_info(2)
+    assert agent is not None and agent.family == VerifierFamily.AGENT
     assert len(state.payers) == 2
     assert all(escrow.balance(p.address, state.token) == 5000 for p in state.payers)
     assert state.env == {
         "AEP2_RPC_URL": state.rpc_url, "AEP2_ESCROW": state.escrow,
-        "AEP2_SUBMITTER_KEY": state.submitter.key, "AEP2_CIRCUITS": "1:1:1",
+        "AEP2_SUBMITTER_KEY": state.submitter.key, "AEP2_CIRCUITS": "1:1:1,2:1:1:agent",
     }  # fmt: skip
 
 

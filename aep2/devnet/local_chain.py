@@ -1,7 +1,8 @@
 """``aep2 devnet up | status | down`` as library calls: a funded local chain in one JSON file.
 
 ``up`` starts a detached anvil, deploys the token, the escrow (the deploy default withdraw delay,
-24 h) and one Groth16 verifier per circuit size whose dev keys exist, has the payee approve the
+24 h) and one Groth16 verifier per circuit size whose dev keys exist (EIP-712 sizes first, then
+agent-key sizes, registered for their family), has the payee approve the
 settlement submitter, funds fresh payers, and writes :class:`DevnetState`. Everything refuses an
 RPC URL that is not local (:func:`require_local`).
 """
@@ -18,22 +19,24 @@ from web3 import Web3
 
 from aep2.chain import EscrowClient, TokenClient, VerifierSpec, deploy_stack
 from aep2.chain.deploy import DEFAULT_WITHDRAW_DELAY
+from aep2.chain.escrow import VerifierFamily
 from aep2.devnet.detached import is_anvil_on, start_detached_anvil, stop_anvil
 from aep2.devnet.state import DeployedVerifier, DevnetState, KeyPair, read_state, write_state
 from aep2.devnet.verifier import verifier_artifact
 from aep2.errors import ConfigurationError
-from aep2.prover import CIRCUIT_VERSION, keys_dir
+from aep2.prover import FAMILY_VERSIONS, Family, keys_dir
 
 ETH_PER_PAYER = 10**18
 Say = Callable[[str], None]
 
 
-def dev_key_sizes() -> list[tuple[int, int]]:
-    """Every (N, P) of the current circuit version with a proving key under ``$AEP2_HOME/circuits``."""
+def dev_key_sizes(family: Family = "batch") -> list[tuple[int, int]]:
+    """Every (N, P) of the family's current circuit version with a proving key under
+    ``$AEP2_HOME/circuits``."""
     root = keys_dir(1, 1).parent
-    pattern = re.compile(rf"aep2-batch-{re.escape(CIRCUIT_VERSION)}-n(\d+)-p(\d+)")
+    pattern = re.compile(rf"aep2-{family}-{re.escape(FAMILY_VERSIONS[family])}-n(\d+)-p(\d+)")
     found = []
-    for folder in root.glob("aep2-batch-*") if root.is_dir() else []:
+    for folder in root.glob(f"aep2-{family}-*") if root.is_dir() else []:
         match = pattern.fullmatch(folder.name)
         if match and (folder / "proving.key").exists():
             found.append((int(match[1]), int(match[2])))
@@ -54,9 +57,12 @@ def devnet_up(options: UpOptions, say: Say) -> DevnetState:
     sizes = dev_key_sizes()
     if not sizes:
         raise ConfigurationError(
-            f"no Groth16 keys of circuit {CIRCUIT_VERSION} under {keys_dir(1, 1).parent}"
+            f"no Groth16 keys of circuit {FAMILY_VERSIONS['batch']} under {keys_dir(1, 1).parent}"
         )
     specs = [VerifierSpec(i, n, p, verifier_artifact(n, p)) for i, (n, p) in enumerate(sizes, start=1)]
+    for n, p in dev_key_sizes("agent"):
+        artifact = verifier_artifact(n, p, "agent")
+        specs.append(VerifierSpec(len(specs) + 1, n, p, artifact, family=VerifierFamily.AGENT))
     log = options.path.with_suffix(".anvil.log")
     pid, port, keys = start_detached_anvil(port=options.port, log=log)
     say(f"anvil on http://127.0.0.1:{port} (pid {pid}, log {log})")
@@ -97,8 +103,10 @@ def _deploy_and_fund(
         token.approve(escrow.address, options.deposit, payer.key_bytes)
         escrow.deposit(token.address, options.deposit, payer.key_bytes)
     verifiers = [DeployedVerifier(id=s.verifier_id, n=s.mandate_slots, p=s.pair_slots,
-                                  address=stack.verifiers[s.verifier_id]) for s in specs]  # fmt: skip
-    circuits = ",".join(f"{v.id}:{v.n}:{v.p}" for v in verifiers)
+                                  address=stack.verifiers[s.verifier_id],
+                                  family="agent" if s.family == VerifierFamily.AGENT else "batch")
+                 for s in specs]  # fmt: skip
+    circuits = ",".join(v.circuit for v in verifiers)
     env = {"AEP2_RPC_URL": rpc_url, "AEP2_ESCROW": escrow.address,
            "AEP2_SUBMITTER_KEY": submitter.key, "AEP2_CIRCUITS": circuits}  # fmt: skip
     return DevnetState(

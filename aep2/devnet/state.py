@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from eth_account import Account
@@ -37,7 +38,7 @@ class KeyPair(BaseModel):
 
 
 class DeployedVerifier(BaseModel):
-    """A Groth16 verifier registered with the escrow: its id and the circuit size it checks."""
+    """A Groth16 verifier registered with the escrow: its id, the circuit size and family it checks."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,6 +46,12 @@ class DeployedVerifier(BaseModel):
     n: int
     p: int
     address: str
+    family: Literal["batch", "agent"] = "batch"
+
+    @property
+    def circuit(self) -> str:
+        """Its ``AEP2_CIRCUITS`` item: ``id:N:P``, with ``:agent`` for the agent family."""
+        return f"{self.id}:{self.n}:{self.p}" + (":agent" if self.family == "agent" else "")
 
 
 class DevnetState(BaseModel):

@@ -1,11 +1,12 @@
 """gnark's exported Groth16 verifier per circuit size, built from the keys the prover will use.
 
-The demo, the benchmarks and the tests register ``BatchVerifierN{N}P{P}`` for the dev keys in
-``aep2.prover.keys_dir`` (``aep2-prover setup``). The forge artefact is used only if it was compiled from
-exactly what ``aep2-prover export-solidity`` writes for those keys now (forge records each source's
-keccak256 in the artefact's metadata): a verifier left from older keys or an older circuit version
-would reject every proof. Otherwise the source is exported into ``contracts/src/generated/`` (the
-folder ``make groth16`` writes, never committed) and forge builds it.
+The demo, the devnet, the benchmarks and the tests register ``BatchVerifierN{N}P{P}`` (EIP-712
+mandates) and ``AgentVerifierN{N}P{P}`` (agent-key mandates) for the dev keys in
+``aep2.prover.keys_dir`` (``aep2-prover setup [--family agent]``). The forge artefact is used only
+if it was compiled from exactly what ``aep2-prover export-solidity`` writes for those keys now (forge
+records each source's keccak256 in the artefact's metadata): a verifier left from older keys or an
+older circuit version would reject every proof. Otherwise the source is exported into
+``contracts/src/generated/`` (the folder ``make groth16`` writes, never committed) and forge builds it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aep2.chain import Artifact, load_artifact
 from aep2.chain.artifacts import artifacts_dir
 from aep2.devnet._tools import find_tool, repo_root
 from aep2.errors import ConfigurationError
-from aep2.prover import default_binary, keys_dir
+from aep2.prover import Family, default_binary, keys_dir, verifier_contract
 
 
 def _run(args: list[str], cwd: Path | None = None) -> str:
@@ -40,15 +41,16 @@ def _built_from(name: str) -> str | None:
     return next((s["keccak256"] for key, s in sources.items() if key.endswith(f"/{name}.sol")), None)
 
 
-def verifier_artifact(n: int, p: int) -> Artifact:
+def verifier_artifact(n: int, p: int, family: Family = "batch") -> Artifact:
     """The size's verifier artefact for its current keys, exported and built by forge if need be.
 
     Raises :class:`ConfigurationError` (keys missing, export or build failed) with the reason.
     """
-    name = f"BatchVerifierN{n}P{p}"
-    if not (keys_dir(n, p) / "proving.key").exists():
-        raise ConfigurationError(f"no proving key in {keys_dir(n, p)}")
-    args = [str(default_binary()), "export-solidity", "--n", str(n), "--p", str(p), "--out", "-"]
+    name = verifier_contract(n, p, family)
+    if not (keys_dir(n, p, family) / "proving.key").exists():
+        raise ConfigurationError(f"no proving key in {keys_dir(n, p, family)}")
+    args = [str(default_binary()), "export-solidity", "--family", family, "--n", str(n), "--p", str(p)]
+    args += ["--out", "-"]
     source = _run(args)
     digest = "0x" + keccak(source.encode()).hex()
     if _built_from(name) != digest:

@@ -23,6 +23,7 @@ from aep2.prover._agent_request import AgentPairSpec, AgentProveRequest, build_a
 from aep2.prover._circuit import (
     AGENT_CIRCUIT_VERSION,
     CIRCUIT_VERSION,
+    FAMILY_VERSIONS,
     Family,
     circuit_id,
     keys_dir,
@@ -36,6 +37,7 @@ from aep2.prover._verify import Proof, verify_proof
 __all__ = [
     "AGENT_CIRCUIT_VERSION",
     "CIRCUIT_VERSION",
+    "FAMILY_VERSIONS",
     "AgentPairSpec",
     "AgentProveRequest",
     "Family",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from aep2.cli import app
-from aep2.devnet.state import DevnetState, KeyPair, write_state
+from aep2.devnet.state import DeployedVerifier, DevnetState, KeyPair, write_state
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, StaticChainView, create_app, load_settings
 from aep2.payee.init_config import TEMPLATE
@@ -25,10 +25,13 @@ from tests import payee_support as s
 runner = CliRunner()
 
 
-def devnet_file(tmp_path: Path, rpc_url: str = "http://127.0.0.1:8545") -> tuple[Path, DevnetState]:
+def devnet_file(
+    tmp_path: Path, rpc_url: str = "http://127.0.0.1:8545", verifiers: list[DeployedVerifier] | None = None
+) -> tuple[Path, DevnetState]:
     state = DevnetState(
         rpc_url=rpc_url, chain_id=31337, anvil_pid=1, port=8545, log="anvil.log", token=s.TOKEN,
-        escrow=s.ESCROW, withdraw_delay=86400, verifiers=[], payee=KeyPair.of(bytes.fromhex("22" * 32)),
+        escrow=s.ESCROW, withdraw_delay=86400, verifiers=verifiers or [],
+        payee=KeyPair.of(bytes.fromhex("22" * 32)),
         submitter=KeyPair.of(bytes.fromhex("33" * 32)), payers=[], deposit=1, env={},
     )  # fmt: skip
     path = tmp_path / "devnet.json"
@@ -51,6 +54,15 @@ def test_init_from_a_devnet_writes_a_config_serve_loads_with_the_devnet_payee(tm
     assert [(t.name, t.handler) for t in settings.tools] == [("get_weather", "weather")]
     assert [(k.id, k.handler) for k in settings.skills] == [("oracle", "oracle")]
     assert settings.database_url == f"sqlite:///{(tmp_path / 'p' / 'payee.db').resolve()}"
+    assert settings.mandate_kinds == ["eip712"]  # no agent verifier on this devnet
+
+
+def test_init_from_a_devnet_with_an_agent_verifier_accepts_both_kinds(tmp_path: Path) -> None:
+    agent = DeployedVerifier(id=2, n=1, p=1, address=s.ESCROW, family="agent")
+    devnet, _ = devnet_file(tmp_path, verifiers=[agent])
+    done = runner.invoke(app, ["payee", "init", "--from-devnet", str(devnet), "--dir", str(tmp_path / "p")])
+    assert done.exit_code == 0, done.output
+    assert load_settings(tmp_path / "p" / "payee.yaml").mandate_kinds == ["eip712", "agent"]
 
 
 def test_every_settings_field_is_explained_in_the_template() -> None:

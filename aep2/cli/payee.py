@@ -110,9 +110,11 @@ def _init_values(
     """The devnet's values, each overridden by an explicit option; all four required without one."""
     if devnet is not None:
         state = read_state(devnet)
+        agent = any(v.family == "agent" for v in state.verifiers)  # its agent mandates can settle
         return PayeeInit(
             chain_id=chain_id or state.chain_id, rpc_url=rpc_url or state.rpc_url,
             escrow=escrow or state.escrow, token=token or state.token, key=state.payee.key_bytes,
+            mandate_kinds=("eip712", "agent") if agent else ("eip712",),
         )  # fmt: skip
     if chain_id is None or rpc_url is None or escrow is None or token is None:
         raise ConfigurationError(

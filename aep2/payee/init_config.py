@@ -51,7 +51,7 @@ max_exposure_per_payer: null
 
 # Mandate kinds accepted: eip712 (signed by the payer's account key) and agent (signed by an agent
 # key the payer authorized in the escrow, capped there: docs/agent-keys.md). Challenges list them.
-mandate_kinds: [eip712]
+mandate_kinds: [{mandate_kinds}]
 
 # The store of accepted mandates and receipts: SQLite (WAL, synchronous=FULL) or postgresql://...
 # null: AEP2_DATABASE_URL, else ~/.aep2/payee.db.
@@ -85,6 +85,7 @@ class PayeeInit:
     escrow: str
     token: str
     key: bytes | None = None
+    mandate_kinds: tuple[str, ...] = ("eip712",)  # a devnet with an agent verifier: both
 
 
 def write_payee_config(folder: Path, init: PayeeInit, *, force: bool = False) -> tuple[Path, Path]:
@@ -106,6 +107,7 @@ def write_payee_config(folder: Path, init: PayeeInit, *, force: bool = False) ->
             rpc_url=init.rpc_url,
             token=checksum(init.token),
             key_file=KEY_NAME,
+            mandate_kinds=", ".join(init.mandate_kinds),
             database_url=f"sqlite:///{(folder / 'payee.db').resolve()}",
         )
     )

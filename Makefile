@@ -60,11 +60,14 @@ CIRCUIT_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' circuits/
 AGENT_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' circuits/agent/circuit.go)
 N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-batch-$(CIRCUIT_VERSION)-n1-p1
 AGENT_N1P1_KEYS := $(AEP2_HOME)/circuits/aep2-agent-$(AGENT_VERSION)-n1-p1
+# the demo's agent circuit (aep2/demo/prereqs.py AGENT_SIZE): one agent key's 64 calls per proof
+AGENT_DEMO_KEYS := $(AEP2_HOME)/circuits/aep2-agent-$(AGENT_VERSION)-n64-p1
 GENERATED := contracts/src/generated
 
 groth16: circuits foundry
 	test -f $(N1P1_KEYS)/proving.key || aep2-prover setup --dev --n 1 --p 1
 	test -f $(AGENT_N1P1_KEYS)/proving.key || aep2-prover setup --dev --family agent --n 1 --p 1
+	test -f $(AGENT_DEMO_KEYS)/proving.key || aep2-prover setup --dev --family agent --n 64 --p 1
 	mkdir -p $(GENERATED)
 	aep2-prover export-solidity --n 1 --p 1 --out $(GENERATED)/BatchVerifierN1P1.sol
 	aep2-prover export-solidity --family agent --n 1 --p 1 --out $(GENERATED)/AgentVerifierN1P1.sol

@@ -1,7 +1,7 @@
 """``make demo`` / ``aep2 demo``: the main job end to end, and its cleanup on Ctrl-C.
 
-Both need the cached N=1, P=1 Groth16 dev keys (``aep2-prover setup --dev --n 1 --p 1``, ~500
-CPU-seconds once); without them the demo would run that setup, so these tests skip instead.
+Both need the demo's cached Groth16 dev keys (EIP-712 N=1 P=1 and agent N=64 P=1, made by
+``make groth16``); without them the demo would run those setups, so these tests skip instead.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import pytest
 from rich.console import Console
 
 from aep2.demo import DEPOSIT, PRICE, DemoChain, DemoConfig, DemoSummary, run_demo
-from aep2.demo.prereqs import keys_dir
+from aep2.demo.prereqs import AGENT_SIZE, keys_dir
 from aep2.devnet import repo_root
 
 needs_keys = pytest.mark.skipif(
-    not (keys_dir() / "proving.key").exists(),
-    reason=f"no Groth16 keys in {keys_dir()}: run `aep2-prover setup --dev --n 1 --p 1`",
+    not all((keys_dir(family) / "proving.key").exists() for family in ("batch", "agent")),
+    reason=f"no Groth16 keys in {keys_dir('batch')} or {keys_dir('agent')}: run `make groth16`",
 )
 
 
@@ -35,14 +35,20 @@ needs_keys = pytest.mark.skipif(
 @needs_keys
 @pytest.mark.groth16
 def test_demo_settles_every_paid_call_and_its_summary_matches_the_chain() -> None:
-    """One payer, one call per transport: three N=1 chunks proved by the worker, one settleMany."""
+    """The default story: an agent key streams one full agent proof's worth of calls over HTTP, MCP
+    and A2A, an EIP-712 payer pays one call; one proof per family, one settleMany, below x402 exact."""
     checked: list[bool] = []
+    streamed = AGENT_SIZE[0]
 
     def inspect(chain: DemoChain, summary: DemoSummary) -> None:
-        [payer] = chain.payers
-        assert chain.escrow.balance(payer, chain.token.address) == DEPOSIT - 3 * PRICE
-        assert chain.escrow.high_water(payer, chain.payee) == 3
-        assert chain.escrow.payee_balance(chain.payee, chain.token.address) == 3 * PRICE
+        agent, eip712 = chain.payers
+        assert chain.escrow.balance(agent, chain.token.address) == DEPOSIT - streamed * PRICE
+        assert chain.escrow.agent_high_water(chain.agent_key_id, chain.payee) == streamed
+        key = chain.escrow.agent_key(chain.agent_key_id)
+        assert key is not None and key.spent == streamed * PRICE and key.payer == agent
+        assert chain.escrow.balance(eip712, chain.token.address) == DEPOSIT - PRICE
+        assert chain.escrow.high_water(eip712, chain.payee) == 1
+        assert chain.escrow.payee_balance(chain.payee, chain.token.address) == (streamed + 1) * PRICE
         [tx] = summary.tx_hashes
         receipt = chain.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
         assert receipt["status"] == 1 and receipt["gasUsed"] == summary.settle_gas
@@ -50,19 +56,27 @@ def test_demo_settles_every_paid_call_and_its_summary_matches_the_chain() -> Non
         checked.append(True)
 
     out = io.StringIO()
-    summary = run_demo(Console(file=out, width=140), DemoConfig(payers=1, calls=3), inspect=inspect)
+    summary = run_demo(Console(file=out, width=160), DemoConfig(), inspect=inspect)
     assert checked == [True]
-    assert summary.calls_paid == 3
-    assert summary.per_transport == {"http": 1, "mcp": 1, "a2a": 1}
-    assert summary.mandate_states == {"settled": 3}
-    assert (summary.windows, summary.chunks, len(summary.proving_seconds)) == (1, 3, 3)
-    assert summary.proof_bytes == 384  # as settleMany takes it: A, B, C and gnark's commitment and its proof
-    assert summary.payee_credit == 3 * PRICE
-    [payer] = summary.payers
-    assert (payer.balance, payer.high_water, payer.calls) == (DEPOSIT - 3 * PRICE, 3, 3)
-    assert 0 < summary.gas_per_mandate < summary.x402_gas * 10
+    assert summary.calls_paid == streamed + 1
+    third = streamed // 3
+    assert summary.per_transport == {"http": streamed - 2 * third + 1, "mcp": third, "a2a": third}
+    assert summary.mandate_states == {"settled": streamed + 1}
+    chunks = sorted((c.family, c.n, c.p, c.mandates) for c in summary.chunks)
+    assert chunks == [("agent", *AGENT_SIZE, streamed), ("batch", 1, 1, 1)]
+    assert summary.windows == 1 and len(summary.proving_seconds) == 2
+    assert summary.proof_bytes == 384  # the EIP-712 proof carries gnark's commitment; the agent one 256
+    assert summary.payee_credit == (streamed + 1) * PRICE
+    agent, eip712 = summary.payers
+    assert (agent.balance, agent.high_water, agent.key_spent) == (
+        DEPOSIT - streamed * PRICE,
+        streamed,
+        streamed * PRICE,
+    )
+    assert (eip712.balance, eip712.high_water, eip712.key_id) == (DEPOSIT - PRICE, 1, None)
+    assert summary.x402_ratio > 1  # below per-call x402 exact in gas
     text = out.getvalue()
-    assert "calls paid" in text and "high-water nonce" in text and "x402 exact" in text
+    assert "calls paid" in text and "high-water nonce" in text and "less than x402 exact" in text
 
 
 def _groups_alive(pgids: set[int]) -> list[str]:
@@ -87,7 +101,8 @@ def _prover_in_group(pgid: int) -> bool:
 # would then test nothing); the demo gets Python's own Ctrl-C handler back, as in a terminal.
 DEMO_WITH_CTRL_C = (
     "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "sys.argv = ['aep2', 'demo', '--calls', '1']; runpy.run_module('aep2', run_name='__main__')"
+    "sys.argv = ['aep2', 'demo', '--agent-calls', '3', '--payers', '0']; "
+    "runpy.run_module('aep2', run_name='__main__')"
 )
 
 
@@ -134,3 +149,10 @@ def test_ctrl_c_mid_proof_leaves_no_process_behind(tmp_path: Path) -> None:
             demo.wait()
     assert _groups_alive({demo.pid, int(worker.group(1))}) == [], log.read_text()
     assert "interrupted: everything the demo started is stopped" in log.read_text()
+
+
+def test_make_groth16_sets_up_the_demos_agent_circuit() -> None:
+    """``make groth16`` (and so ``make setup``) makes the keys the demo proves with, so a first
+    ``make demo`` after ``make setup`` runs no setup of its own."""
+    n, p = AGENT_SIZE
+    assert f"aep2-prover setup --dev --family agent --n {n} --p {p}" in (repo_root() / "Makefile").read_text()

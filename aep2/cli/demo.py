@@ -9,11 +9,17 @@ from rich.console import Console
 
 
 def run(
-    payers: Annotated[int, typer.Option(min=1, help="paying agents")] = 1,
-    calls: Annotated[int, typer.Option(min=1, help="paid calls per payer (http, mcp, a2a in turn)")] = 3,
-    batch_size: Annotated[int, typer.Option(min=1, help="a window closes when this many mandates wait")] = 64,
+    agent_calls: Annotated[
+        int, typer.Option(min=1, help="paid calls of the agent-key payer (http, mcp, a2a in turn)")
+    ] = 64,
+    payers: Annotated[int, typer.Option(min=0, help="EIP-712 payers beside the agent")] = 1,
+    calls: Annotated[int, typer.Option(min=1, help="paid calls per EIP-712 payer")] = 1,
 ) -> None:
-    """Run the end-to-end demo on a local anvil; everything started is stopped, also on Ctrl-C."""
+    """Run the end-to-end demo on a local anvil; everything started is stopped, also on Ctrl-C.
+
+    An agent key streams paid calls over HTTP, MCP and A2A (64 fill one agent proof); EIP-712
+    payers pay beside it; one window, one proof per family, one settleMany, and its gas against
+    per-call x402 exact."""
     from aep2.demo import (
         DemoConfig,
         run_demo,
@@ -21,7 +27,7 @@ def run(
 
     console = Console()
     try:
-        summary = run_demo(console, DemoConfig(payers=payers, calls=calls, batch_size=batch_size))
+        summary = run_demo(console, DemoConfig(agent_calls=agent_calls, payers=payers, calls=calls))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: everything the demo started is stopped[/]")
         raise typer.Exit(code=130) from None

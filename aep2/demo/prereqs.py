@@ -1,7 +1,10 @@
-"""The demo's one-time prerequisites: the N=1, P=1 Groth16 dev keys and the exported verifier.
+"""The demo's one-time prerequisites: Groth16 dev keys and exported verifiers for its two circuits.
 
-Both are slow or need tools, so they are made once and cached (keys under ``$AEP2_HOME/circuits``,
-the verifier as a forge artefact); a machine with nothing configured gets them on first run.
+The demo proves agent-key mandates on the ``agent`` circuit of :data:`AGENT_SIZE` (one agent key
+streaming to one payee fills it) and EIP-712 mandates on the ``batch`` circuit of
+:data:`BATCH_SIZE`. Keys and verifiers are slow to make or need tools, so they are made once and
+cached (keys under ``$AEP2_HOME/circuits``, verifiers as forge artefacts); a machine with nothing
+configured gets them on first run, announced as the single-party dev setup they are.
 """
 
 from __future__ import annotations
@@ -14,15 +17,23 @@ from rich.console import Console
 from aep2.chain import Artifact
 from aep2.devnet.verifier import verifier_artifact
 from aep2.errors import ConfigurationError
-from aep2.prover import default_binary
+from aep2.prover import Family, default_binary, verifier_contract
 from aep2.prover import keys_dir as prover_keys_dir
 
-N, P = 1, 1
-VERIFIER = f"BatchVerifierN{N}P{P}"
+BATCH_SIZE = (1, 1)
+"""(N, P) of the demo's EIP-712 circuit: one mandate per proof (602k constraints each)."""
+AGENT_SIZE = (64, 1)
+"""(N, P) of the demo's agent circuit: 64 mandates of one (agent key, payee) pair per proof."""
+N, P = BATCH_SIZE
+SETUP_CPU_SECONDS = {"batch": 100, "agent": 120}  # measured for the sizes above, circuits/README.md
 
 
-def keys_dir() -> Path:
-    return prover_keys_dir(N, P)
+def size_of(family: Family) -> tuple[int, int]:
+    return AGENT_SIZE if family == "agent" else BATCH_SIZE
+
+
+def keys_dir(family: Family = "batch") -> Path:
+    return prover_keys_dir(*size_of(family), family)
 
 
 def _run(console: Console, args: list[str], what: str, cwd: Path | None = None) -> None:
@@ -40,24 +51,28 @@ def _run(console: Console, args: list[str], what: str, cwd: Path | None = None) 
         raise ConfigurationError(f"{what} failed:\n{out.decode(errors='replace')[-2000:]}")
 
 
-def ensure_keys(console: Console) -> Path:
-    """The cached dev keys, or a fresh single-party setup (about 100 CPU-seconds) said out loud."""
-    keys = keys_dir()
+def ensure_keys(console: Console, family: Family = "batch") -> Path:
+    """The family's cached dev keys, or a fresh single-party setup said out loud."""
+    n, p = size_of(family)
+    keys = keys_dir(family)
     if (keys / "proving.key").exists():
-        console.print(f"Groth16 keys N={N} P={P}: cached in {keys}")
+        console.print(f"Groth16 keys, {family} circuit N={n} P={p}: cached in {keys}")
         return keys
     console.rule("[bold red]SINGLE-PARTY DEV SETUP", style="red")
     console.print(
-        "[bold red]No Groth16 keys found. Generating them with `aep2-prover setup --dev`: a single-party\n"
-        "development setup whose toxic waste this machine saw. Fine for a local demo, NEVER for\n"
-        "production (use a multi-party ceremony). This takes about 100 CPU-seconds, once.[/]"
+        f"[bold red]No Groth16 keys for the {family} circuit N={n} P={p}. Generating them with\n"
+        "`aep2-prover setup --dev`: a single-party development setup whose toxic waste this machine\n"
+        "saw. Fine for a local demo, NEVER for production (use a multi-party ceremony). This takes\n"
+        f"about {SETUP_CPU_SECONDS[family]} CPU-seconds, once.[/]"
     )
-    _run(console, [str(default_binary()), "setup", "--dev", "--n", str(N), "--p", str(P)], "trusted setup")
+    args = [str(default_binary()), "setup", "--dev", "--family", family, "--n", str(n), "--p", str(p)]
+    _run(console, args, f"trusted setup ({family} N={n} P={p})")
     return keys
 
 
-def ensure_verifier(console: Console) -> Artifact:
-    """The exported Solidity verifier of the cached keys; re-exported and built if it is missing or
-    was built from other keys (a new circuit version or a new setup would reject every proof)."""
-    with console.status(f"checking {VERIFIER} against the keys …", spinner="dots"):
-        return verifier_artifact(N, P)
+def ensure_verifier(console: Console, family: Family = "batch") -> Artifact:
+    """The exported Solidity verifier of the family's cached keys; re-exported and built if it is
+    missing or was built from other keys (a new circuit version or setup would reject every proof)."""
+    n, p = size_of(family)
+    with console.status(f"checking {verifier_contract(n, p, family)} against the keys …", spinner="dots"):
+        return verifier_artifact(n, p, family)

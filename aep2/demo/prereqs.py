@@ -60,10 +60,10 @@ def ensure_keys(console: Console, family: Family = "batch") -> Path:
         return keys
     console.rule("[bold red]SINGLE-PARTY DEV SETUP", style="red")
     console.print(
-        f"[bold red]No Groth16 keys for the {family} circuit N={n} P={p}. Generating them with\n"
-        "`aep2-prover setup --dev`: a single-party development setup whose toxic waste this machine\n"
-        "saw. Fine for a local demo, NEVER for production (use a multi-party ceremony). This takes\n"
-        f"about {SETUP_CPU_SECONDS[family]} CPU-seconds, once.[/]"
+        f"[bold red]No Groth16 keys for the {family} circuit N={n} P={p}: generating them with "
+        "`aep2-prover setup --dev`, a single-party development setup whose toxic waste this "
+        "machine saw. Fine for a local demo, NEVER for production (use a multi-party ceremony). "
+        f"About {SETUP_CPU_SECONDS[family]} CPU-seconds, once.[/]"
     )
     args = [str(default_binary()), "setup", "--dev", "--family", family, "--n", str(n), "--p", str(p)]
     _run(console, args, f"trusted setup ({family} N={n} P={p})")

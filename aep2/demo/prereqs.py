@@ -25,7 +25,7 @@ BATCH_SIZE = (1, 1)
 AGENT_SIZE = (64, 1)
 """(N, P) of the demo's agent circuit: 64 mandates of one (agent key, payee) pair per proof."""
 N, P = BATCH_SIZE
-SETUP_CPU_SECONDS = {"batch": 100, "agent": 120}  # measured for the sizes above, circuits/README.md
+SETUP_CPU_SECONDS = {"batch": 100, "agent": 65}  # measured for the sizes above on two cores
 
 
 def size_of(family: Family) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """``make bench``: aep2 and per-call x402 side by side, in one run, on one anvil.
 
     python -m benchmarks [--calls 50] [--concurrency 4] [--settle-calls 2] [--sizes 1x1,2x1,...]
+                         [--agent-streaming 1x1,64x8,512x8,1024x8] [--agent-scattered 8x8,16x8,64x32]
 
 Phases, all on the same chain and the same ``TestUSDC``:
 
@@ -10,11 +11,17 @@ Phases, all on the same chain and the same ``TestUSDC``:
    call pattern, no transaction;
 3. call → on-chain settlement (``benchmarks.settle_latency``): a window proved by the real Celery
    worker with real Groth16 keys and settled in one ``settleMany``;
-4. gas per payment at each circuit size (``benchmarks.gas_by_size``).
+4. gas per payment at each circuit size (``benchmarks.gas_by_size``);
+5. agent keys (``benchmarks.agent_gas``): gas per payment with real proofs and exported verifiers,
+   streaming and scattered, at every agent size listed that fits ``--agent-memory-budget-gib``,
+   with each size's proving seconds and peak memory measured in the run; keys are set up once per
+   size and cached (minutes the first time: ~5 min and 10.7 GB at 1024x8). The rows are composed
+   with the EIP-712 scattered rows and x402 ``batch-settlement``'s published gas figures
+   (``benchmarks.agent_rows``, ``benchmarks.x402_batch_published``).
 
-Proving time and memory per size come from ``benchmarks/prover_bench.sh`` (a dev setup per size
-takes minutes to an hour, too long for every run); they are copied in with their date. Writes
-``benchmarks/results/latest.json``, ``latest.md`` and the plots (``benchmarks.report``).
+The EIP-712 family's proving time and memory per size come from ``benchmarks/prover_bench.sh`` (a
+dev setup per size takes minutes to an hour, too long for every run); they are copied in with their
+date. Writes ``benchmarks/results/latest.json``, ``latest.md`` and the plots (``benchmarks.report``).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from web3 import Web3
 from aep2.chain import VerifierSpec, deploy_stack, load_artifact
 from aep2.devnet import Anvil
 from aep2.settlement.planner import CircuitSize
-from benchmarks import report
+from benchmarks import agent_gas, agent_rows, report, x402_batch_published
 from benchmarks._timing import RESULTS, write_results
 from benchmarks.aep2_calls import run_aep2_calls
 from benchmarks.gas_by_size import DEFAULT_SIZES, Size, measure_gas_by_size
@@ -39,10 +46,6 @@ from benchmarks.settle_latency import measure_settle_latency
 from benchmarks.x402_baseline import run_baseline
 
 PROVER_RESULTS = RESULTS / "prover.json"
-
-
-def _sizes(text: str) -> tuple[Size, ...]:
-    return tuple((int(n), int(p)) for n, p in (s.split("x") for s in text.split(",")))
 
 
 def _prover_rows() -> dict[str, Any]:
@@ -55,24 +58,33 @@ def _prover_rows() -> dict[str, Any]:
     }
 
 
-def run(calls: int, concurrency: int, settle_calls: int, sizes: tuple[Size, ...]) -> dict[str, Any]:
+def run(
+    calls: int, concurrency: int, settle_calls: int, sizes: tuple[Size, ...], agent: argparse.Namespace
+) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     with Anvil(accounts=20) as node:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 120}))
         owner, submitter, funder = node.private_keys[0], node.private_keys[1], node.private_keys[2]
         spec = VerifierSpec(1, 1, 1, load_artifact("BatchVerifierN1P1"))
         stack = deploy_stack(w3, owner, verifiers=[spec])
-        print("1/4 per-call x402 exact …", flush=True)
+        print("1/5 per-call x402 exact …", flush=True)
         x402 = run_baseline(node, stack.token, calls=calls, concurrency=concurrency)
-        print("2/4 aep2 per call …", flush=True)
+        print("2/5 aep2 per call …", flush=True)
         aep2 = run_aep2_calls(node, stack.escrow, stack.token, calls=calls, concurrency=concurrency)
-        print("3/4 aep2 call → settlement (real Groth16, Celery worker) …", flush=True)
+        print("3/5 aep2 call → settlement (real Groth16, Celery worker) …", flush=True)
         settle = measure_settle_latency(
             node, stack.escrow, stack.token, size=CircuitSize(1, 1, 1), submitter_key=submitter,
             funder_key=funder, calls=settle_calls,
         )  # fmt: skip
-        print("4/4 gas per payment by circuit size …", flush=True)
+        print("4/5 gas per payment by circuit size …", flush=True)
         gas = measure_gas_by_size(w3, node, sizes=sizes)
+        print("5/5 agent keys: real proofs per size, streaming and scattered …", flush=True)
+        agents = agent_gas.measure_agent_gas(
+            w3, node, streaming=agent.agent_streaming, scattered=agent.agent_scattered,
+            memory_budget_gib=agent.agent_memory_budget_gib,
+            x402_transfer_gas=round(x402.gas_per_payment_median),
+            progress=lambda line: print(line, flush=True),
+        )  # fmt: skip
     x402_dict = x402.to_dict(samples=True)
     x402_dict["paid_payee_ms"] = [p["payee_ms"] for p in x402_dict.pop("payments")]
     return {
@@ -89,6 +101,10 @@ def run(calls: int, concurrency: int, settle_calls: int, sizes: tuple[Size, ...]
         "settlement": settle.to_dict(),
         "gas_by_size": gas.to_dict(),
         "prover": _prover_rows(),
+        "agent_keys": agents.to_dict(),
+        "agent_comparison": agent_rows.compose(
+            agents.to_dict(), gas.to_dict(), x402.gas_per_payment_median, x402_batch_published.load()
+        ),
     }
 
 
@@ -99,12 +115,30 @@ def main() -> None:
     parser.add_argument("--settle-calls", type=int, default=2, help="mandates in the real-Groth16 window")
     parser.add_argument(
         "--sizes",
-        type=_sizes,
+        type=agent_gas.parse_sizes,
         default=DEFAULT_SIZES,
         help="circuit sizes NxP for gas per payment, comma-separated (default: 1x1 … 64x32)",
     )
+    parser.add_argument(
+        "--agent-streaming",
+        type=agent_gas.parse_sizes,
+        default=agent_gas.DEFAULT_STREAMING,
+        help="agent sizes NxP proved with one key paying one payee (default: 1x1,64x8,512x8,1024x8)",
+    )
+    parser.add_argument(
+        "--agent-scattered",
+        type=agent_gas.parse_sizes,
+        default=agent_gas.DEFAULT_SCATTERED,
+        help="agent sizes NxP proved with P keys paying N/P each (default: 8x8,16x8,64x32; '' for none)",
+    )
+    parser.add_argument(
+        "--agent-memory-budget-gib",
+        type=float,
+        default=agent_gas.MEMORY_BUDGET_GIB,
+        help="skip agent sizes whose keys would need more (default 16)",
+    )
     args = parser.parse_args()
-    result = run(args.calls, args.concurrency, args.settle_calls, args.sizes)
+    result = run(args.calls, args.concurrency, args.settle_calls, args.sizes, args)
     print(f"wrote {write_results('latest', result)}")
     for path in report.render(result):
         print(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""The combined benchmark's report: a markdown table and two plots from ``results/latest.json``.
+"""The combined benchmark's report: a markdown table and the plots from ``results/latest.json``.
 
     python -m benchmarks.report      # re-render from the last ``make bench`` run
 
@@ -16,23 +16,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on build machines
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
+from benchmarks import agent_report
+from benchmarks._render import fmt as _fmt
+from benchmarks._render import ratio as _ratio
+from benchmarks._render import save as _save
 from benchmarks._timing import RESULTS
 
 LATEST = RESULTS / "latest.json"
 TABLE = RESULTS / "latest.md"
 GAS_PLOT = RESULTS / "gas_per_payment.png"
 LATENCY_PLOT = RESULTS / "latency.png"
-
-
-def _fmt(value: float, digits: int = 0) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _ratio(x402: float, aep2: float) -> str:
-    return f"{x402 / aep2:.1f}x less" if aep2 < x402 else f"{aep2 / x402:.1f}x more"
+AGENT_PLOT = RESULTS / "agent_gas_per_payment.png"
 
 
 def gas_rows(run: dict[str, Any], filling: str) -> list[dict[str, Any]]:
@@ -88,6 +83,8 @@ def table(run: dict[str, Any]) -> str:
     ]
     prover = run.get("prover", {})
     for row in prover.get("rows", []):
+        if row.get("family", "batch") != "batch":
+            continue  # agent sizes: proved in this run, below
         lines.append(
             f"| proving, N={row['n']} P={row['p']}: s per mandate, peak memory | — "
             f"| {row['proveSecondsPerMandate']} s, {row['provePeakRssMiB'] / 1024:.1f} GiB | |"
@@ -97,6 +94,8 @@ def table(run: dict[str, Any]) -> str:
         f"Verifier delta (real Groth16 `settleMany` minus the stand-in, same shape): "
         f"{_fmt(gas['verifier_delta'])} gas. Proving figures: {prover.get('source', 'not measured')}.",
     ]
+    if "agent_comparison" in run:
+        lines += ["", *agent_report.agent_table(run["agent_comparison"], run["agent_keys"])]
     return "\n".join(lines) + "\n"
 
 
@@ -135,22 +134,12 @@ def latency_plot(run: dict[str, Any], path: Path = LATENCY_PLOT) -> Path:
     return _save(fig, ax, path, "Payee-side latency per call", xlabel, "fraction of calls")
 
 
-def _save(fig: Figure, ax: Axes, path: Path, title: str, xlabel: str, ylabel: str) -> Path:
-    """Labels, grid and legend as every plot of the report has them; written to ``path``."""
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def render(run: dict[str, Any]) -> list[Path]:
     TABLE.write_text(table(run))
-    return [TABLE, gas_plot(run), latency_plot(run)]
+    paths = [TABLE, gas_plot(run), latency_plot(run)]
+    if "agent_comparison" in run:
+        paths.append(agent_report.agent_plot(run, AGENT_PLOT))
+    return paths
 
 
 def main() -> None:

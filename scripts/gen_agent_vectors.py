@@ -15,6 +15,7 @@ skipped that check would accept it).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from dataclasses import replace
@@ -215,6 +216,13 @@ def invalid_vectors() -> list[dict[str, Any]]:
             signed_unchecked(key, good, other_separator),
         ),
         ("signed by another key", "SIGNATURE_MISMATCH", good, key.public, signed_unchecked(other_key, good)),
+        (
+            "signed over the old challenge H(R.X, R.Y, A.X, A.Y, M)",
+            "SIGNATURE_MISMATCH",
+            good,
+            key.public,
+            sign_old_challenge(key, good),
+        ),
         ("S + l (malleated)", "S_NOT_BELOW_ORDER", good, key.public, with_s(s + bj.ORDER)),
         ("S = l", "S_NOT_BELOW_ORDER", good, key.public, with_s(bj.ORDER)),
         ("S + 8l, above r", "S_NOT_BELOW_ORDER", good, key.public, with_s(s + 8 * bj.ORDER)),
@@ -277,6 +285,23 @@ def sign_with_torsion(
     a_point = bj.add(bj.decompress(key.public), a_torsion)
     s = (nonce + eddsa.challenge(r_point, a_point, message) * key.scalar) % bj.ORDER
     return bj.compress(r_point) + s.to_bytes(32, "big")
+
+
+def sign_old_challenge(key: eddsa.PrivateKey, m: AgentMandate) -> bytes:
+    """The signature agent circuit v3 and gnark-crypto's order made: R before the key in the challenge.
+
+    Its nonce and R are the real signature's; only the challenge's order differs, so it fails
+    exactly because the protocol hashes the key first.
+    """
+    message = mandate_hash(SEPARATOR, m)
+    real = eddsa.sign(key, message)
+    r_point = bj.decompress(real[:32])
+    a_point = bj.decompress(key.public)
+    nonce_digest = hashlib.blake2b(key.nonce_seed + message.to_bytes(32, "big"), digest_size=64).digest()
+    nonce = int.from_bytes(nonce_digest[:32], "big")
+    old = poseidon2.hash_elements([r_point.x, r_point.y, a_point.x, a_point.y, message])
+    s = (nonce + old * key.scalar) % bj.ORDER
+    return real[:32] + s.to_bytes(32, "big")
 
 
 def invalid_vector(name: str, check: str, m: AgentMandate, public: bytes, signature: bytes) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Final, Literal
 Family = Literal["batch", "agent"]
 
 CIRCUIT_VERSION: Final = "v3"
-AGENT_CIRCUIT_VERSION: Final = "v3"
+AGENT_CIRCUIT_VERSION: Final = "v4"
 FAMILY_VERSIONS: Final[dict[str, str]] = {"batch": CIRCUIT_VERSION, "agent": AGENT_CIRCUIT_VERSION}
 
 

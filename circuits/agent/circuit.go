@@ -12,7 +12,7 @@ import (
 
 // Version names the circuit's statement; it is part of every circuit id, so
 // keys made for another version are never reused.
-const Version = "v3"
+const Version = "v4"
 
 // Limits enforced by the circuit (docs/agent-keys.md).
 const (
@@ -86,13 +86,12 @@ func (c *Circuit) define(api frontend.API, hashed bool) error {
 	records := c.pairRecords(api, g, slots.PairEnabled)
 	c.assertTotals(api, slots)
 	prefix := settlementState(g.perm, api, c.DomainSeparator, c.Token)
-	states := make([]frontend.Variable, len(c.Pairs))
+	msgStates, keyStates := make([]frontend.Variable, len(c.Pairs)), make([]frontend.Variable, len(c.Pairs))
 	for j, p := range c.Pairs {
-		states[j] = g.perm.Compress(prefix, keyPayee(api, p.KeyID, p.Payee))
+		msgStates[j] = g.perm.Compress(prefix, keyPayee(api, p.KeyID, p.Payee))
+		keyStates[j] = keyState(g.perm, p.Key)
 	}
-	if err := c.assertMandates(api, g, slots, states); err != nil {
-		return err
-	}
+	c.assertMandates(api, g, slots, msgStates, keyStates)
 	if !hashed {
 		return nil
 	}
@@ -117,6 +116,9 @@ func newGadgets(api frontend.API) (*gadgets, error) {
 	curve, err := twistededwards.NewEdCurve(api, tedwards.BN254)
 	if err != nil {
 		return nil, fmt.Errorf("baby jubjub: %w", err)
+	}
+	if cofactor := curve.Params().Cofactor; !cofactor.IsUint64() || cofactor.Uint64() != 8 {
+		return nil, fmt.Errorf("baby jubjub: cofactor %s, the signature check needs 8", cofactor)
 	}
 	return &gadgets{rc: bitRange{api}, perm: perm, curve: curve}, nil
 }

@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
+	gnarktwisted "github.com/consensys/gnark/std/algebra/native/twistededwards"
+	gnarkeddsa "github.com/consensys/gnark/std/signature/eddsa"
 
 	"github.com/aep2/aep2/circuits/agent"
 	"github.com/aep2/aep2/circuits/agentkey"
@@ -41,11 +45,51 @@ func signElements(s *witness.AgentSettlement, j, k int, elems [7]*big.Int) {
 	for _, e := range elems {
 		h.Write(e.FillBytes(make([]byte, 32)))
 	}
-	sig, err := fixture.AgentKey(j).Sign(h.Sum(nil), agentkey.NewHasher())
+	sig, err := fixture.AgentKey(j).Sign(h.Sum(nil), agentkey.NewChallengeHasher())
 	if err != nil {
 		panic(err)
 	}
 	copy(s.Pairs[j].Mandates[k].Signature[:], sig)
+}
+
+// challengeHasher feeds gnark-crypto's eddsa a challenge other than the
+// protocol's: it receives R.X, R.Y, A.X, A.Y, M and hashes order(those blocks).
+type challengeHasher struct {
+	written []byte
+	order   func(blocks [][]byte) [][]byte
+}
+
+func (h *challengeHasher) Write(p []byte) (int, error) {
+	h.written = append(h.written, p...)
+	return len(p), nil
+}
+
+func (h *challengeHasher) Sum(b []byte) []byte {
+	var blocks [][]byte
+	for w := h.written; len(w) > 0; w = w[32:] {
+		blocks = append(blocks, w[:32])
+	}
+	inner := agentkey.NewHasher()
+	for _, block := range h.order(blocks) {
+		inner.Write(block)
+	}
+	return inner.Sum(b)
+}
+
+func (h *challengeHasher) Reset()         { h.written = nil }
+func (h *challengeHasher) Size() int      { return 32 }
+func (h *challengeHasher) BlockSize() int { return 32 }
+
+// signChallenge re-signs mandate (j, k) with key over its own M, the challenge
+// hashing order(R.X, R.Y, A.X, A.Y, M).
+func signChallenge(s *witness.AgentSettlement, j, k int, key *eddsa.PrivateKey, order func(blocks [][]byte) [][]byte) {
+	p := &s.Pairs[j]
+	msg := witness.AgentMandateHash(s.DomainSeparator, s.Token, p.KeyID, p.Payee, &p.Mandates[k])
+	sig, err := key.Sign(msg, &challengeHasher{order: order})
+	if err != nil {
+		panic(err)
+	}
+	copy(p.Mandates[k].Signature[:], sig)
 }
 
 func TestSignature(t *testing.T) {
@@ -68,6 +112,37 @@ func TestSignature(t *testing.T) {
 		c := assign(t, fixture.AgentSettlement(2, 1))
 		c.Mandates[0].Sig.R.X = add(c.Mandates[0].Sig.R.X, big.NewInt(1))
 		mustFail(t, c)
+	})
+	// The challenge is H(A.X, A.Y, R.X, R.Y, M) under the pair's own key; the
+	// circuit computes the key's part once per pair slot (keyState) and each
+	// slot selects its pair's. Each case signs with the right key and nonce,
+	// only the challenge differs.
+	challenges := map[string]func(blocks [][]byte) [][]byte{
+		"the old challenge H(R.X, R.Y, A.X, A.Y, M)":  func(b [][]byte) [][]byte { return b },
+		"a challenge without the key, H(R.X, R.Y, M)": func(b [][]byte) [][]byte { return [][]byte{b[0], b[1], b[4]} },
+		"a challenge under the other pair's key": func(b [][]byte) [][]byte {
+			other := fixture.AgentKey(0).PublicKey.A
+			x, y := other.X.Bytes(), other.Y.Bytes()
+			return [][]byte{x[:], y[:], b[0], b[1], b[4]}
+		},
+	}
+	for name, order := range challenges {
+		t.Run("signed over "+name, func(t *testing.T) {
+			s := fixture.AgentSettlement(2, 1)
+			signChallenge(s, 1, 0, fixture.AgentKey(1), order)
+			mustViolate(t, settle(t, s), "1 ⋅ 1 != 0")
+		})
+	}
+	t.Run("the protocol's challenge through the same signer solves", func(t *testing.T) {
+		s := fixture.AgentSettlement(2, 1)
+		signChallenge(s, 1, 0, fixture.AgentKey(1), func(b [][]byte) [][]byte { return [][]byte{b[2], b[3], b[0], b[1], b[4]} })
+		mustSolve(t, assign(t, s))
+	})
+	t.Run("R off the curve, the equation made to hold", func(t *testing.T) {
+		s := fixture.AgentSettlement(2, 1)
+		c := assign(t, s)
+		c.Mandates[0].Sig = offCurveSignature(t, s, 0)
+		mustViolate(t, c, offCurveViolation(c.Mandates[0].Sig))
 	})
 	signedFor := map[string]func(s *witness.AgentSettlement){
 		"another payee": func(s *witness.AgentSettlement) {
@@ -93,6 +168,57 @@ func TestSignature(t *testing.T) {
 			mustViolate(t, settle(t, s), "1 ⋅ 1 != 0")
 		})
 	}
+}
+
+// offCurveSignature signs pair j's first mandate with an R off the curve for
+// which the circuit's equation still holds, so only R's on-curve check
+// refuses it. With Q = [k]B = (x, y) and D = d·x²·y², R = (x/D, y/D) makes
+// the unified addition −Q + R exactly (0, 1); S = k + h·s (mod ℓ) over the
+// challenge of that R then gives [S]B − [h]A = Q.
+func offCurveSignature(t *testing.T, s *witness.AgentSettlement, j int) gnarkeddsa.Signature {
+	t.Helper()
+	key := fixture.AgentKey(j)
+	secret := new(big.Int).SetBytes(key.Bytes()[32:64])
+	k := big.NewInt(987654321)
+	curve := twistededwards.GetEdwardsCurve()
+	var q twistededwards.PointAffine
+	q.ScalarMultiplicationBase(k)
+	var d, rx, ry fr.Element
+	d.Mul(&q.X, &q.Y).Square(&d).Mul(&d, &curve.D).Inverse(&d)
+	rx.Mul(&q.X, &d)
+	ry.Mul(&q.Y, &d)
+	if (&twistededwards.PointAffine{X: rx, Y: ry}).IsOnCurve() {
+		t.Fatal("test bug: R is on the curve")
+	}
+	p := &s.Pairs[j]
+	msg := witness.AgentMandateHash(s.DomainSeparator, s.Token, p.KeyID, p.Payee, &p.Mandates[0])
+	hasher := agentkey.NewHasher()
+	for _, e := range []fr.Element{key.PublicKey.A.X, key.PublicKey.A.Y, rx, ry} {
+		b := e.Bytes()
+		hasher.Write(b[:])
+	}
+	hasher.Write(msg)
+	h := new(big.Int).SetBytes(hasher.Sum(nil))
+	sc := h.Mul(h, secret).Add(h, k)
+	sc.Mod(sc, order)
+	var x, y big.Int
+	rx.BigInt(&x)
+	ry.BigInt(&y)
+	return gnarkeddsa.Signature{R: gnarktwisted.Point{X: &x, Y: &y}, S: sc}
+}
+
+// offCurveViolation is how the solver prints R's failed on-curve check, gnark's
+// AssertIsOnCurve: a·x² + y² ⋅ 1 != 1 + d·x²·y².
+func offCurveViolation(sig gnarkeddsa.Signature) string {
+	curve := twistededwards.GetEdwardsCurve()
+	var x, y, x2, y2, lhs, rhs fr.Element
+	x.SetBigInt(sig.R.X.(*big.Int))
+	y.SetBigInt(sig.R.Y.(*big.Int))
+	x2.Square(&x)
+	y2.Square(&y)
+	lhs.Mul(&curve.A, &x2).Add(&lhs, &y2)
+	rhs.Mul(&curve.D, &x2).Mul(&rhs, &y2).Add(&rhs, new(fr.Element).SetOne())
+	return lhs.String() + " ⋅ 1 != " + rhs.String()
 }
 
 func TestKeyOnCurve(t *testing.T) {

@@ -50,7 +50,7 @@ func stockVerify(pub []byte, msg [32]byte, sig []byte) bool {
 	if _, err := pk.SetBytes(pub); err != nil {
 		return false
 	}
-	ok, err := pk.Verify(sig, msg[:], NewHasher())
+	ok, err := pk.Verify(sig, msg[:], NewChallengeHasher())
 	return ok && err == nil
 }
 
@@ -134,7 +134,7 @@ func TestSignIsGnarkCryptosAndVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stock, err := stockKey(t, priv).Sign(msg[:], NewHasher())
+		stock, err := stockKey(t, priv).Sign(msg[:], NewChallengeHasher())
 		if err != nil || !bytes.Equal(sig[:], stock) {
 			t.Fatalf("signature differs from gnark-crypto's: %x vs %x", sig, stock)
 		}
@@ -144,6 +144,73 @@ func TestSignIsGnarkCryptosAndVerifies(t *testing.T) {
 		}
 		if !stockVerify(pub[:], msg, sig[:]) {
 			t.Fatal("gnark-crypto rejects our signature")
+		}
+	}
+}
+
+// The challenge is h = H(A.X, A.Y, R.X, R.Y, M), key first: checked here from the
+// curve equation itself, not through NewChallengeHasher, and a signature over the
+// old order H(R.X, R.Y, A.X, A.Y, M) (gnark-crypto's with the plain hasher) fails.
+func TestChallengeIsKeyPrefixed(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(29, 30))
+	for i := range 8 {
+		priv := testKey(t, byte(40+i))
+		pub := PublicKeyBytes(priv)
+		m := testMandate(rng)
+		msg := m.Hash()
+		sig, err := Sign(priv, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r twistededwards.PointAffine
+		if _, err := r.SetBytes(sig[:32]); err != nil {
+			t.Fatal(err)
+		}
+		var e fr.Element
+		e.SetBytes(msg[:])
+		a := priv.public
+		h := hashElements(a.X, a.Y, r.X, r.Y, e)
+		var hInt, sInt big.Int
+		h.BigInt(&hInt)
+		sInt.SetBytes(sig[32:])
+		var lhs, rhs twistededwards.PointAffine
+		lhs.ScalarMultiplicationBase(&sInt)
+		rhs.ScalarMultiplication(&a, &hInt).Add(&rhs, &r)
+		if !lhs.Equal(&rhs) {
+			t.Fatalf("key %d: [S]B ≠ R + [H(A, R, M)]A", i)
+		}
+
+		old, err := stockKey(t, priv).Sign(msg[:], NewHasher())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := Verify(pub[:], msg, old); ok || err != nil {
+			t.Fatalf("key %d: a signature over the old challenge H(R, A, M): ok=%v err=%v", i, ok, err)
+		}
+		if stockVerify(pub[:], msg, old) {
+			t.Fatalf("key %d: gnark-crypto with NewChallengeHasher accepts the old challenge", i)
+		}
+	}
+}
+
+// Every way to a key, signing or verifying, caches the same state H(A.X, A.Y).
+func TestKeyStateIsCached(t *testing.T) {
+	priv := testKey(t, 50)
+	want := hashElements(priv.public.X, priv.public.Y)
+	parsed, err := ParsePrivateKey(priv.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := PublicKeyBytes(priv)
+	verifying, err := lookupKey(pub[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]fr.Element{
+		"GenerateKey": priv.challengeState, "ParsePrivateKey": parsed.challengeState, "lookupKey": verifying.challengeState,
+	} {
+		if got != want {
+			t.Errorf("%s: key state differs from H(A.X, A.Y)", name)
 		}
 	}
 }
@@ -336,7 +403,7 @@ func TestSignMatchesGnarkCryptoOnRandomKeysAndMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stock, err := stockKey(t, priv).Sign(msg[:], NewHasher())
+		stock, err := stockKey(t, priv).Sign(msg[:], NewChallengeHasher())
 		if err != nil || !bytes.Equal(sig[:], stock) {
 			t.Fatalf("case %d: %x, gnark-crypto %x", i, sig, stock)
 		}

@@ -2,6 +2,12 @@
 // Poseidon2 hash, byte for byte as docs/agent-keys.md pins it, with gnark-crypto's
 // curve, field and Poseidon2 permutation underneath.
 //
+// The challenge is key-prefixed, h = H(A.X, A.Y, R.X, R.Y, M), where gnark-crypto
+// hashes R first; NewChallengeHasher gives gnark-crypto's EdDSA this order, so it
+// stays the reference. A key's hash state after A.X, A.Y is computed once (with the
+// private key, and in the verification key cache), and each signature absorbs only
+// R.X, R.Y and M: three Poseidon2 compressions instead of five.
+//
 // Signing computes gnark-crypto's deterministic EdDSA signature (the tests compare
 // every signature with eddsa.PrivateKey.Sign's) in constant time with respect to
 // the secret scalar and the nonce: gnark-crypto's own Sign uses math/big and a

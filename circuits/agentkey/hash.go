@@ -1,10 +1,13 @@
 package agentkey
 
 import (
+	"hash"
+	"slices"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	gnarkhash "github.com/consensys/gnark-crypto/hash"
 )
 
@@ -30,6 +33,48 @@ var permutation = sync.OnceValue(func() *poseidon2.Permutation {
 // and what gnark's std/hash MerkleDamgardHasher computes in the circuit.
 func NewHasher() gnarkhash.StateStorer {
 	return gnarkhash.NewMerkleDamgardHasher(permutation(), make([]byte, fr.Bytes))
+}
+
+// NewChallengeHasher makes gnark-crypto's eddsa Sign and Verify compute this
+// protocol's challenge h = H(A.X, A.Y, R.X, R.Y, M) (docs/agent-keys.md, "The
+// signature"): they write R.X, R.Y, A.X, A.Y, M, one 32-byte block each, and it
+// absorbs the key's two blocks before R's. Sign and Verify here need none (they
+// continue the key's cached state); it lets the tests, the prover's native check
+// and the fixtures use gnark-crypto's EdDSA as the reference it is.
+func NewChallengeHasher() hash.Hash { return &challengeHasher{} }
+
+type challengeHasher struct{ written []byte }
+
+func (h *challengeHasher) Write(p []byte) (int, error) {
+	h.written = append(h.written, p...)
+	return len(p), nil
+}
+
+func (h *challengeHasher) Sum(b []byte) []byte {
+	w := h.written
+	if len(w) < 4*fr.Bytes {
+		panic("agentkey: the challenge hasher needs R.X, R.Y, A.X, A.Y first, as gnark-crypto's eddsa writes them")
+	}
+	inner := NewHasher()
+	inner.Write(slices.Concat(w[2*fr.Bytes:4*fr.Bytes], w[:2*fr.Bytes], w[4*fr.Bytes:]))
+	return inner.Sum(b)
+}
+
+func (h *challengeHasher) Reset()         { h.written = h.written[:0] }
+func (h *challengeHasher) Size() int      { return fr.Bytes }
+func (h *challengeHasher) BlockSize() int { return fr.Bytes }
+
+// keyState is the hash state after a public key's coordinates, the part of every
+// challenge H(A.X, A.Y, R.X, R.Y, M) that is the key's alone: a key computes it
+// once (PrivateKey, the verification key cache) and each signature continues it
+// with R.X, R.Y and M, three compressions instead of five.
+func keyState(a *twistededwards.PointAffine) fr.Element {
+	return hashElements(a.X, a.Y)
+}
+
+// challenge is h = H(A.X, A.Y, R.X, R.Y, M) from A's keyState.
+func challenge(keyState fr.Element, r *twistededwards.PointAffine, m *fr.Element) fr.Element {
+	return absorb(keyState, r.X, r.Y, *m)
 }
 
 // hashElements is the Merkle–Damgård hash H(e₁, …, e_k) of docs/agent-keys.md:

@@ -38,7 +38,8 @@ type PrivateKey struct {
 	scalar  [4]uint64 // little-endian words
 	seed    [32]byte
 
-	scalarMont [4]uint64 // scalar·2^256 mod ℓ, the form signing multiplies by
+	scalarMont     [4]uint64  // scalar·2^256 mod ℓ, the form signing multiplies by
+	challengeState fr.Element // keyState(public): every challenge starts from it
 }
 
 // GenerateKey derives a key from SeedSize bytes of r exactly as gnark-crypto's
@@ -65,6 +66,7 @@ func GenerateKey(r io.Reader) (*PrivateKey, error) {
 	priv.scalarMont = toMontgomeryOrder(&priv.scalar)
 	priv.public = fixedBaseCT(&priv.scalar, nil) // once per key: the fixed-time inversion
 	priv.encoded = priv.public.Bytes()
+	priv.challengeState = keyState(&priv.public)
 	return &priv, nil
 }
 
@@ -91,6 +93,7 @@ func ParsePrivateKey(b []byte) (*PrivateKey, error) {
 	if !derived.Equal(&public) {
 		return nil, fmt.Errorf("%w: the public key does not match the scalar", ErrPrivateKey)
 	}
+	priv.challengeState = keyState(&public)
 	return &priv, nil
 }
 

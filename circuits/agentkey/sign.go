@@ -7,8 +7,8 @@ import (
 )
 
 // Sign signs the 32-byte message msg (a mandate's Hash): gnark-crypto's
-// deterministic EdDSA with the Poseidon2 Merkle–Damgård hasher, byte for byte
-// (the tests compare every signature with gnark-crypto's own), computed in
+// deterministic EdDSA with NewChallengeHasher (the key-prefixed challenge), byte
+// for byte (the tests compare every signature with gnark-crypto's own), computed in
 // constant time with respect to the key and the nonce (see signct.go). msg must be a
 // canonical field element, as every Hash is.
 func Sign(priv *PrivateKey, msg [32]byte) ([SignatureSize]byte, error) {

@@ -95,8 +95,9 @@ func lookupCT(row *[combEntries + 1]affineAddend, digit int64) affineAddend {
 	return e
 }
 
-// sign is gnark-crypto's deterministic EdDSA: k = blake2b-512(seed ‖ M)[:32] as a
-// big-endian integer, R = [k]B, h = H(R.X, R.Y, A.X, A.Y, M), S = (k + h·s) mod ℓ.
+// sign is gnark-crypto's deterministic EdDSA with the key-prefixed challenge: k =
+// blake2b-512(seed ‖ M)[:32] as a big-endian integer, R = [k]B, h = H(A.X, A.Y,
+// R.X, R.Y, M) continued from the key's state, S = (k + h·s) mod ℓ.
 func (s *PrivateKey) sign(msg *[32]byte, m *fr.Element) [SignatureSize]byte {
 	var input [64]byte
 	copy(input[:32], s.seed[:])
@@ -107,8 +108,8 @@ func (s *PrivateKey) sign(msg *[32]byte, m *fr.Element) [SignatureSize]byte {
 	var blind fr.Element // unused half of the digest: secret, so it blinds Z's inversion
 	blind.SetBytes(digest[32:])
 	r := fixedBaseCT(&k, &blind)
-	challenge := hashElements(r.X, r.Y, s.public.X, s.public.Y, *m)
-	hBytes := challenge.Bytes() // public: a function of R, A and M
+	hElement := challenge(s.challengeState, &r, m)
+	hBytes := hElement.Bytes() // public: a function of R, A and M
 	h := wordsBE(&hBytes)
 	sum := mulAddModOrder(&h, &s.scalarMont, &k)
 

@@ -60,14 +60,17 @@ func limbTables(p *twistededwards.PointAffine, w uint) [limbs][]affineAddend {
 	return out
 }
 
-// publicKey is a decoded, validated key with its odd-multiples tables (48 KiB).
+// publicKey is a decoded, validated key with its odd-multiples tables (48 KiB) and
+// the hash state its challenges start from.
 type publicKey struct {
-	point  twistededwards.PointAffine
-	tables [limbs][]affineAddend
+	point          twistededwards.PointAffine
+	tables         [limbs][]affineAddend
+	challengeState fr.Element
 }
 
 // keyCache keeps decoded keys: a payee sees the same few agent keys on every call,
-// and decompression, the subgroup check and the tables cost more than a verification.
+// and decompression, the subgroup check and the tables cost more than a verification
+// (the challenge's key state, two compressions, is kept with them).
 var keyCache = struct {
 	sync.RWMutex
 	keys map[[PublicKeySize]byte]*publicKey
@@ -90,7 +93,7 @@ func lookupKey(b []byte) (*publicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	key = &publicKey{point: point, tables: limbTables(&point, keyWindow)}
+	key = &publicKey{point: point, tables: limbTables(&point, keyWindow), challengeState: keyState(&point)}
 	keyCache.Lock()
 	if len(keyCache.keys) >= keyCacheLimit {
 		clear(keyCache.keys) // simpler than an LRU; refilling costs one decode per key
@@ -101,8 +104,8 @@ func lookupKey(b []byte) (*publicKey, error) {
 }
 
 // Verify reports whether sig is the key's signature of msg (a mandate's Hash). It
-// accepts exactly what gnark-crypto's PublicKey.Verify accepts with the Poseidon2
-// Merkle–Damgård hasher. A malformed key, message or signature is an error
+// accepts exactly what gnark-crypto's PublicKey.Verify accepts with
+// NewChallengeHasher (the key-prefixed challenge). A malformed key, message or signature is an error
 // (ErrPublicKey, ErrMessage, ErrSignature); a well-formed wrong signature is
 // (false, nil).
 //
@@ -125,8 +128,8 @@ func Verify(pub []byte, msg [32]byte, sig []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	challenge := hashElements(r.X, r.Y, key.point.X, key.point.Y, m)
-	hBytes := challenge.Bytes()
+	hElement := challenge(key.challengeState, &r, &m)
+	hBytes := hElement.Bytes()
 	p := doubleScalarMul(wordsBE(&s), wordsBE(&hBytes), &key.tables)
 	return p.equalsAffine(&r.X, &r.Y), nil
 }

@@ -41,7 +41,7 @@ func TestAgentGroth16(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if proof.PublicInput != s.PublicInput().String() || proof.CircuitID != "aep2-agent-v3-n1-p1" {
+	if proof.PublicInput != s.PublicInput().String() || proof.CircuitID != "aep2-agent-v4-n1-p1" {
 		t.Fatalf("proof carries %s/%s", proof.PublicInput, proof.CircuitID)
 	}
 	if err := prover.Verify(vk, proof); err != nil {

@@ -23,7 +23,7 @@ func TestFamilies(t *testing.T) {
 	}{
 		{prover.Size{N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
 		{prover.Size{Family: "batch", N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
-		{prover.Size{Family: "agent", N: 4, P: 2}, "aep2-agent-v3-n4-p2", "AgentVerifierN4P2"},
+		{prover.Size{Family: "agent", N: 4, P: 2}, "aep2-agent-v4-n4-p2", "AgentVerifierN4P2"},
 	} {
 		if got := c.size.ID(); got != c.id {
 			t.Errorf("%+v: id %s, want %s", c.size, got, c.id)

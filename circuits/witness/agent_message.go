@@ -36,9 +36,10 @@ func AgentMandateHash(domainSeparator [32]byte, token Address, keyID uint64, pay
 	return h.Sum(nil)
 }
 
-// VerifyAgent checks an agent signature natively with gnark-crypto.
+// VerifyAgent checks an agent signature natively with gnark-crypto, its
+// challenge key first (agentkey.NewChallengeHasher).
 func VerifyAgent(key *eddsa.PublicKey, sig [64]byte, msg []byte) bool {
-	ok, err := key.Verify(sig[:], msg, agentkey.NewHasher())
+	ok, err := key.Verify(sig[:], msg, agentkey.NewChallengeHasher())
 	return err == nil && ok
 }
 

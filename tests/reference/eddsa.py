@@ -1,8 +1,10 @@
 """EdDSA on Baby Jubjub over a Poseidon2 challenge, as gnark-crypto's ``twistededwards/eddsa``.
 
 Scheme: RFC 8032's PureEdDSA shape with the Poseidon2 Merkle-Damgård hash as the challenge hash
-and cofactored verification, ``[8]·[S]·B = [8]·(R + [h]·A)`` with
-``h = H(R.X, R.Y, A.X, A.Y, M)`` (``docs/agent-keys.md``).
+and cofactored verification, ``[8]·[S]·B = [8]·(R + [h]·A)`` with the key-prefixed challenge
+``h = H(A.X, A.Y, R.X, R.Y, M)`` (``docs/agent-keys.md``). gnark-crypto hashes
+``R.X, R.Y, A.X, A.Y, M`` in that order; the key first lets a signer and a verifier keep the
+hash state after ``A`` per key.
 
 Where this follows gnark-crypto (``ecc/bn254/twistededwards/eddsa``, v0.21.0) because the
 formats are its own, not RFC 8032's:
@@ -93,7 +95,8 @@ def public_point(data: bytes) -> bj.Point:
 
 
 def challenge(r_point: bj.Point, a_point: bj.Point, message: int) -> int:
-    return hash_elements([r_point.x, r_point.y, a_point.x, a_point.y, message])
+    """``h = H(A.X, A.Y, R.X, R.Y, M)``: the key's coordinates first."""
+    return hash_elements([a_point.x, a_point.y, r_point.x, r_point.y, message])
 
 
 def sign(key: PrivateKey, message: int) -> bytes:

@@ -18,6 +18,7 @@ from aep2.agentkey import (
     decode_agent,
     decode_any,
     encode_agent,
+    encode_any,
 )
 from aep2.errors import MandateError, Reason
 from aep2.mandate import Domain, Mandate, SignedMandate, checksum, decode, encode, to_wire
@@ -53,6 +54,7 @@ def refusal(header: str) -> Reason:
 
 def test_round_trip_and_signature(signed: SignedAgentMandate, key: AgentKey) -> None:
     header = encode_agent(signed)
+    assert encode_any(signed) == header
     back = decode_any(header)
     assert back == signed and decode_agent(header) == signed
     back.verify(key.public_key)
@@ -84,6 +86,7 @@ def test_eip712_mandates_decode_with_or_without_kind() -> None:
     )
     signed = mandate.sign(DOMAIN, b"\x01" * 32)
     assert decode_any(encode(signed)) == signed
+    assert encode_any(signed) == encode(signed)
     with_kind = header_of(to_wire(signed) | {"kind": "eip712"})
     assert decode_any(with_kind) == signed == decode(with_kind)
     assert isinstance(decode_any(with_kind), SignedMandate)

@@ -18,9 +18,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aep2.agentkey import AgentKey, AgentMandate, library, library_path, message_hash, sign, verify
+from aep2.agentkey import (
+    AgentKey,
+    AgentMandate,
+    SignedAgentMandate,
+    library,
+    library_path,
+    message_hash,
+    sign,
+    verify,
+    verify_digest,
+)
 from aep2.errors import ConfigurationError, MandateFieldError, Reason, SignatureError
 from aep2.mandate import AMOUNT_LIMIT, UINT64_LIMIT, Domain, checksum
+from tests.agent_library_calls import count_library_calls
 from tests.mandate_strategies import addresses
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "agent_mandates.json"
@@ -76,6 +87,57 @@ def test_sign_verify_round_trip(key: AgentKey) -> None:
     assert len(signature) == 64
     assert signature == key.sign(DOMAIN.separator, mandate)  # deterministic
     assert verify(key.public_key, DOMAIN.separator, mandate, signature)
+
+
+def test_sign_mandate_hashes_once_and_keeps_the_digest(
+    key: AgentKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mandate = a_mandate()
+    calls = count_library_calls(monkeypatch)
+    signed = key.sign_mandate(DOMAIN, mandate)
+    signed.verify(key.public_key)
+    assert signed.digest == signed.digest
+    assert calls == {"aep2_agent_mandate_hash": 1, "aep2_agent_sign": 1, "aep2_agent_verify": 1}
+    assert signed.signature == key.sign(DOMAIN.separator, mandate)
+    assert signed.digest == message_hash(DOMAIN.separator, mandate)
+    assert verify_digest(key.public_key, signed.digest, signed.signature)
+    given = key.sign_mandate(DOMAIN, mandate, digest=signed.digest)
+    assert given == signed and given.digest == signed.digest
+    unhashed = SignedAgentMandate(domain=DOMAIN, mandate=mandate, signature=signed.signature)
+    assert unhashed == signed and hash(unhashed) == hash(signed)  # the kept digest is no field
+    assert unhashed.model_dump() == signed.model_dump()
+
+
+def test_a_signed_mandate_hashes_once_and_a_changed_copy_again(
+    key: AgentKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mandate = a_mandate()
+    signed = SignedAgentMandate(domain=DOMAIN, mandate=mandate, signature=key.sign(DOMAIN.separator, mandate))
+    calls = count_library_calls(monkeypatch)
+    for _ in range(3):
+        signed.verify(key.public_key)
+        assert signed.digest == message_hash(DOMAIN.separator, mandate)
+    assert calls["aep2_agent_mandate_hash"] == 1 + 3  # once for the object, three for the comparisons
+    same = signed.model_copy(update={"signature": signed.signature})
+    assert same.digest == signed.digest and calls["aep2_agent_mandate_hash"] == 4
+    for update in ({"mandate": a_mandate(nonce=43)}, {"domain": OTHER_DOMAIN}):
+        changed = signed.model_copy(update=update)
+        assert changed.digest != signed.digest
+        with pytest.raises(SignatureError) as caught:
+            changed.verify(key.public_key)
+        assert caught.value.reason is Reason.SIGNATURE_INVALID
+
+
+def test_verify_digest_checks_its_inputs(key: AgentKey) -> None:
+    mandate = a_mandate()
+    digest, signature = message_hash(DOMAIN.separator, mandate), key.sign(DOMAIN.separator, mandate)
+    assert not verify_digest(key.public_key, message_hash(OTHER_DOMAIN.separator, mandate), signature)
+    with pytest.raises(MandateFieldError, match="digest"):
+        verify_digest(key.public_key, digest[:31], signature)
+    with pytest.raises(SignatureError):
+        verify_digest(key.public_key, digest, signature[:63])
+    with pytest.raises(MandateFieldError):  # not a field element: M never is
+        verify_digest(key.public_key, b"\xff" * 32, signature)
 
 
 @pytest.mark.parametrize(
@@ -273,6 +335,7 @@ def test_valid_vector(vector: dict[str, Any]) -> None:
     assert message_hash(separator, mandate) == _hex(vector["hash"])
     assert key.sign(separator, mandate) == _hex(vector["signature"])  # byte for byte
     assert verify(key.public_key, separator, mandate, _hex(vector["signature"]))
+    assert verify_digest(key.public_key, _hex(vector["hash"]), _hex(vector["signature"]))
 
 
 @needs_vectors
@@ -299,6 +362,7 @@ def test_invalid_vector(vector: dict[str, Any]) -> None:
     public_key, signature = _hex(vector["publicKey"]), _hex(vector["signature"])
     if vector["check"] in _REJECTED_AS_INVALID:
         assert not verify(public_key, separator, mandate, signature)
+        assert not verify_digest(public_key, message_hash(separator, mandate), signature)
         return
     with pytest.raises(SignatureError) as raised:
         verify(public_key, separator, mandate, signature)

@@ -27,6 +27,7 @@ from aep2.store import MandateRow, MandateState, transition
 from aep2.transports.call_ref import http_ref
 from aep2.transports.receipt import verify_receipt
 from tests import payee_support as s
+from tests.agent_library_calls import count_library_calls
 
 REF = http_ref("GET", "http://127.0.0.1/weather")
 DOMAIN = Domain(chain_id=s.CHAIN_ID, escrow=s.ESCROW)
@@ -113,6 +114,17 @@ def test_accepts_an_agent_mandate_for_the_keys_payer(check: PayeeCheck) -> None:
         row = session.execute(select(MandateRow)).scalar_one()
     assert (row.kind, int(row.key_id), row.payer, row.state) == ("agent", KEY_ID, s.PAYER, "accepted")
     assert s.stored(check.engine) == (1, 1, 1)
+
+
+def test_one_message_hash_per_call(check: PayeeCheck, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signature check, the receipt, the stored row and the replay lookup share one ``M``."""
+    header = agent_header()
+    calls = count_library_calls(monkeypatch)
+    first = accept(check, header)
+    assert calls == {"aep2_agent_mandate_hash": 1, "aep2_agent_verify": 1}
+    again = accept(check, header)  # decoded afresh: its own M, looked up as a replay
+    assert again.replayed and again.receipt == first.receipt
+    assert calls == {"aep2_agent_mandate_hash": 2, "aep2_agent_verify": 2}
 
 
 def test_kinds_on_offer(check: PayeeCheck, engine: Engine, chain: StaticChainView) -> None:

@@ -41,6 +41,7 @@ from aep2.payer import (
     sidecar_path,
 )
 from aep2.payer._db import agent_nonces, nonces
+from tests.agent_library_calls import count_library_calls
 from tests.conftest import ESCROW, PAYEE, PAYER_KEY, TOKEN, aep2_requirement
 
 SIGNER = LocalKeySigner(PAYER_KEY)
@@ -97,6 +98,33 @@ def test_an_agent_mandate_where_offered_and_covered(payer_db: Path) -> None:
         SIGNER.address,
     )
     assert entry.digest == "0x" + signed.digest.hex() and entry.nonce == 1
+
+
+def test_one_message_hash_per_payment(payer_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit entry, the signature and the self-check share one ``M``, and so does the signed
+    mandate the payer hands on (its receipt check reads ``digest``)."""
+    payer = payer_with(payer_db)
+    calls = count_library_calls(monkeypatch)
+    signed = payer.authorize(offer())
+    assert calls == {"aep2_agent_mandate_hash": 1, "aep2_agent_sign": 1, "aep2_agent_verify": 1}
+    [entry] = payer.audit.entries()
+    assert entry.digest == "0x" + signed.digest.hex() and calls["aep2_agent_mandate_hash"] == 1
+
+
+def test_another_agent_signer_signs_the_mandate_itself(payer_db: Path) -> None:
+    """An :class:`AgentSigner` that is not an in-process key is handed the mandate, not a digest."""
+    payer = payer_with(payer_db, agent=credential(key=_ForwardingKey(KEY)))
+    signed = payer.authorize(offer())
+    assert isinstance(signed, SignedAgentMandate)
+    assert signed.signature == KEY.sign(DOMAIN.separator, signed.mandate)
+
+
+class _ForwardingKey:
+    def __init__(self, key: AgentKey) -> None:
+        self.public_key, self._key = key.public_key, key
+
+    def sign(self, domain_separator: bytes, mandate: AgentMandate) -> bytes:
+        return self._key.sign(domain_separator, mandate)
 
 
 @pytest.mark.parametrize(

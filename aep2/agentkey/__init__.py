@@ -10,7 +10,8 @@ library ``bin/libaep2agent.so`` (``make circuits``), loaded in process::
     >>> signature = key.sign(domain.separator, mandate)
     >>> verify(key.public_key, domain.separator, mandate, signature)
     True
-    >>> header = encode_agent(SignedAgentMandate(domain=domain, mandate=mandate, signature=signature))
+    >>> signed = key.sign_mandate(domain, mandate)        # a SignedAgentMandate; M computed once
+    >>> header = encode_agent(signed)                     # encode_any takes either kind
     >>> decode_any(header)                                # either kind, told apart by "kind"
 
 The payer's grant of a key, :class:`AgentKeyGrant`, is EIP-712 typed data under the same domain.
@@ -24,14 +25,16 @@ from aep2.agentkey._grant import ANY_PAYEE, GRANT_TYPE_STRING, AgentKeyGrant
 from aep2.agentkey._key import KEY_FILE_MODE, AgentKey, sign
 from aep2.agentkey._library import library, library_path
 from aep2.agentkey._mandate import AGENT_MANDATE_TAG, AgentMandate
-from aep2.agentkey._signature import message_hash, sign_with, verify
+from aep2.agentkey._signature import message_hash, sign_with, verify, verify_digest
 from aep2.agentkey._wire import (
+    AnySigned,
     SignedAgentMandate,
     agent_from_wire,
     agent_to_wire,
     decode_agent,
     decode_any,
     encode_agent,
+    encode_any,
 )
 
 __all__ = [
@@ -42,16 +45,19 @@ __all__ = [
     "AgentKey",
     "AgentKeyGrant",
     "AgentMandate",
+    "AnySigned",
     "SignedAgentMandate",
     "agent_from_wire",
     "agent_to_wire",
     "decode_agent",
     "decode_any",
     "encode_agent",
+    "encode_any",
     "library",
     "library_path",
     "message_hash",
     "sign",
     "sign_with",
     "verify",
+    "verify_digest",
 ]

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from aep2.agentkey import _library as lib
 from aep2.agentkey._mandate import AgentMandate
-from aep2.agentkey._signature import sign_with
+from aep2.agentkey._signature import message_hash, sign_digest_with, sign_with
+from aep2.agentkey._wire import SignedAgentMandate
 from aep2.errors import ConfigurationError
+from aep2.mandate import Domain
 
 KEY_FILE_MODE = 0o600
 
@@ -90,6 +92,22 @@ class AgentKey:
     def sign(self, domain_separator: bytes, mandate: AgentMandate) -> bytes:
         """The 64-byte signature of ``mandate`` under ``domain_separator`` (deterministic)."""
         return sign_with(self.__secret, domain_separator, mandate)
+
+    def sign_mandate(
+        self, domain: Domain, mandate: AgentMandate, *, digest: bytes | None = None
+    ) -> SignedAgentMandate:
+        """``mandate`` signed under ``domain``, its message hash ``M`` computed once for signing
+        and every later use (:attr:`SignedAgentMandate.digest`).
+
+        ``digest``: ``M`` if the caller computed it already (``message_hash(domain.separator,
+        mandate)``; the payer logs it before signing). It is trusted: the key signs it as given.
+        """
+        if digest is None:
+            digest = message_hash(domain.separator, mandate)
+        signature = sign_digest_with(self.__secret, digest)
+        return SignedAgentMandate._with_digest(
+            domain=domain, mandate=mandate, signature=signature, digest=digest
+        )
 
     def unsafe_private_key_bytes(self) -> bytes:
         """The 96 secret bytes. Anything that holds them can spend up to the key's cap."""

@@ -44,6 +44,27 @@ def message_hash(domain_separator: bytes, mandate: AgentMandate) -> bytes:
     return out.raw
 
 
+def _check_digest(digest: bytes) -> bytes:
+    if not isinstance(digest, bytes) or len(digest) != lib.HASH_SIZE:
+        raise MandateFieldError(f"a mandate digest is {lib.HASH_SIZE} bytes, not {digest!r}", field="digest")
+    return digest
+
+
+def sign_digest_with(private_key: bytes, digest: bytes) -> bytes:
+    """The 64-byte signature of ``digest``, a mandate's :func:`message_hash`, by ``private_key``.
+
+    For a caller that has the digest already (the payer logs it before signing). The key signs
+    whatever 32 bytes it is given, so ``digest`` must be the hash of the mandate meant.
+    """
+    if not isinstance(private_key, bytes) or len(private_key) != lib.PRIVATE_KEY_SIZE:
+        raise ConfigurationError(f"an agent private key is {lib.PRIVATE_KEY_SIZE} bytes")
+    out = _SignatureBuffer()
+    status = lib.library().aep2_agent_sign(private_key, _check_digest(digest), out)
+    if status != lib.OK:
+        raise _fail(status)
+    return out.raw
+
+
 def sign_with(private_key: bytes, domain_separator: bytes, mandate: AgentMandate) -> bytes:
     """The 64-byte signature of ``mandate`` by the 96-byte ``private_key`` (deterministic).
 
@@ -64,11 +85,26 @@ def verify(public_key: bytes, domain_separator: bytes, mandate: AgentMandate, si
     A well-formed signature that does not verify is ``False``; a malformed key or signature
     raises :class:`SignatureError` (``signature_malformed``).
     """
+    _check_key_and_signature(public_key, signature)
+    status = lib.library().aep2_agent_verify_mandate(public_key, mandate.pack(domain_separator), signature)
+    return _verified(status, public_key, signature)
+
+
+def verify_digest(public_key: bytes, digest: bytes, signature: bytes) -> bool:
+    """:func:`verify` for a caller that has the mandate's :func:`message_hash` already."""
+    _check_key_and_signature(public_key, signature)
+    status = lib.library().aep2_agent_verify(public_key, _check_digest(digest), signature)
+    return _verified(status, public_key, signature)
+
+
+def _check_key_and_signature(public_key: bytes, signature: bytes) -> None:
     if not isinstance(public_key, bytes) or len(public_key) != lib.PUBLIC_KEY_SIZE:
         raise _malformed("agent public key (not 32 bytes)", public_key)
     if not isinstance(signature, bytes) or len(signature) != lib.SIGNATURE_SIZE:
         raise _malformed("agent signature (not 64 bytes)", signature)
-    status = lib.library().aep2_agent_verify_mandate(public_key, mandate.pack(domain_separator), signature)
+
+
+def _verified(status: int, public_key: bytes, signature: bytes) -> bool:
     if status == lib.OK:
         return True
     if status == lib.INVALID:

@@ -13,7 +13,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict
 
 from aep2.agentkey._mandate import AgentMandate
-from aep2.agentkey._signature import message_hash, verify
+from aep2.agentkey._signature import message_hash, verify_digest
 from aep2.errors import MandateDecodeError, Reason, SignatureError
 from aep2.mandate import (
     KIND_AGENT,
@@ -26,12 +26,14 @@ from aep2.mandate import (
     check_version,
     decimal_field,
     decode_object,
+    encode,
     hex_field,
     mandate_kind,
     parse_header,
 )
 
 SIGNATURE_BYTES: Final = 64
+_DIGEST: Final = "_digest"  # where a SignedAgentMandate keeps its M
 _NUMBER_FIELDS: Final = ("chainId", "keyId", "amount", "nonce", "deadline")
 _FIELDS: Final = frozenset(
     {
@@ -60,14 +62,38 @@ class SignedAgentMandate(BaseModel):
     mandate: AgentMandate
     signature: bytes
 
+    @classmethod
+    def _with_digest(
+        cls, *, domain: Domain, mandate: AgentMandate, signature: bytes, digest: bytes
+    ) -> SignedAgentMandate:
+        """For :meth:`AgentKey.sign_mandate`, which has just signed ``digest``: ``M`` is kept."""
+        signed = cls(domain=domain, mandate=mandate, signature=signature)
+        signed._keep_digest(digest)
+        return signed
+
     @property
     def digest(self) -> bytes:
-        """``M``, the Poseidon2 message hash: unique per mandate and domain, what the key signs."""
-        return message_hash(self.domain.separator, self.mandate)
+        """``M``, the Poseidon2 message hash: unique per mandate and domain, what the key signs.
+
+        Computed once per object: the payee's check, its receipt, its stored row and its
+        replay lookup all read it.
+        """
+        kept: tuple[Domain, AgentMandate, bytes] | None = self.__dict__.get(_DIGEST)
+        if kept is not None and kept[0] is self.domain and kept[1] is self.mandate:
+            return kept[2]
+        return self._keep_digest(message_hash(self.domain.separator, self.mandate))
+
+    def _keep_digest(self, digest: bytes) -> bytes:
+        # As functools.cached_property (SignedMandate.digest) does: in the instance __dict__,
+        # past the frozen __setattr__, where pydantic's == and serialisation ignore it. With
+        # the objects it hashes, so a copy with another domain or mandate (model_copy(update=
+        # ...) copies __dict__) hashes afresh.
+        self.__dict__[_DIGEST] = (self.domain, self.mandate, digest)
+        return digest
 
     def verify(self, public_key: bytes) -> None:
         """Raise :class:`SignatureError` unless ``public_key`` (the key on record) signed it."""
-        if not verify(public_key, self.domain.separator, self.mandate, self.signature):
+        if not verify_digest(public_key, self.digest, self.signature):
             raise SignatureError(
                 f"the signature is not key {self.mandate.key_id}'s over this mandate",
                 reason=Reason.SIGNATURE_INVALID,
@@ -132,7 +158,16 @@ def decode_agent(header: str | bytes) -> SignedAgentMandate:
     return signed
 
 
-def decode_any(header: str | bytes) -> SignedMandate | SignedAgentMandate:
+AnySigned = SignedMandate | SignedAgentMandate
+"""A signed mandate of either kind: EIP-712, or agent key (``docs/agent-keys.md``)."""
+
+
+def encode_any(signed: AnySigned) -> str:
+    """The header carrying a signed mandate of either kind: :func:`decode_any` reads it back."""
+    return encode_agent(signed) if isinstance(signed, SignedAgentMandate) else encode(signed)
+
+
+def decode_any(header: str | bytes) -> AnySigned:
     """Parse a header value of either kind (``kind`` absent or ``eip712``: EIP-712; ``agent``)."""
     raw, obj = parse_header(header)
     if mandate_kind(obj) == KIND_AGENT:

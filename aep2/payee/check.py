@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from aep2.agentkey import SignedAgentMandate
+from aep2.agentkey import AnySigned, SignedAgentMandate
 from aep2.chain import AgentKeyInfo
 from aep2.errors import NONCE_REASONS, ConfigurationError, MandateError, Reason
 from aep2.mandate import SignedMandate
@@ -36,7 +36,7 @@ from aep2.payee.chain_view import AgentKeyView, ChainView, PayerPosition
 from aep2.payee.config import Settings
 from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
-from aep2.payee.steps import AnySigned, Terms, check_domain, check_price, check_signature, check_time, decoded
+from aep2.payee.steps import Terms, check_domain, check_price, check_signature, check_time, decoded
 from aep2.store import (
     accepted_fields,
     agent_accepted_fields,

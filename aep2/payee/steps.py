@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aep2.agentkey import SignedAgentMandate, decode_any
+from aep2.agentkey import AnySigned, decode_any
 from aep2.errors import MandateError, Reason
 from aep2.mandate import SignedMandate
-
-AnySigned = SignedMandate | SignedAgentMandate
-"""A signed mandate of either kind: EIP-712, or agent key (``docs/agent-keys.md``)."""
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ Transports that answer a 402 by themselves live in :mod:`aep2.transports`
 (``httpx_auth``, ``x402_client``, ``mcp_client``, ``a2a_client``).
 """
 
+from aep2.agentkey import AnySigned, encode_any
 from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
 from aep2.payer._credential import AgentCredential, AgentSigner, GrantRecord, sidecar_path
 from aep2.payer._db import default_path, open_engine
 from aep2.payer._engine import PolicyEngine
-from aep2.payer._payer import DEFAULT_DEADLINE_MARGIN, FAILED, AnySigned, Payer, encode_any
+from aep2.payer._payer import DEFAULT_DEADLINE_MARGIN, FAILED, Payer
 from aep2.payer._policy import ActiveHours, Policy, load_policy, parse_policy
 from aep2.payer._request import PaymentRequest, parse_requirement, select_aep2
 from aep2.payer._signer import CallbackSigner, LocalKeySigner, Signer, typed_data_digest

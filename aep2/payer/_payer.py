@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 
-from aep2.agentkey import AgentMandate, SignedAgentMandate, encode_agent, message_hash
+from aep2.agentkey import AgentKey, AgentMandate, AnySigned, SignedAgentMandate, encode_any, message_hash
 from aep2.errors import (
     Aep2Error,
     ApprovalRequired,
@@ -36,7 +36,7 @@ from aep2.errors import (
     PaymentRequestError,
     Reason,
 )
-from aep2.mandate import KIND_AGENT, KIND_EIP712, Domain, Mandate, SignedMandate, encode
+from aep2.mandate import KIND_AGENT, KIND_EIP712, Domain, Mandate, SignedMandate
 from aep2.payer import _audit, _db, _nonces
 from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
 from aep2.payer._credential import AgentCredential
@@ -44,9 +44,6 @@ from aep2.payer._engine import PolicyEngine
 from aep2.payer._policy import Policy
 from aep2.payer._request import PaymentRequest, parse_requirement
 from aep2.payer._signer import Signer
-
-AnySigned = SignedMandate | SignedAgentMandate
-"""A signed mandate of either kind, as :meth:`Payer.authorize` returns it."""
 
 FAILED = "failed"
 DEFAULT_DEADLINE_MARGIN = 300
@@ -79,9 +76,11 @@ def _ref_bytes(ref: bytes | str) -> bytes:
     return ref if isinstance(ref, bytes) else bytes.fromhex(ref.removeprefix("0x"))
 
 
-def encode_any(signed: AnySigned) -> str:
-    """The header carrying a signed mandate of either kind."""
-    return encode_agent(signed) if isinstance(signed, SignedAgentMandate) else encode(signed)
+def _digest(domain: Domain, mandate: Mandate | AgentMandate) -> bytes:
+    """What the signer signs: the EIP-712 digest, or an agent mandate's Poseidon2 hash ``M``."""
+    if isinstance(mandate, Mandate):
+        return mandate.digest(domain)
+    return message_hash(domain.separator, mandate)
 
 
 class Payer:
@@ -153,7 +152,7 @@ class Payer:
         :class:`SignedAgentMandate`) rather than its header."""
         request = self._read(requirements, ref, resource)
         try:
-            mandate = self._decide(request, approved=False)
+            mandate, digest = self._decide(request, approved=False)
         except ApprovalRequired as exc:
             if self._approve is None or exc.reason != Reason.APPROVAL_REQUIRED:
                 raise
@@ -163,8 +162,8 @@ class Payer:
                 )
                 self._record_rejection(request, denied)
                 raise denied from None
-            mandate = self._decide(request, approved=True)
-        return self._sign(request, mandate)
+            mandate, digest = self._decide(request, approved=True)
+        return self._sign(request, mandate, digest)
 
     # -- steps ---------------------------------------------------------------
 
@@ -187,7 +186,8 @@ class Payer:
             raise mismatch
         return request
 
-    def _decide(self, request: PaymentRequest, *, approved: bool) -> Mandate | AgentMandate:
+    def _decide(self, request: PaymentRequest, *, approved: bool) -> tuple[Mandate | AgentMandate, bytes]:
+        """The approved mandate and its digest (logged here, signed next), or the rejection raised."""
         rejection: PayerError | None = None
         with self.engine.begin() as conn:
             now = self._clock()
@@ -201,11 +201,13 @@ class Payer:
                 _audit.append(conn, self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind))
             else:
                 mandate = self._mandate(conn, request, kind.agent, deadline)
+                digest = _digest(Domain(chain_id=request.chain_id, escrow=request.escrow), mandate)
                 message = "approved by approver" if approved else "approved by policy"
-                _audit.append(conn, self._entry(request, now, APPROVED, APPROVED, message, mandate, kind))
+                entry = self._entry(request, now, APPROVED, APPROVED, message, mandate, kind, digest)
+                _audit.append(conn, entry)
         if rejection is not None:
             raise rejection
-        return mandate
+        return mandate, digest
 
     def _kind(self, request: PaymentRequest, *, now: int, deadline: int) -> AgentCredential | None:
         """Our agent credential if it can pay ``request``, else ``None`` for an EIP-712 mandate;
@@ -240,7 +242,7 @@ class Payer:
         )  # fmt: skip
         return AgentMandate.build(key_id=agent.key_id, nonce=nonce, **terms)
 
-    def _sign(self, request: PaymentRequest, mandate: Mandate | AgentMandate) -> AnySigned:
+    def _sign(self, request: PaymentRequest, mandate: Mandate | AgentMandate, digest: bytes) -> AnySigned:
         domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
         signer = repr(self.signer) if isinstance(mandate, Mandate) else f"agent key {mandate.key_id}"
         try:
@@ -252,16 +254,21 @@ class Payer:
                 signed.verify()
             else:
                 assert self.agent is not None
-                signature = self.agent.key.sign(domain.separator, mandate)
-                signed = SignedAgentMandate(domain=domain, mandate=mandate, signature=bytes(signature))
+                key = self.agent.key
+                if isinstance(key, AgentKey):  # in process: it signs the M logged above, kept on `signed`
+                    signed = key.sign_mandate(domain, mandate, digest=digest)
+                else:
+                    signature = key.sign(domain.separator, mandate)
+                    signed = SignedAgentMandate(domain=domain, mandate=mandate, signature=bytes(signature))
                 signed.verify(self.agent.grant.key)
         except Exception as exc:
             detail = exc.message if isinstance(exc, Aep2Error) else f"{type(exc).__name__}: {exc}"
             failure = PayerError(f"signer {signer} failed: {detail}", reason=Reason.SIGNER_FAILED)
             kind = _Kind(self.agent if isinstance(mandate, AgentMandate) else None)
-            self._append(
-                self._entry(request, self._clock(), FAILED, failure.reason, failure.message, mandate, kind)
+            failed = self._entry(
+                request, self._clock(), FAILED, failure.reason, failure.message, mandate, kind, digest
             )
+            self._append(failed)
             raise failure from exc
         return signed
 
@@ -276,20 +283,15 @@ class Payer:
 
     def _entry(
         self, request: PaymentRequest, now: float, decision: str, reason: str, message: str,
-        mandate: Mandate | AgentMandate | None = None, kind: _Kind | None = None,
+        mandate: Mandate | AgentMandate | None = None, kind: _Kind | None = None, digest: bytes | None = None,
     ) -> AuditEntry:  # fmt: skip
-        domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
-        digest = None
-        if isinstance(mandate, Mandate):
-            digest = "0x" + mandate.digest(domain).hex()
-        elif mandate is not None:
-            digest = "0x" + message_hash(domain.separator, mandate).hex()
         return AuditEntry(
             at=now, decision=decision, reason=str(reason), message=message, payer=self.address,
             payee=request.payee, token=request.token, amount=request.amount, chain_id=request.chain_id,
             escrow=request.escrow, nonce=None if mandate is None else mandate.nonce,
             deadline=None if mandate is None else mandate.deadline, ref="0x" + request.ref.hex(),
-            digest=digest, resource=request.resource, kind=None if kind is None else kind.name,
+            digest=None if digest is None else "0x" + digest.hex(), resource=request.resource,
+            kind=None if kind is None else kind.name,
             key_id=None if kind is None or kind.agent is None else kind.agent.key_id,
         )  # fmt: skip
 

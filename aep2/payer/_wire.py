@@ -13,17 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aep2.agentkey import SignedAgentMandate
+from aep2.agentkey import AnySigned
 from aep2.errors import NONCE_REASONS, PaymentRequestError, Reason, SignatureError
-from aep2.mandate import SignedMandate
 from aep2.transports.receipt import Receipt, verify_receipt
 from aep2.transports.scheme import X402_VERSION, payload_of
 
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
 PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"
 PAYMENT_RESPONSE = "PAYMENT-RESPONSE"
-
-AnySigned = SignedMandate | SignedAgentMandate
 
 
 def b64_json(obj: dict[str, Any]) -> str:

@@ -64,7 +64,7 @@ class Web3ChainView:
         cached = self._cache.get(key)
         if cached is not None and now - cached.fetched_at < self.max_age:
             return cached.position
-        position = self._read(payer=payer, payee=payee, token=token)
+        position = self._call(lambda: self._read(payer=payer, payee=payee, token=token))
         self._cache[key] = _Cached(position, now)
         return position
 
@@ -105,16 +105,11 @@ class Web3ChainView:
             ) from exc
 
     def _read(self, *, payer: str, payee: str, token: str) -> PayerPosition:
-        try:
-            balance = self._escrow.balance(payer, token)
-            withdrawal = self._escrow.pending_withdrawal(payer, token)
-            reserved = self._escrow.reservation(payer, payee, token)
-            release = self._escrow.pending_release(payer, payee, token) if reserved else None
-            high_water = self._escrow.high_water(payer, payee)
-        except Exception as exc:  # web3 raises many unrelated types; to the payer all are "try later"
-            raise ConfigurationError(
-                f"cannot read the escrow {self.escrow}: {exc}", escrow=self.escrow
-            ) from exc
+        balance = self._escrow.balance(payer, token)
+        withdrawal = self._escrow.pending_withdrawal(payer, token)
+        reserved = self._escrow.reservation(payer, payee, token)
+        release = self._escrow.pending_release(payer, payee, token) if reserved else None
+        high_water = self._escrow.high_water(payer, payee)
         return PayerPosition(
             balance=balance,
             pending_withdrawal=withdrawal.amount,

@@ -53,6 +53,7 @@ from aep2.store.mandates import (
     key_exposure_of,
     stored_receipt,
 )
+from aep2.transports.call_ref import descriptor_json
 from aep2.transports.receipt import Receipt
 
 
@@ -259,8 +260,19 @@ class PayeeCheck:
                 exc.context["nonce_floor"] = max(seen, subject.position.high_water)
             raise
 
-    def accept(self, header: str | bytes, *, price: int, ref: bytes, transport: str) -> Acceptance:
+    def accept(
+        self,
+        header: str | bytes,
+        *,
+        price: int,
+        ref: bytes,
+        transport: str,
+        descriptor: dict[str, str] | None = None,
+    ) -> Acceptance:
         """All eight steps; returns only once the mandate and its receipt are committed.
+
+        ``descriptor`` is the call whose keccak256 is ``ref`` (``aep2.transports.call_ref``); it is
+        stored with the mandate for dispute evidence (``aep2.evidence``).
 
         A mandate this payee already accepted (same digest) comes back with its stored receipt
         (``replayed``), never a second charge: by the time it is re-presented, its nonce may be
@@ -269,14 +281,16 @@ class PayeeCheck:
         now = self.clock()
         subject = self._steps_1_to_5(header, price=price, ref=ref, now=int(now))
         try:
-            return self._accept(subject, now, transport)
+            return self._accept(subject, now, transport, descriptor)
         except MandateError as exc:
             earlier = self._stored(subject) if exc.reason in SHADOWED_BY_REPLAY else None
             if earlier is None:
                 raise
             return earlier
 
-    def _accept(self, subject: _Subject, now: float, transport: str) -> Acceptance:
+    def _accept(
+        self, subject: _Subject, now: float, transport: str, descriptor: dict[str, str] | None
+    ) -> Acceptance:
         """Steps 6-8 for a mandate that passed steps 1-5."""
         m = subject.signed.mandate
         with self._nonce_floor_on_rejection(subject):
@@ -295,7 +309,7 @@ class PayeeCheck:
         )
         with self._nonce_floor_on_rejection(subject):
             try:
-                mandate_id = self._persist(subject, receipt, accepted_at, transport)
+                mandate_id = self._persist(subject, receipt, accepted_at, transport, descriptor)
             except IntegrityError:
                 raise _replayed(subject) from None
         return Acceptance(signed=subject.signed, mandate_id=mandate_id, receipt=receipt, payer=subject.payer)
@@ -312,7 +326,12 @@ class PayeeCheck:
         )
 
     def _persist(
-        self, subject: _Subject, receipt: dict[str, object], accepted_at: datetime, transport: str
+        self,
+        subject: _Subject,
+        receipt: dict[str, object],
+        accepted_at: datetime,
+        transport: str,
+        descriptor: dict[str, str] | None,
     ) -> int:
         """Steps 6b, 7 and 8 in one transaction, committed on return.
 
@@ -334,7 +353,7 @@ class PayeeCheck:
                 session=connection,
                 exposure=exposure,
                 key_exposure=key_exposure,
-                fields=_fields(subject, accepted_at, transport),
+                fields=_fields(subject, accepted_at, transport, descriptor),
             )
             insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
             return mandate_id
@@ -364,10 +383,13 @@ def _lock_key(connection: Connection, subject: _Subject) -> int | None:
     return lock_key_exposure(session=connection, key_id=subject.key_id)
 
 
-def _fields(subject: _Subject, accepted_at: datetime, transport: str) -> dict[str, object]:
+def _fields(
+    subject: _Subject, accepted_at: datetime, transport: str, descriptor: dict[str, str] | None
+) -> dict[str, object]:
     signed = subject.signed
     if isinstance(signed, SignedAgentMandate):
         fields = agent_accepted_fields(signed, payer=subject.payer, transport=transport)
     else:
         fields = accepted_fields(signed, transport=transport)
-    return {**fields, "accepted_at": accepted_at, "updated_at": accepted_at}
+    call = descriptor_json(descriptor) if descriptor is not None else None
+    return {**fields, "descriptor": call, "accepted_at": accepted_at, "updated_at": accepted_at}

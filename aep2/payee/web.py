@@ -24,7 +24,7 @@ from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, parse_payload, payment_required, settle_response, to_header
 from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.payee.config import Settings
-from aep2.transports.call_ref import http_ref
+from aep2.transports.call_ref import http_descriptor, ref_of
 
 PAYMENT_SIGNATURE = "payment-signature"
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
@@ -84,14 +84,15 @@ def charge(
         check = get_check(request)
         settings = check.settings
         url = resource_url(request, settings.public_url)
-        ref = http_ref(request.method, url, await request.body())
+        descriptor = http_descriptor(request.method, url, await request.body())
+        ref = ref_of(descriptor)
         header = request.headers.get(PAYMENT_SIGNATURE)
         try:
             if header is None:
                 raise _challenge(settings, price=price, ref=ref, url=url, error=None, description=description)
             mandate = offered_mandate(parse_payload(header), settings, price=price)
             acceptance = await run_in_threadpool(
-                check.accept, mandate, price=price, ref=ref, transport="http"
+                check.accept, mandate, price=price, ref=ref, transport="http", descriptor=descriptor
             )
         except MandateError as exc:
             raise _challenge(

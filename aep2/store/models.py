@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Re-exported: the state machine is defined in aep2.store.states, callers also import it from here.
@@ -69,6 +69,10 @@ class MandateRow(Base):
     digest: Mapped[str] = mapped_column(String(66), unique=True)
     header: Mapped[str] = mapped_column(String(1024))
     transport: Mapped[str] = mapped_column(String(16))
+    # The call the mandate paid for: the canonical JSON whose keccak256 is ``ref``
+    # (``aep2.transports.call_ref``), kept for dispute evidence; None where the transport
+    # did not hand it to the check (the x402 SDK facilitator sees the ref alone).
+    descriptor: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=MandateState.ACCEPTED.value)
     accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

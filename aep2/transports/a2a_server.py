@@ -35,7 +35,7 @@ from x402.schemas import SettleResponse
 from aep2.errors import MandateError
 from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
-from aep2.transports.call_ref import a2a_ref
+from aep2.transports.call_ref import a2a_descriptor, ref_of
 from aep2.transports.metadata_keys import A2A_ERROR as ERROR
 from aep2.transports.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
 from aep2.transports.metadata_keys import A2A_PAYLOAD as PAYLOAD
@@ -76,8 +76,11 @@ class PaidAgentExecutor(AgentExecutor):
     def __init__(self, skill: Skill, *, check: PayeeCheck, price: int, skill_id: str = "") -> None:
         self.skill, self.check, self.price, self.skill_id = skill, check, price, skill_id
 
+    def _descriptor(self, task: Task) -> dict[str, str]:
+        return a2a_descriptor(request_text(task), skill=self.skill_id, task=task.id)
+
     def _ref(self, task: Task) -> bytes:
-        return a2a_ref(request_text(task), skill=self.skill_id, task=task.id)
+        return ref_of(self._descriptor(task))
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         assert context.message is not None
@@ -107,11 +110,14 @@ class PaidAgentExecutor(AgentExecutor):
         await updater.update_status(TaskState.input_required, message=message, final=True)
 
     async def _pay_and_serve(self, updater: TaskUpdater, task: Task, payload: object) -> None:
-        ref = self._ref(task)
+        descriptor = self._descriptor(task)
+        ref = ref_of(descriptor)
         try:
             header = offered_mandate(payload_from(payload), self.check.settings, price=self.price)
             acceptance = await anyio.to_thread.run_sync(
-                lambda: self.check.accept(header, price=self.price, ref=ref, transport="a2a")
+                lambda: self.check.accept(
+                    header, price=self.price, ref=ref, transport="a2a", descriptor=descriptor
+                )
             )
         except MandateError as exc:
             await self._fail(updater, exc)

@@ -84,6 +84,11 @@ def _hex(data: bytes) -> str:
     return "0x" + keccak(data).hex()
 
 
+def descriptor_json(descriptor: dict[str, str]) -> str:
+    """The canonical JSON of a descriptor: the exact text whose keccak256 is the ref."""
+    return _canonical(descriptor).decode("ascii")
+
+
 def ref_of(descriptor: dict[str, str]) -> bytes:
     """keccak256 of the canonical descriptor."""
     return keccak(_canonical(descriptor))

@@ -35,7 +35,7 @@ from mcp.types import CallToolResult, TextContent
 from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import Acceptance, PayeeCheck
-from aep2.transports.call_ref import mcp_ref
+from aep2.transports.call_ref import mcp_descriptor, ref_of
 from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
 from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
 
@@ -116,14 +116,15 @@ def paid(
     async def wrapped(**kwargs: Any) -> CallToolResult:
         ctx = kwargs.pop("ctx", None)
         sent = _SENT_ARGUMENTS.get()  # None when called outside a PaidTool (then: as validated)
-        ref = mcp_ref(tool, kwargs if sent is None else sent)
+        descriptor = mcp_descriptor(tool, kwargs if sent is None else sent)
+        ref = ref_of(descriptor)
         payment = _payment_of(ctx)
         if payment is None:
             return _required_result(check, tool=tool, price=price, ref=ref, error=None)
         try:
             header = offered_mandate(payload_from(payment), check.settings, price=price)
             acceptance = await anyio.to_thread.run_sync(
-                lambda: check.accept(header, price=price, ref=ref, transport="mcp")
+                lambda: check.accept(header, price=price, ref=ref, transport="mcp", descriptor=descriptor)
             )
         except MandateError as exc:
             return _required_result(check, tool=tool, price=price, ref=ref, error=exc)

@@ -13,6 +13,7 @@ message that names the offending value, and the context it was raised with::
     │   ├── PolicyViolation       a policy rule, or a broken policy, rejects the payment
     │   │   └── ApprovalRequired  the amount needs a human's approval first
     │   └── PaymentRequestError   the payee's requirements are unusable or do not match the call
+    ├── EvidenceError             a dispute evidence file fails a check (``aep2 evidence verify``)
     └── ConfigurationError        aep2 itself is set up wrongly (not the caller's fault)
 """
 
@@ -83,6 +84,24 @@ class Reason(StrEnum):
     SIGNER_FAILED = "signer_failed"
     NO_USABLE_MANDATE_KIND = "no_usable_mandate_kind"
     RECEIPT_INVALID = "receipt_invalid"
+    # dispute evidence (docs/errors.md "Dispute evidence"), in the order the checks run
+    EVIDENCE_NOT_FOUND = "evidence_not_found"
+    EVIDENCE_MALFORMED = "evidence_malformed"
+    EVIDENCE_UNSUPPORTED_VERSION = "evidence_unsupported_version"
+    EVIDENCE_MANDATE_INVALID = "evidence_mandate_invalid"
+    EVIDENCE_SIGNATURE_INVALID = "evidence_signature_invalid"
+    EVIDENCE_REF_MISMATCH = "evidence_ref_mismatch"
+    EVIDENCE_RECEIPT_INVALID = "evidence_receipt_invalid"
+    EVIDENCE_RECEIPT_MISMATCH = "evidence_receipt_mismatch"
+    EVIDENCE_PAIR_MISSING = "evidence_pair_missing"
+    EVIDENCE_AGENT_KEY_MISMATCH = "evidence_agent_key_mismatch"
+    EVIDENCE_PUBLIC_INPUT_MISMATCH = "evidence_public_input_mismatch"
+    EVIDENCE_VERIFYING_KEY_MISMATCH = "evidence_verifying_key_mismatch"
+    EVIDENCE_PROOF_INVALID = "evidence_proof_invalid"
+    EVIDENCE_CHAIN_MISMATCH = "evidence_chain_mismatch"
+    EVIDENCE_TX_NOT_FOUND = "evidence_tx_not_found"
+    EVIDENCE_TX_MISMATCH = "evidence_tx_mismatch"
+    EVIDENCE_VERIFIER_REJECTED = "evidence_verifier_rejected"
 
 
 NONCE_REASONS: frozenset[Reason] = frozenset(
@@ -132,6 +151,12 @@ class SignatureError(MandateError):
     """The signature is malformed, high-s, unrecoverable or by someone other than the payer."""
 
     default_reason = Reason.SIGNATURE_INVALID
+
+
+class EvidenceError(Aep2Error):
+    """A dispute evidence file is unusable or one of its checks fails; ``reason`` names the check."""
+
+    default_reason = Reason.EVIDENCE_MALFORMED
 
 
 class ConfigurationError(Aep2Error):

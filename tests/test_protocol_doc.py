@@ -12,6 +12,7 @@ import pytest
 from x402.schemas import PaymentRequired, SettleResponse
 
 from aep2.agentkey import SignedAgentMandate, agent_to_wire, decode_any
+from aep2.evidence import parse_evidence, verify_offline
 from aep2.mandate import decode, to_wire
 from aep2.payee.challenge import offered_mandate, payload_from, requirements
 from aep2.transports.call_ref import a2a_ref, canonical_url, http_ref, mcp_ref, ref_of
@@ -36,7 +37,7 @@ def test_every_example_is_checked() -> None:
     assert set(examples()) == {
         "mandate-json", "mandate-header", "digest", "payment-required", "payment-payload",
         "settle-response", "ref-http", "ref-mcp", "ref-a2a",
-        "agent-mandate-json", "agent-mandate-header", "agent-digest",
+        "agent-mandate-json", "agent-mandate-header", "agent-digest", "evidence-unsettled",
     }  # fmt: skip
 
 
@@ -100,6 +101,16 @@ def test_the_refs_are_the_descriptors_hashes() -> None:
     skill, task = a2a["descriptor"]["skill"], a2a["descriptor"]["task"]
     assert "0x" + a2a_ref(a2a["text"], skill=skill, task=task).hex() == a2a["ref"]
     assert decode(example("mandate-header")).mandate.ref.hex() == http["ref"][2:]
+
+
+def test_the_evidence_example_is_the_examples_above_and_verifies() -> None:
+    doc = example("evidence-unsettled")
+    evidence = parse_evidence(doc)
+    assert doc["mandate"] == example("mandate-json") and doc["receipt"] == example("settle-response")["extra"]
+    assert doc["call"]["descriptor"] == example("ref-http")["descriptor"]
+    report = verify_offline(evidence)
+    assert [c.name for c in report.checks] == ["mandate", "signature", "call", "receipt", "receipt terms"]
+    assert report.absent == ("settlement",)
 
 
 def url_rows() -> list[tuple[str, str]]:

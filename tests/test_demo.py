@@ -35,8 +35,9 @@ needs_keys = pytest.mark.skipif(
 @needs_keys
 @pytest.mark.groth16
 def test_demo_settles_every_paid_call_and_its_summary_matches_the_chain() -> None:
-    """The default story: an agent key streams one full agent proof's worth of calls over HTTP, MCP
-    and A2A, an EIP-712 payer pays one call; one proof per family, one settleMany, below x402 exact."""
+    """The default story (an agent key streams one full agent proof's worth of calls over HTTP, MCP
+    and A2A) with one EIP-712 payer beside it (``--payers 1``): one proof per family, one
+    settleMany, below x402 exact in gas. The CLI's default (no EIP-712 payer) runs in the Ctrl-C test."""
     checked: list[bool] = []
     streamed = AGENT_SIZE[0]
 
@@ -56,7 +57,7 @@ def test_demo_settles_every_paid_call_and_its_summary_matches_the_chain() -> Non
         checked.append(True)
 
     out = io.StringIO()
-    summary = run_demo(Console(file=out, width=160), DemoConfig(), inspect=inspect)
+    summary = run_demo(Console(file=out, width=160), DemoConfig(payers=1), inspect=inspect)
     assert checked == [True]
     assert summary.calls_paid == streamed + 1
     third = streamed // 3

@@ -12,14 +12,15 @@ def run(
     agent_calls: Annotated[
         int, typer.Option(min=1, help="paid calls of the agent-key payer (http, mcp, a2a in turn)")
     ] = 64,
-    payers: Annotated[int, typer.Option(min=0, help="EIP-712 payers beside the agent")] = 1,
+    payers: Annotated[
+        int, typer.Option(min=0, help="EIP-712 payers beside the agent (one N=1 proof per call)")
+    ] = 0,
     calls: Annotated[int, typer.Option(min=1, help="paid calls per EIP-712 payer")] = 1,
 ) -> None:
     """Run the end-to-end demo on a local anvil; everything started is stopped, also on Ctrl-C.
 
     An agent key streams paid calls over HTTP, MCP and A2A (64 fill one agent proof); EIP-712
-    payers pay beside it; one window, one proof per family, one settleMany, and its gas against
-    per-call x402 exact."""
+    payers may pay beside it; one window, one settleMany, and its gas against per-call x402 exact."""
     from aep2.demo import (
         DemoConfig,
         run_demo,

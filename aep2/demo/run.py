@@ -2,8 +2,10 @@
 
 The story: an agent whose payer granted it an agent key (EdDSA, capped and scoped to one payee by
 the escrow) streams paid calls over x402 HTTP, MCP and A2A in turn, enough to fill one proof of
-the ``agent`` circuit; beside it an EIP-712 payer pays too. One window closes, the Celery worker
-proves one chunk per family with gnark, and one ``settleMany`` settles both.
+the ``agent`` circuit; EIP-712 payers may pay beside it (``--payers``: their chunks go into the
+same ``settleMany``, at the cost of the EIP-712 circuit's setup and one ~40 s proof per mandate).
+One window closes, the Celery worker proves its chunks with gnark, and one ``settleMany`` settles
+them.
 
 Everything is entered on one :class:`ExitStack`, so a failure or Ctrl-C anywhere unwinds it in
 reverse: worker (and its prover) first, then the paid API, then anvil, then the temp directory.
@@ -73,7 +75,7 @@ class DemoChain:
 @dataclass(frozen=True)
 class DemoConfig:
     agent_calls: int = AGENT_SIZE[0]  # the agent key's calls: one full agent proof by default
-    payers: int = 1  # EIP-712 payers beside the agent (0: none)
+    payers: int = 0  # EIP-712 payers beside the agent (their N=1 proofs: ~40 s per mandate)
     calls: int = 1  # per EIP-712 payer; call i of any payer goes over http, mcp, a2a in turn
 
 

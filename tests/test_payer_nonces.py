@@ -106,5 +106,9 @@ def test_processes_never_share_a_nonce(payer_db: Path) -> None:
     for worker in workers:
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
-        nonces += [int(line) for line in out.split()]
-    assert sorted(nonces) == list(range(1, 101))
+        own = [int(line) for line in out.split()]
+        assert own == sorted(own) and len(own) == 25
+        nonces += own
+    # each process hands out nonces from blocks of its own, so the sequences interleave in blocks
+    # and a process leaves the rest of its last block unused: unique, not contiguous
+    assert len(set(nonces)) == 100

@@ -1,16 +1,17 @@
 """The append-only audit log: every attempt, approved or rejected, with its reason.
 
-Spending windows and the rate limit are computed from this log, so a restart
-never resets a limit and the log is the single record of what was authorised.
+It is the record of what was authorised, written before anything is signed. The spending
+windows are summed from the budget ledger instead (``aep2.payer._budget``), which holds the same
+payments rolled up per lease, so a check costs the same however long the log grows.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Engine, select
 
 from aep2.payer import _db
 
@@ -18,7 +19,10 @@ APPROVED = "approved"
 REJECTED = "rejected"
 REFUSED = "refused_by_payee"
 """The payee answered a signed mandate with a refusal (recorded for people; the mandate still
-counts against the limits, see :func:`spent_since`)."""
+counts against the limits: the payer cannot check a refusal, and a payee that kept a "refused"
+mandate could still settle it)."""
+COLUMNS = tuple(column.name for column in _db.audit.columns if column.name != "id")
+"""The audit table's columns as a writer fills them (``id`` is SQLite's)."""
 
 
 @dataclass(frozen=True)
@@ -48,47 +52,16 @@ class AuditEntry:
     key_id: int | None = None
     id: int | None = None
 
-    def row(self) -> dict[str, Any]:
-        values = asdict(self)
-        values.pop("id")
-        values["amount"] = None if self.amount is None else str(self.amount)
-        return values
+    def values(self) -> tuple[Any, ...]:
+        """The row's values in the order of :data:`COLUMNS` (``amount`` as its decimal string)."""
+        return tuple(str(self.amount) if name == "amount" and self.amount is not None else getattr(self, name)
+                     for name in COLUMNS)  # fmt: skip
 
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:
         values = dict(row._mapping)
         values["amount"] = None if values["amount"] is None else int(values["amount"])
         return cls(**values)
-
-
-def append(conn: Connection, entry: AuditEntry) -> None:
-    """Insert one entry inside the caller's transaction."""
-    conn.execute(insert(_db.audit).values(**entry.row()))
-
-
-def spent_since(conn: Connection, *, payer: str, token: str, since: float) -> int:
-    """Sum of approved amounts of ``token`` since ``since`` (summed in Python: amounts exceed int64).
-
-    Mandates the payee refused count too (fail closed): the payer cannot check a refusal, and a
-    payee that kept a "refused" mandate could still settle it.
-    """
-    rows = conn.execute(
-        select(_db.audit.c.amount).where(
-            _db.audit.c.payer == payer,
-            _db.audit.c.token == token,
-            _db.audit.c.decision == APPROVED,
-            _db.audit.c.at >= since,
-        )
-    )
-    return sum(int(amount) for (amount,) in rows)
-
-
-def approved_count_since(conn: Connection, *, payer: str, since: float) -> int:
-    """How many payments were approved since ``since`` (all payees and tokens)."""
-    query = select(func.count()).where(
-        _db.audit.c.payer == payer, _db.audit.c.decision == APPROVED, _db.audit.c.at >= since
-    )
-    return int(conn.execute(query).scalar_one())
 
 
 class AuditLog:

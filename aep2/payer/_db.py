@@ -1,21 +1,27 @@
-"""The payer's own database: an append-only audit log and the nonce counters.
+"""The payer's own database: the append-only audit log, the nonce journals and the budget ledger.
 
 Separate from the payee's store on purpose (``~/.aep2/payer.db`` by default):
 the payer's ledger of what it authorised must not depend on anyone it pays.
 
-Every transaction starts with SQLite's ``BEGIN IMMEDIATE``, which takes the
-write lock up front. That serialises "check the policy against the audit log,
-allocate a nonce, record the decision" across threads *and* processes, so two
-concurrent payments can neither share a nonce nor both squeeze under a limit.
+Every write transaction starts with SQLite's ``BEGIN IMMEDIATE``, which takes the
+write lock up front, so threads *and* processes sharing the file are serialised:
+two payers can neither share a nonce nor both squeeze under a limit. Commits run
+with ``synchronous=NORMAL`` (in WAL mode a committed transaction survives the
+process being killed; only a power loss can undo the last ones), except those
+that reserve a block of nonces or of spending budget, which are ``FULL``:
+fsynced before anything is signed from them (``docs/payer.md``, "Durability").
 Triggers make the audit table append-only inside SQLite itself.
 
-Columns added since a file was created are added in place when it is opened
-(:func:`upgrade`): nullable, so the rows already there keep their meaning.
+Columns and tables added since a file was created are added in place when it is
+opened (:func:`upgrade`): nullable, so the rows already there keep their meaning;
+a budget ledger added to an older file is seeded from its audit log.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -33,6 +40,7 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    select,
 )
 
 metadata = MetaData()
@@ -66,6 +74,7 @@ nonces = Table(
     Column("payer", String(42), primary_key=True),
     Column("payee", String(42), primary_key=True),
     Column("last_nonce", BigInteger, nullable=False, doc="highest nonce ever handed out for the pair"),
+    Column("reserved", BigInteger, doc="end of the highest block reserved (fsynced); NULL: last_nonce"),
 )
 
 agent_nonces = Table(
@@ -76,6 +85,32 @@ agent_nonces = Table(
     Column("key_id", BigInteger, primary_key=True, doc="key ids are per escrow (and chain)"),
     Column("payee", String(42), primary_key=True),
     Column("last_nonce", BigInteger, nullable=False, doc="highest nonce ever handed out for the sequence"),
+    Column("reserved", BigInteger, doc="end of the highest block reserved (fsynced); NULL: last_nonce"),
+)
+
+budget = Table(
+    "payer_budget",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer", String(42), nullable=False),
+    Column("token", String(42), nullable=False),
+    Column("at", Float, nullable=False, doc="unix seconds the event was written"),
+    Column("until", Float, nullable=False, doc="the lease's end: counted in windows starting before it"),
+    Column("amount", String(41), nullable=False, doc="signed decimal: a reservation, or minus a release"),
+    Column("count", BigInteger, nullable=False, doc="payments reserved (or, negative, released)"),
+    Index("ix_payer_budget_until", "payer", "until"),
+)
+
+budget_totals = Table(
+    "payer_budget_totals",
+    metadata,
+    Column("payer", String(42), primary_key=True),
+    Column("token", String(42), primary_key=True),
+    Column("width", Integer, primary_key=True, doc="seconds per bucket: 60 or 3600"),
+    Column("start", BigInteger, primary_key=True, doc="holds the events with start <= until < start + width"),
+    Column("amount", String(48), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Index("ix_payer_budget_totals_span", "payer", "width", "start"),
 )
 
 _APPEND_ONLY = (
@@ -86,6 +121,8 @@ _APPEND_ONLY = (
 )
 
 DEFAULT_PATH = Path("~/.aep2/payer.db")
+SEED_SPAN = 86400.0
+"""How far back an older audit log is read into a new budget ledger: the longest policy window."""
 
 
 def default_path() -> Path:
@@ -93,14 +130,19 @@ def default_path() -> Path:
     return Path(os.environ.get("AEP2_PAYER_DB", str(DEFAULT_PATH))).expanduser()
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own BEGIN is deferred).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
+def configure(connection: Any) -> None:
+    """WAL, ``synchronous=NORMAL`` (reservations switch to ``FULL``: see above), a 30 s busy timeout;
+    transactions are begun explicitly (pysqlite's own BEGIN would be deferred)."""
+    connection.isolation_level = None
+    cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # a committed nonce survives power loss, not just a crash
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    configure(dbapi_connection)  # SQLAlchemy's "begin" event then issues BEGIN IMMEDIATE
 
 
 def _on_begin(connection: Any) -> None:
@@ -115,8 +157,11 @@ def open_engine(path: str | Path | None = None) -> Engine:
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     with engine.begin() as conn:
+        seed = not inspect(conn).has_table(budget.name)
         metadata.create_all(conn)
         upgrade(conn)
+        if seed:
+            seed_budget(conn)
         for statement in _APPEND_ONLY:
             conn.exec_driver_sql(statement)
     return engine
@@ -125,9 +170,97 @@ def open_engine(path: str | Path | None = None) -> Engine:
 def upgrade(conn: Connection) -> None:
     """Add the columns a payer database created by an older aep2 lacks (``create_all`` adds only
     missing tables). Each is nullable, so no existing row is rewritten: the log stays append-only."""
-    for table in (audit,):
+    for table in (audit, nonces, agent_nonces):
         present = {column["name"] for column in inspect(conn).get_columns(table.name)}
         for column in table.columns:
             if column.name not in present:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+
+
+def seed_budget(conn: Connection, *, now: float | None = None) -> None:
+    """Carry an older audit log's approved payments of the last day into a new budget ledger.
+
+    The policy windows used to be summed from the audit log; now they are summed from the ledger,
+    so without this an upgrade would forget what was spent. Payments are grouped per payer, token
+    and second, each group counted until the end of its second (never less than the log counted).
+    """
+    since = (time.time() if now is None else now) - SEED_SPAN
+    rows = conn.execute(
+        select(audit.c.payer, audit.c.token, audit.c.at, audit.c.amount).where(
+            audit.c.decision == "approved", audit.c.at >= since, audit.c.token.is_not(None)
+        )
+    )
+    groups: dict[tuple[str, str, int], list[int]] = {}
+    for payer, token, at, amount in rows:
+        group = groups.setdefault((payer, token, math.floor(at) + 1), [0, 0])
+        group[0] += int(amount or 0)
+        group[1] += 1
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for (payer, token, until), (amount, count) in groups.items():
+        append_event(
+            cursor, payer=payer, token=token, at=since + SEED_SPAN, until=until, amount=amount, count=count
+        )
+
+
+# --- the budget ledger: events and their rolled-up buckets ------------------------------------------
+#
+# An event reserves (or, negative, releases) budget of one lease, counted in a policy window that
+# starts at ``since`` while ``until > since``. Each event is also added to a minute and an hour
+# bucket, so a window's total is the exact events of the minute holding ``since``, then at most 59
+# minute buckets up to the next whole hour, then the hour buckets: a bounded read, however long the
+# history. Amounts are decimal strings (they pass 2^63) summed in Python.
+
+BUCKETS = (60, 3600)
+_INSERT_EVENT = (
+    f"INSERT INTO {budget.name} (payer, token, at, until, amount, count) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_READ_BUCKET = (
+    f"SELECT amount, count FROM {budget_totals.name} "
+    "WHERE payer = ? AND token = ? AND width = ? AND start = ?"
+)
+_WRITE_BUCKET = (
+    f"INSERT OR REPLACE INTO {budget_totals.name} (payer, token, width, start, amount, count) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _window_queries(token: bool) -> tuple[str, str, str]:
+    of_token = " AND token = ?" if token else ""
+    return (
+        f"SELECT amount, count FROM {budget.name} WHERE payer = ?{of_token} AND until > ? AND until < ?",
+        f"SELECT amount, count FROM {budget_totals.name} WHERE payer = ?{of_token} AND width = 60 "
+        "AND start >= ? AND start < ?",
+        f"SELECT amount, count FROM {budget_totals.name} WHERE payer = ?{of_token} AND width = 3600 "
+        "AND start >= ?",
+    )
+
+
+_WINDOW_OF_TOKEN = _window_queries(True)
+_WINDOW_OF_PAYER = _window_queries(False)
+
+
+def append_event(
+    cursor: Any, *, payer: str, token: str, at: float, until: float, amount: int, count: int
+) -> None:
+    """Write one ledger event and add it to its buckets, inside the caller's transaction."""
+    cursor.execute(_INSERT_EVENT, (payer, token, at, until, str(amount), count))
+    for width in BUCKETS:
+        start = math.floor(until / width) * width
+        row = cursor.execute(_READ_BUCKET, (payer, token, width, start)).fetchone()
+        total, payments = (int(row[0]), row[1]) if row is not None else (0, 0)
+        cursor.execute(_WRITE_BUCKET, (payer, token, width, start, str(total + amount), payments + count))
+
+
+def window_totals(cursor: Any, *, payer: str, token: str | None, since: float) -> tuple[int, int]:
+    """(amount, count) of the events with ``until > since``: of ``token``, or (count) of every token."""
+    edge = math.floor(since / 60) * 60 + 60  # the first whole minute after ``since``
+    hour = math.ceil(edge / 3600) * 3600  # the first whole hour from there
+    raw, minutes, hours = _WINDOW_OF_TOKEN if token is not None else _WINDOW_OF_PAYER
+    who = (payer, token) if token is not None else (payer,)
+    amount = count = 0
+    for query, bounds in ((raw, (since, edge)), (minutes, (edge, hour)), (hours, (hour,))):
+        for value, payments in cursor.execute(query, (*who, *bounds)):
+            amount += int(value)
+            count += payments
+    return amount, count

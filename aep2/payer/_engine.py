@@ -9,6 +9,7 @@ ever answers "allowed" by default.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +23,7 @@ DAY = 24 * HOUR
 
 
 class History(Protocol):
-    """What the engine may ask the audit log (inside the payment's transaction)."""
+    """What the window rules ask of what was spent (the budget ledger, inside the decision's transaction)."""
 
     def spent_since(self, token: str, since: float) -> int: ...
 
@@ -51,7 +52,9 @@ def _allow_list(request: PaymentRequest, policy: Policy) -> None:
             raise PolicyViolation(f"{what} {value} is not in the policy's allowed {what}s", reason=reason)
 
 
-def _limits(request: PaymentRequest, policy: Policy, history: History, now: float) -> None:
+def check_request(policy: Policy, request: PaymentRequest, now: float) -> None:
+    """The rules about this payment alone: allow-lists, ``max_per_payment``, ``active_hours``."""
+    _allow_list(request, policy)
     amount = request.amount
     if policy.max_per_payment is not None and amount > policy.max_per_payment:
         raise PolicyViolation(
@@ -64,6 +67,10 @@ def _limits(request: PaymentRequest, policy: Policy, history: History, now: floa
             f"outside active hours {h.start:%H:%M}-{h.end:%H:%M} {h.timezone} on {','.join(h.days)}",
             reason=Reason.POLICY_OUTSIDE_ACTIVE_HOURS,
         )
+
+
+def check_windows(policy: Policy, request: PaymentRequest, history: History, now: float) -> None:
+    """The rolling windows: ``payments_per_hour``, ``hourly_limit``, ``daily_limit``, in that order."""
     if policy.payments_per_hour is not None:
         count = history.approved_count_since(now - HOUR)
         if count + 1 > policy.payments_per_hour:
@@ -77,25 +84,42 @@ def _limits(request: PaymentRequest, policy: Policy, history: History, now: floa
         if limit is None:
             continue
         spent = history.spent_since(request.token, now - span)
-        if spent + amount > limit:
+        if spent + request.amount > limit:
             raise PolicyViolation(
                 f"{spent} already spent of {request.token} in the {name} window; "
-                f"{amount} more exceeds the {name}_limit {limit}",
+                f"{request.amount} more exceeds the {name}_limit {limit}",
                 reason=reason,
             )
 
 
-def evaluate(
-    policy: Policy, request: PaymentRequest, history: History, now: float, *, approved: bool
-) -> None:
-    """Raise unless ``policy`` allows ``request`` now; approval comes last, after every hard rule."""
-    _allow_list(request, policy)
-    _limits(request, policy, history, now)
+def check_approval(policy: Policy, request: PaymentRequest, *, approved: bool) -> None:
+    """``approval_above``: last, so an approver can never lift a hard limit."""
     if not approved and policy.approval_above is not None and request.amount > policy.approval_above:
         raise ApprovalRequired(
             f"amount {request.amount} is above approval_above {policy.approval_above}",
             amount=request.amount,
         )
+
+
+def evaluate(
+    policy: Policy, request: PaymentRequest, history: History, now: float, *, approved: bool
+) -> None:
+    """Raise unless ``policy`` allows ``request`` now: every rule, in the order of ``docs/payer.md``."""
+    check_request(policy, request, now)
+    check_windows(policy, request, history, now)
+    check_approval(policy, request, approved=approved)
+
+
+def fail_closed(check: Callable[[], None]) -> None:
+    """Run ``check``; any error but a rule's own rejection rejects with ``policy_invalid``."""
+    try:
+        check()
+    except PolicyViolation:
+        raise
+    except Exception as exc:  # fail closed: a bug in a rule is a rejection, not a pass
+        raise PolicyViolation(
+            f"policy engine error: {type(exc).__name__}: {exc}", reason=Reason.POLICY_INVALID
+        ) from exc
 
 
 class PolicyEngine:
@@ -128,11 +152,4 @@ class PolicyEngine:
 
     def check(self, request: PaymentRequest, history: History, now: float, *, approved: bool = False) -> None:
         """Raise unless the payment is allowed; ``approved`` means a person cleared ``approval_above``."""
-        try:
-            evaluate(self.current(), request, history, now, approved=approved)
-        except PolicyViolation:
-            raise
-        except Exception as exc:  # fail closed: a bug in a rule is a rejection, not a pass
-            raise PolicyViolation(
-                f"policy engine error: {type(exc).__name__}: {exc}", reason=Reason.POLICY_INVALID
-            ) from exc
+        fail_closed(lambda: evaluate(self.current(), request, history, now, approved=approved))

@@ -4,15 +4,18 @@ Order of one payment, each step a reason to stop:
 
 1. read the payee's ``PaymentRequirements`` (scheme ``aep2``);
 2. compare the payee's ``ref`` with the one we computed for our own call;
-3. in one ``BEGIN IMMEDIATE`` transaction: choose the mandate kind (an agent
-   mandate where the payee offers one and our agent key's grant covers the
-   payment, else EIP-712), run the policy against the audit log (both kinds
-   count: it is one payer's money), allocate the nonce in that kind's journal,
-   append the decision to the audit log, commit;
-4. only then sign (locally or remotely) and check the signature: it recovers to
-   us, or verifies under the agent key's public key.
+3. under the journal's gate, in one ``BEGIN IMMEDIATE`` transaction: choose the
+   mandate kind (an agent mandate where the payee offers one and our agent key's
+   grant covers the payment, else EIP-712), run the policy (the rolling windows
+   against this token's lease, or against the budget ledger when a new lease is
+   needed: both kinds count, it is one payer's money), take the nonce from that
+   kind's block, append the decision to the audit log, commit (with an fsync when
+   the transaction reserved a new lease or nonce block);
+4. only then, outside the gate, sign (locally or remotely) and check the
+   signature: it recovers to us, or verifies under the agent key's public key.
 
-A rejection at any step is appended to the audit log before it is raised.
+A rejection at any step is appended to the audit log before it is raised. One payer may be
+shared by any number of threads (and asyncio tasks, through a worker thread each).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from coincurve import PublicKey
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from aep2.agentkey import AgentKey, AgentMandate, AnySigned, SignedAgentMandate, encode_any, message_hash
 from aep2.errors import (
@@ -34,31 +39,25 @@ from aep2.errors import (
     ConfigurationError,
     PayerError,
     PaymentRequestError,
+    PolicyViolation,
     Reason,
+    SignatureError,
 )
-from aep2.mandate import KIND_AGENT, KIND_EIP712, Domain, Mandate, SignedMandate
-from aep2.payer import _audit, _db, _nonces
+from aep2.mandate import KIND_AGENT, KIND_EIP712, Domain, Mandate, SignedMandate, checksum
+from aep2.mandate._signature import address_of, recover_public_key
+from aep2.payer import _db, _journal
 from aep2.payer._audit import APPROVED, REFUSED, REJECTED, AuditEntry, AuditLog
+from aep2.payer._budget import Ledger
 from aep2.payer._credential import AgentCredential
-from aep2.payer._engine import PolicyEngine
+from aep2.payer._engine import PolicyEngine, check_approval, check_request, check_windows, fail_closed
+from aep2.payer._nonces import Sequence
 from aep2.payer._policy import Policy
 from aep2.payer._request import PaymentRequest, parse_requirement
-from aep2.payer._signer import Signer
+from aep2.payer._signer import LocalKeySigner, Signer
 
 FAILED = "failed"
 DEFAULT_DEADLINE_MARGIN = 300
 """Seconds added to the payee's ``minDeadlineSeconds``, so clock skew and transit never make us short."""
-
-
-class _History:
-    def __init__(self, conn: Connection, payer: str) -> None:
-        self._conn, self._payer = conn, payer
-
-    def spent_since(self, token: str, since: float) -> int:
-        return _audit.spent_since(self._conn, payer=self._payer, token=token, since=since)
-
-    def approved_count_since(self, since: float) -> int:
-        return _audit.approved_count_since(self._conn, payer=self._payer, since=since)
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,12 @@ class _Kind:
 
 def _ref_bytes(ref: bytes | str) -> bytes:
     return ref if isinstance(ref, bytes) else bytes.fromhex(ref.removeprefix("0x"))
+
+
+@lru_cache(maxsize=256)
+def _domain(chain_id: int, escrow: str) -> Domain:
+    """One :class:`Domain` per chain and escrow, so its separator is hashed once, not per payment."""
+    return Domain(chain_id=chain_id, escrow=escrow)
 
 
 def _digest(domain: Domain, mandate: Mandate | AgentMandate) -> bytes:
@@ -118,6 +123,10 @@ class Payer:
         self.deadline_margin = deadline_margin
         self._approve = approve
         self._clock = clock
+        self._journal = _journal.attach(str(self.engine.url.database))
+        self._budget = self._journal.budget(self.address)
+        self._nonces = self._journal.nonces
+        self._account_key: bytes | None = None
 
     @property
     def address(self) -> str:
@@ -188,26 +197,72 @@ class Payer:
 
     def _decide(self, request: PaymentRequest, *, approved: bool) -> tuple[Mandate | AgentMandate, bytes]:
         """The approved mandate and its digest (logged here, signed next), or the rejection raised."""
-        rejection: PayerError | None = None
-        with self.engine.begin() as conn:
+        with self._journal.gate:
             now = self._clock()
             deadline = math.ceil(now) + request.min_deadline_seconds + self.deadline_margin
             kind: _Kind | None = None
             try:
                 kind = _Kind(self._kind(request, now=math.floor(now), deadline=deadline))
-                self.policy.check(request, _History(conn, self.address), now, approved=approved)
+                policy = self.policy.current()
+                fail_closed(lambda: check_request(policy, request, now))
+            except PayerError as exc:
+                rejected = self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind)
+                with self._journal.transaction() as cursor:
+                    self._journal.append(cursor, rejected)
+                raise
+            try:
+                return self._commit(request, policy, kind, now, deadline, approved=approved)
+            except PayerError:
+                raise
+            except BaseException:  # rolled back: forget what this process holds, the database is the truth
+                self._journal.forget()
+                raise
+
+    def _commit(
+        self, request: PaymentRequest, policy: Policy, kind: _Kind, now: float, deadline: int,
+        *, approved: bool,
+    ) -> tuple[Mandate | AgentMandate, bytes]:  # fmt: skip
+        """The decision's transaction, under the gate: windows (from the lease, or the ledger and a new
+        lease), approval, nonce, audit row; durable when it reserves a lease or a nonce block."""
+        sequence = self._sequence(request, kind.agent)
+        leased = self._budget.covers(policy, request, now)
+        durable = not leased or self._nonces.peek(sequence, request.nonce_floor) is None
+        rejection: PayerError | None = None
+        with self._journal.transaction(durable=durable) as cursor:
+            try:
+                ledger = None if leased else self._windows(cursor, policy, request, now)
+                fail_closed(lambda: check_approval(policy, request, approved=approved))
+                if ledger is not None:
+                    self._budget.reserve(cursor, policy, request, ledger, now)
             except PayerError as exc:
                 rejection = exc
-                _audit.append(conn, self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind))
+                entry = self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind)
             else:
-                mandate = self._mandate(conn, request, kind.agent, deadline)
-                digest = _digest(Domain(chain_id=request.chain_id, escrow=request.escrow), mandate)
+                self._budget.draw(request)
+                nonce = self._nonces.take(cursor, sequence, request.nonce_floor)
+                mandate = self._mandate(request, kind.agent, nonce, deadline)
+                digest = _digest(_domain(request.chain_id, request.escrow), mandate)
                 message = "approved by approver" if approved else "approved by policy"
                 entry = self._entry(request, now, APPROVED, APPROVED, message, mandate, kind, digest)
-                _audit.append(conn, entry)
+            self._journal.append(cursor, entry)
         if rejection is not None:
             raise rejection
         return mandate, digest
+
+    def _windows(self, cursor: Any, policy: Policy, request: PaymentRequest, now: float) -> Ledger:
+        """The rolling windows checked against the ledger, once this token's lease (and any that can
+        no longer be drawn from) is released; our other tokens' leases too if the rate limit needs."""
+        self._budget.release(cursor, now, token=request.token)
+        ledger = Ledger(cursor, self.address)
+        try:
+            fail_closed(lambda: check_windows(policy, request, ledger, now))
+        except PolicyViolation as exc:
+            if exc.reason != Reason.POLICY_RATE_LIMIT or not self._budget.others(request.token):
+                raise
+            self._budget.release(cursor, now, every=True)  # their unused payments count until released
+            ledger = Ledger(cursor, self.address)
+            fail_closed(lambda: check_windows(policy, request, ledger, now))
+        return ledger
 
     def _kind(self, request: PaymentRequest, *, now: int, deadline: int) -> AgentCredential | None:
         """Our agent credential if it can pay ``request``, else ``None`` for an EIP-712 mandate;
@@ -228,30 +283,35 @@ class Payer:
             reason=Reason.NO_USABLE_MANDATE_KIND,
         )
 
+    def _sequence(self, request: PaymentRequest, agent: AgentCredential | None) -> Sequence:
+        if agent is None:
+            return Sequence.eip712(payer=self.address, payee=request.payee)
+        return Sequence.agent(
+            chain_id=request.chain_id, escrow=request.escrow, key_id=agent.key_id, payee=request.payee
+        )
+
     def _mandate(
-        self, conn: Connection, request: PaymentRequest, agent: AgentCredential | None, deadline: int
+        self, request: PaymentRequest, agent: AgentCredential | None, nonce: int, deadline: int
     ) -> Mandate | AgentMandate:
         terms = {"payee": request.payee, "token": request.token, "amount": request.amount,
-                 "deadline": deadline, "ref": request.ref}  # fmt: skip
+                 "deadline": deadline, "ref": request.ref, "nonce": nonce}  # fmt: skip
         if agent is None:
-            nonce = _nonces.allocate(conn, payer=self.address, payee=request.payee, floor=request.nonce_floor)
-            return Mandate.build(payer=self.address, nonce=nonce, **terms)
-        nonce = _nonces.allocate_agent(
-            conn, chain_id=request.chain_id, escrow=request.escrow, key_id=agent.key_id,
-            payee=request.payee, floor=request.nonce_floor,
-        )  # fmt: skip
-        return AgentMandate.build(key_id=agent.key_id, nonce=nonce, **terms)
+            return Mandate.build(payer=self.address, **terms)
+        return AgentMandate.build(key_id=agent.key_id, **terms)
 
     def _sign(self, request: PaymentRequest, mandate: Mandate | AgentMandate, digest: bytes) -> AnySigned:
-        domain = Domain(chain_id=request.chain_id, escrow=request.escrow)
+        domain = _domain(request.chain_id, request.escrow)
         signer = repr(self.signer) if isinstance(mandate, Mandate) else f"agent key {mandate.key_id}"
         try:
             signed: AnySigned
             if isinstance(mandate, Mandate):
                 assert self.signer is not None
-                signature = self.signer.sign_typed_data(mandate.typed_data(domain))
+                if isinstance(self.signer, LocalKeySigner):  # in process: it signs the digest logged above
+                    signature = self.signer.unsafe_sign_digest(digest)
+                else:
+                    signature = self.signer.sign_typed_data(mandate.typed_data(domain))
                 signed = SignedMandate(domain=domain, mandate=mandate, signature=bytes(signature))
-                signed.verify()
+                self._check_recovers(signed, digest)
             else:
                 assert self.agent is not None
                 key = self.agent.key
@@ -271,6 +331,21 @@ class Payer:
             self._append(failed)
             raise failure from exc
         return signed
+
+    def _check_recovers(self, signed: SignedMandate, digest: bytes) -> None:
+        """Raise unless ``signed`` recovers to our address from ``digest``, the digest we computed and
+        logged (an external signer is held to what we decided, not to what it was shown). The key
+        that first recovers to our address is remembered, so later checks compare keys, not hashes."""
+        key = recover_public_key(digest, signed.signature).format(compressed=False)
+        if key == self._account_key:
+            return
+        signer = address_of(PublicKey(key))
+        if signer != bytes.fromhex(self.address[2:]):
+            raise SignatureError(
+                f"signed by {checksum('0x' + signer.hex())}, not by the payer {self.address}",
+                reason=Reason.SIGNER_MISMATCH,
+            )
+        self._account_key = key
 
     def _ask(self, request: PaymentRequest) -> bool:
         assert self._approve is not None
@@ -316,9 +391,17 @@ class Payer:
         self._append(self._entry(request, self._clock(), REJECTED, exc.reason, exc.message))
 
     def _append(self, entry: AuditEntry) -> None:
-        with self.engine.begin() as conn:
-            _audit.append(conn, entry)
+        self._journal.record(entry)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections; the last payer of this process on its database gives
+        back what the process reserved and did not use (the rest of each nonce block, each lease's
+        unspent budget)."""
+        _journal.detach(self._journal, self._clock)
         self.engine.dispose()
+
+    def __enter__(self) -> Payer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -17,7 +17,7 @@ from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 
 from aep2.mandate import checksum
-from aep2.mandate._signature import address_of, sign_digest
+from aep2.mandate._signature import address_of
 
 
 @runtime_checkable
@@ -57,8 +57,8 @@ class LocalKeySigner:
             raise ValueError(f"a private key is 32 bytes, got {len(private_key)}")
         from coincurve import PrivateKey
 
-        self._key = private_key
-        self._address = checksum("0x" + address_of(PrivateKey(private_key).public_key).hex())
+        self._key = PrivateKey(private_key)
+        self._address = checksum("0x" + address_of(self._key.public_key).hex())
 
     @classmethod
     def from_hex(cls, text: str) -> LocalKeySigner:
@@ -75,7 +75,17 @@ class LocalKeySigner:
         return self._address
 
     def sign_typed_data(self, typed_data: dict[str, Any]) -> bytes:
-        return sign_digest(self._key, typed_data_digest(typed_data))
+        return self.unsafe_sign_digest(typed_data_digest(typed_data))
+
+    def unsafe_sign_digest(self, digest: bytes) -> bytes:
+        """Sign a 32-byte digest as given (``r ‖ s ‖ v``, low-s): whatever it is the hash of.
+
+        The :class:`~aep2.payer.Payer` signs the EIP-712 digest it computed and logged itself this
+        way, skipping eth-account's encoder (the costliest step of a payment), and still recovers the
+        signature against that digest. Anything else handing a digest here signs it blindly.
+        """
+        recoverable = self._key.sign_recoverable(digest, hasher=None)
+        return recoverable[:64] + bytes([recoverable[64] + 27])
 
     def __repr__(self) -> str:  # never print the key
         return f"LocalKeySigner({self._address})"

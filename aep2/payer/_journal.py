@@ -1,0 +1,186 @@
+"""The one writer of a payer database in this process: a gate for threads, then SQLite's lock.
+
+Every :class:`~aep2.payer.Payer` of a process on the same file shares one :class:`Journal`
+(:func:`attach`): its gate, its connection, and what the process holds reserved, the nonce
+blocks and budget leases. So threads queue on the gate (a plain lock, held for a few hundred
+microseconds) instead of meeting in SQLite's busy handler, which sleeps for milliseconds at a
+time, and two payer objects never split one sequence into blocks; other processes still meet at
+``BEGIN IMMEDIATE``. The writer speaks plain SQL to its own connection: SQLAlchemy's statement
+machinery would cost more than the write.
+
+The writer does not checkpoint the WAL after its commits (SQLite's default): a checkpoint copies
+pages and fsyncs twice, tens of milliseconds on a busy disk, and would stall whichever payment
+crossed the threshold. A daemon thread does, every ``CHECKPOINT_SECONDS`` while payments are
+written: first beside the writer (SQLite runs it outside the GIL), then once more under the gate,
+which copies only what was committed meanwhile, so the checkpoint completes and the next commit
+starts the WAL over (a WAL that only grows makes every commit dearer).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from aep2.payer import _db
+from aep2.payer._audit import COLUMNS, AuditEntry
+from aep2.payer._budget import Budget
+from aep2.payer._nonces import Nonces
+
+CHECKPOINT_SECONDS = 0.5
+_INSERT_AUDIT = (
+    f"INSERT INTO {_db.audit.name} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    _db.configure(connection)
+    return connection
+
+
+class _Checkpointer(threading.Thread):
+    """Copies the WAL into the database file, mostly while the writer goes on."""
+
+    def __init__(self, path: str, gate: threading.Lock) -> None:
+        super().__init__(name="aep2-payer-checkpoint", daemon=True)
+        self.path = path
+        self.gate = gate
+        self.written = threading.Event()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = _connect(self.path)
+        try:
+            while not self.stopped.is_set():
+                self.written.wait()
+                self.written.clear()
+                if self.stopped.is_set():
+                    break
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                with self.gate:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.stopped.wait(CHECKPOINT_SECONDS)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.written.set()
+        self.join()
+
+
+class Journal:
+    """This process's writer of one payer database, and what it holds reserved there.
+
+    Use :meth:`transaction` under :attr:`gate`; ``nonces`` and :meth:`budget` belong to the gate too.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.gate = threading.Lock()
+        self.nonces = Nonces()
+        self.budgets: dict[str, Budget] = {}
+        self.users = 0
+        self._connection: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
+
+    def budget(self, payer: str) -> Budget:
+        """``payer``'s leases (created empty on first use)."""
+        return self.budgets.setdefault(payer, Budget(payer))
+
+    def forget(self) -> None:
+        """Drop every block and lease this process holds (after a failed transaction: the database is
+        the truth, and what it reserved for them stays reserved)."""
+        self.nonces.blocks.clear()
+        for budget in self.budgets.values():
+            budget.leases.clear()
+
+    def _writer(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = _connect(self.path)
+            self._connection.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(self.path, self.gate)
+            self._checkpointer.start()
+        return self._connection
+
+    @contextmanager
+    def transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Cursor]:
+        """A ``BEGIN IMMEDIATE`` transaction; committed with an fsync if ``durable``. Hold :attr:`gate`."""
+        connection = self._writer()
+        if durable:
+            connection.execute("PRAGMA synchronous=FULL")
+        try:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+        finally:
+            if durable:
+                connection.execute("PRAGMA synchronous=NORMAL")
+        assert self._checkpointer is not None
+        self._checkpointer.written.set()
+
+    def append(self, cursor: sqlite3.Cursor, entry: AuditEntry) -> None:
+        """Insert one audit entry inside the current transaction."""
+        cursor.execute(_INSERT_AUDIT, entry.values())
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append ``entry`` in a transaction of its own."""
+        with self.gate, self.transaction() as cursor:
+            self.append(cursor, entry)
+
+    def give_back(self, now: float) -> None:
+        """Return what this process reserved and did not use: the rest of each nonce block (unless
+        another process reserved above it), each lease's unspent budget."""
+        with self.gate:
+            leases = any(budget.leases for budget in self.budgets.values())
+            if self.nonces.blocks or leases:
+                with self.transaction() as cursor:
+                    self.nonces.give_back(cursor)
+                    for budget in self.budgets.values():
+                        budget.release(cursor, now, every=True)
+
+    def close(self) -> None:
+        """Stop the checkpointer and close the writer's connection (not under :attr:`gate`)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+_journals: dict[tuple[int, str], Journal] = {}
+_journals_lock = threading.Lock()
+
+
+def attach(database: str | Path) -> Journal:
+    """The journal of ``database`` in this process (one per file and process), with one more user."""
+    key = (os.getpid(), str(Path(database).resolve()))  # a forked child opens its own
+    with _journals_lock:
+        journal = _journals.get(key)
+        if journal is None:
+            journal = _journals[key] = Journal(key[1])
+        journal.users += 1
+    return journal
+
+
+def detach(journal: Journal, clock: Callable[[], float]) -> None:
+    """One user fewer; the last gives back what the process reserved and closes the journal."""
+    with _journals_lock:
+        journal.users -= 1
+        last = journal.users == 0
+        if last:
+            _journals.pop((os.getpid(), journal.path), None)
+    if last:
+        journal.give_back(clock())
+        journal.close()

@@ -14,6 +14,7 @@ message that names the offending value, and the context it was raised with::
     │   │   └── ApprovalRequired  the amount needs a human's approval first
     │   └── PaymentRequestError   the payee's requirements are unusable or do not match the call
     ├── EvidenceError             a dispute evidence file fails a check (``aep2 evidence verify``)
+    ├── WebhookVerificationError  an alert webhook's signature or timestamp does not check out
     └── ConfigurationError        aep2 itself is set up wrongly (not the caller's fault)
 """
 
@@ -102,6 +103,9 @@ class Reason(StrEnum):
     EVIDENCE_TX_NOT_FOUND = "evidence_tx_not_found"
     EVIDENCE_TX_MISMATCH = "evidence_tx_mismatch"
     EVIDENCE_VERIFIER_REJECTED = "evidence_verifier_rejected"
+    # alert webhooks, on the receiving side (docs/alerts.md)
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+    WEBHOOK_TIMESTAMP_STALE = "webhook_timestamp_stale"
 
 
 NONCE_REASONS: frozenset[Reason] = frozenset(
@@ -157,6 +161,12 @@ class EvidenceError(Aep2Error):
     """A dispute evidence file is unusable or one of its checks fails; ``reason`` names the check."""
 
     default_reason = Reason.EVIDENCE_MALFORMED
+
+
+class WebhookVerificationError(Aep2Error):
+    """A received alert webhook fails Standard Webhooks verification (``aep2.alerts.verify``)."""
+
+    default_reason = Reason.WEBHOOK_SIGNATURE_INVALID
 
 
 class ConfigurationError(Aep2Error):

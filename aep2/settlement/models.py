@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The pipeline enqueues alerts in its own transactions: wherever its tables are, the outbox is too.
+from aep2.alerts.outbox import AlertRow as AlertRow
 from aep2.store.models import Base, utcnow
 
 

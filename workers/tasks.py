@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from celery import Task
 from celery.signals import worker_process_shutdown
 
+from aep2.alerts import Sender
+from aep2.alerts.config import sender_config
 from aep2.settlement import pipeline
 from aep2.settlement.config import PipelineConfig
 from aep2.settlement.proving import ChunkProver
@@ -99,7 +102,10 @@ def reconcile(stuck_after: float = 600.0) -> dict[str, list[int]]:
 
 def close_and_enqueue(payee: str | None = None) -> pipeline.CloseResult:
     """Close a window (committed) and only then enqueue its chunks' proofs."""
-    closed = pipeline.close_window(_engine(), _chain(), _config().sizes, payee=payee)
+    config = _config()
+    closed = pipeline.close_window(
+        _engine(), _chain(), config.sizes, payee=payee, headroom_below=config.headroom_below
+    )
     for chunk_id in closed.chunk_ids:
         prove_chunk.delay(chunk_id)
     return closed
@@ -114,10 +120,41 @@ def tick() -> dict[str, Any]:
     return {"closed": closed, "reconcile": reconcile(stuck_after=_config().stuck_after)}
 
 
-app.conf.beat_schedule = {
-    "aep2-tick": {"task": "aep2.tick", "schedule": float(os.environ.get("AEP2_TICK_SECONDS", "30"))},
+@cache
+def _alert_sender() -> Sender | None:
+    config = sender_config()
+    return None if config is None else Sender(_engine(), config)
+
+
+@app.task(name="aep2.send_alerts")
+def send_alerts(limit: int = 50) -> dict[str, list[str]] | None:
+    """Periodic (beat): deliver the alerts due in the store's outbox (None: no webhook configured).
+
+    Its own schedule rather than part of the tick, so a slow receiver (each request bounded by
+    ``AEP2_ALERT_TIMEOUT``, ``limit`` per run) never delays closing windows or reconciling.
+    """
+    sender = _alert_sender()
+    return None if sender is None else vars(sender.send_due(limit=limit))
+
+
+def beat_schedule(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The periodic tasks: the tick, and alert delivery when a receiver is configured (without one,
+    alerts wait in the outbox)."""
+    schedule: dict[str, dict[str, Any]] = {
+        "aep2-tick": {"task": "aep2.tick", "schedule": float(env.get("AEP2_TICK_SECONDS", "30"))},
+    }
+    if env.get("AEP2_ALERT_WEBHOOK_URL"):
+        every = float(env.get("AEP2_ALERT_SEND_SECONDS", "10"))
+        schedule["aep2-send-alerts"] = {"task": "aep2.send_alerts", "schedule": every}
+    return schedule
+
+
+app.conf.beat_schedule = beat_schedule(os.environ)
+app.conf.task_routes = {
+    **app.conf.task_routes,
+    "aep2.tick": {"queue": "reconcile"},
+    "aep2.send_alerts": {"queue": "reconcile"},
 }
-app.conf.task_routes = {**app.conf.task_routes, "aep2.tick": {"queue": "reconcile"}}
 
 
 @app.task(name="aep2.close_window")

@@ -75,7 +75,9 @@ def settle(
         raise typer.BadParameter("only --now is supported: windows otherwise close on the worker's schedule")
     config = PipelineConfig.from_env()
     engine, chain = config.engine(), config.chain()
-    closed = pipeline.close_window(engine, chain, config.sizes, payee=payee)
+    closed = pipeline.close_window(
+        engine, chain, config.sizes, payee=payee, headroom_below=config.headroom_below
+    )
     console.print(f"failed by the planner: {list(closed.failed)}; waiting: {len(closed.waiting)}")
     if closed.window_id is None:
         console.print("nothing to settle")

@@ -10,6 +10,7 @@ Modules, upstream first (nothing here is imported by ``aep2.store``)::
                 serve), AttestationProver (tests)
     chain_access  Chain: the escrow and the (payee-approved) submitter
     records     the windows', chunks' and mandates' shared reads and writes
+    alerting    the alerts each step enqueues in its own transaction (aep2.alerts' outbox)
     funds       what each payer can be debited: free balance, reservations, pending withdrawals
     close       close_window (usable sizes, approved payees, budgets, agent keys' caps), due_payees
     prove       prove_chunk, with counted attempts

@@ -13,6 +13,7 @@ from aep2.chain.agent_keys import AgentKeyInfo
 from aep2.chain.agent_settlement import AgentPair, AgentSettlement
 from aep2.chain.escrow import VerifierFamily
 from aep2.chain.settlement import Pair, Settlement
+from aep2.settlement import alerting
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.funds import Spend, read_funds
 from aep2.settlement.models import ChunkMandateRow, ChunkRow, ChunkState, WindowRow, WindowState
@@ -75,6 +76,7 @@ def close_window(
     payee: str | None = None,
     now: int | None = None,
     submit_margin: int = DEFAULT_SUBMIT_MARGIN,
+    headroom_below: int | None = None,
 ) -> CloseResult:
     """Plan the accepted mandates (of ``payee``, or all) into chunks, in one transaction.
 
@@ -84,6 +86,10 @@ def close_window(
     what the payer can be debited or its agent key's cap has left. Expired and stale mandates fail
     with the planner's reason; agent mandates whose key is revoked, expired or unknown by the time a
     settlement could land fail with that reason.
+
+    Alerts, in the same transaction: an agent key of these mandates (or of those in flight) with a
+    revocation scheduled, and, with ``headroom_below`` set, a payer whose headroom after what is
+    accepted is below it (:mod:`~aep2.settlement.alerting`).
     """
     now = int(time.time()) if now is None else now
     escrow = chain.escrow
@@ -103,6 +109,8 @@ def close_window(
         if not pending or not usable:
             return CloseResult(None, waiting=tuple(r.id for r in rows))
         lands_by = max(now, chain.chain_time()) + submit_margin  # the latest a settlement should land
+        agent_keys = {int(r.key_id) for r in pending if r.key_id != NO_KEY} | set(key_flying)
+        alerting.revocations_pending(session, chain, agent_keys)
         failed = sorted(_fail_dead_keys(session, chain, pending, lands_by))
         pending = [r for r in pending if r.id not in failed]
         batch_pairs = {(r.payer, r.payee) for r in pending if r.key_id == NO_KEY}
@@ -111,6 +119,7 @@ def close_window(
         agent_high_water = {pair: escrow.agent_high_water(*pair) for pair in agent_pairs}
         key_left = _key_left(chain, {key_id for key_id, _ in agent_pairs}, key_flying, lands_by)
         funds = read_funds(escrow, {(r.payer, r.payee, r.token) for r in pending}, flying)
+        alerting.low_headroom(session, funds, pending, headroom_below, now=now)
         mandates = [
             PendingMandate(
                 r.id, r.payer, r.payee, r.token, int(r.amount), int(r.nonce), int(r.deadline), int(r.key_id)

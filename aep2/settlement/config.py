@@ -20,6 +20,9 @@
     seconds after which reconcile hands a chunk still ``proving`` back to the queue (default 900)
 ``AEP2_SETTLEMENT_PROVER_DELAY``
     seconds the attestation stand-in sleeps per proof, so crash tests have a window
+``AEP2_ALERT_HEADROOM_BELOW``
+    token base units: a window that finds a payer's headroom below this enqueues a
+    ``payer.headroom_low`` alert (unset: none); where alerts go is :mod:`aep2.alerts.config`'s
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class PipelineConfig:
     prover: str
     policy: WindowPolicy = field(default_factory=WindowPolicy)
     stuck_after: float = 900.0
+    headroom_below: int | None = None
 
     @classmethod
     def from_env(cls) -> PipelineConfig:
@@ -80,6 +84,9 @@ class PipelineConfig:
                 max_count=int(env.get("AEP2_WINDOW_MAX_COUNT", "64")),
             ),
             stuck_after=float(env.get("AEP2_STUCK_AFTER", "900")),
+            headroom_below=int(env["AEP2_ALERT_HEADROOM_BELOW"])
+            if env.get("AEP2_ALERT_HEADROOM_BELOW")
+            else None,
         )
 
     def engine(self) -> Engine:

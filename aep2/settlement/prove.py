@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aep2.agentkey import AgentMandate
+from aep2.settlement import alerting
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.models import ChunkRow, ChunkState, WindowRow, WindowState
 from aep2.settlement.proving import AgentProofJob, AnyProofJob, ChunkProver, ProofJob, ProofMandate
@@ -178,6 +179,7 @@ def _prove_failed(
         chunk = session.get(ChunkRow, chunk_id)
         assert chunk is not None
         chunk.last_error, chunk.updated_at = error, utcnow()
+        alerting.proof_failed(session, chunk, attempts, max_attempts, error)
         if attempts < max_attempts:
             chunk.state = ChunkState.BATCHED.value
             log.warning("chunk_retry chunk=%s attempt=%d error=%r", chunk_id, attempts, error)

@@ -11,6 +11,7 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine, select
 from web3.exceptions import TransactionNotFound
 
+from aep2.settlement import alerting
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.models import OPEN_WINDOW_STATES, ChunkState, WindowRow, WindowState
 from aep2.settlement.records import DEFAULT_SUBMIT_MARGIN, aware, log, sessions, window_chunks
@@ -40,7 +41,8 @@ def reconcile(
       ``PairSettled`` paid it anyway, and rolled back otherwise.
     * proved windows are handed back for submission; chunks untouched for ``stuck_after``
       seconds in ``proving`` (a proof that never came back: worker or prover killed) or in
-      ``batched`` (its task lost with the broker) are handed back for proving.
+      ``batched`` (its task lost with the broker) are handed back for proving, each stuck episode
+      with one ``settlement.chunk_stuck`` alert.
     """
     now = now or utcnow()
     report = ReconcileReport()
@@ -62,6 +64,7 @@ def reconcile(
                     idle = chunk.state in (ChunkState.BATCHED.value, ChunkState.PROVING.value)
                     if idle and age >= stuck_after:
                         report.to_prove.append(chunk.id)
+                        alerting.chunk_stuck(session, chunk, age, stuck_after)
     for window in windows:
         if window.state != WindowState.SUBMITTED.value:
             continue

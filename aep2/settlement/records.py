@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aep2.chain.agent_settlement import AgentPair, AgentSettlement
 from aep2.chain.settlement import Pair, Settlement
+from aep2.settlement import alerting
 from aep2.settlement.models import ChunkMandateRow, ChunkRow, WindowRow, WindowState
 from aep2.store.mandates import transition
 from aep2.store.models import NO_KEY, MandateRow, uint64_key
@@ -108,7 +109,7 @@ def unsettled(session: Session, rows: Sequence[MandateRow], reason: str, now: in
 
 
 def roll_back_window(session: Session, window_id: int, reason: str) -> None:
-    """Fail the window and return its in-flight mandates to accepted, with the reason."""
+    """Fail the window and return its in-flight mandates to accepted, with the reason (and an alert)."""
     window = session.get(WindowRow, window_id)
     assert window is not None
     window.state, window.error = WindowState.FAILED.value, reason
@@ -118,7 +119,8 @@ def roll_back_window(session: Session, window_id: int, reason: str) -> None:
             MandateRow.id.in_(ids), MandateRow.state.in_([s.value for s in IN_FLIGHT])
         )
     ).scalars()
-    transition(session=session, mandate_ids=list(live), to=S.ACCEPTED, reason=reason[:200])
+    returned = transition(session=session, mandate_ids=list(live), to=S.ACCEPTED, reason=reason[:200])
+    alerting.window_failed(session, window, reason, returned)
 
 
 def aware(value: datetime) -> datetime:

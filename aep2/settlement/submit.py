@@ -32,6 +32,7 @@ from aep2.chain.events import (
 from aep2.chain.reverts import simulate
 from aep2.chain.settlement import Pair, Settlement
 from aep2.chain.transactions import TransactionFailed
+from aep2.settlement import alerting
 from aep2.settlement.chain_access import Chain
 from aep2.settlement.models import WindowRow, WindowState
 from aep2.settlement.records import (
@@ -214,7 +215,8 @@ def settle_pairs_by_events(
 
     ``result`` is the window's own transaction (None when it never made it on chain); a pair not
     paid there may still have been paid by another transaction of the same range (a rebroadcast
-    twin), found by its event. Anything else goes back to accepted, or fails past its deadline.
+    twin), found by its event. Anything else goes back to accepted, or fails past its deadline,
+    with a ``settlement.pair_skipped`` alert.
     """
     paid, skipped = _outcomes(result)
     for chunk in window_chunks(session, window.id):
@@ -233,6 +235,7 @@ def settle_pairs_by_events(
                 why = skipped.get(exact[:4])
                 reason = f"skipped on chain: {why}" if why is not None else lost
                 unsettled(session, rows, reason, now, submit_margin)
+                alerting.pair_skipped(session, window, chunk, pair, why, reason, rows)
 
 
 def apply_receipt(

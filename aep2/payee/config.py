@@ -90,6 +90,15 @@ class Settings(BaseSettings):
         max_length=1,
         description="the paid A2A skill at /a2a/ (one per agent: the skill id is part of the call's ref)",
     )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="where `aep2 alerts send` POSTs the store's alerts (docs/alerts.md); "
+        "null: AEP2_ALERT_WEBHOOK_URL",
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="the whsec_ secret signing them (Standard Webhooks); null: AEP2_ALERT_WEBHOOK_SECRET",
+    )
 
     @field_validator("escrow")
     @classmethod

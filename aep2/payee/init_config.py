@@ -73,6 +73,15 @@ tools:
 # id is part of every call's ref. `handler` picks a built-in: oracle, echo.
 skills:
   - {{id: oracle, handler: oracle, price: 1000, description: "answers any question"}}
+
+# Alerts (docs/alerts.md): settlement failures, skipped pairs, failed proofs, stuck chunks, agent
+# key revocations, low payer headroom. They collect in the store's outbox; `aep2 alerts send
+# --config payee.yaml` (or the workers' aep2.send_alerts task) POSTs each to this URL, signed per
+# Standard Webhooks with the whsec_ secret (`aep2 alerts new-secret` makes one; the receiver holds
+# the same string). null: AEP2_ALERT_WEBHOOK_URL and AEP2_ALERT_WEBHOOK_SECRET; better keep the
+# secret in the environment than in this file.
+alert_webhook_url: null
+alert_webhook_secret: null
 """
 
 

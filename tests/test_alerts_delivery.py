@@ -197,7 +197,7 @@ def test_a_sender_killed_mid_delivery_is_restarted_and_delivers(
         for r in (first, second):
             verify_standard_webhook(SECRET, r)
         assert first.id == second.id == row.webhook_id and first.body == second.body
-        assert second.at - first.at >= 6, "not before the dead sender's lease ran out"
+        assert second.at - first.at >= 5.5, "not before the dead sender's lease (6 s from its claim) ran out"
         deadline = time.monotonic() + 20
         while rows(store)[0].status != "delivered":
             assert time.monotonic() < deadline, log.read_text()

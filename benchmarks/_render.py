@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -21,13 +22,21 @@ def ratio(x402: float, aep2: float) -> str:
     return f"{x402 / aep2:,.1f}x less" if aep2 < x402 else f"{aep2 / x402:,.1f}x more"
 
 
-def save(fig: Figure, ax: Axes, path: Path, title: str, xlabel: str, ylabel: str) -> Path:
+def save(
+    fig: Figure,
+    ax: Axes,
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    legend_loc: Literal["best", "lower left"] = "best",
+) -> Path:
     """Labels, grid and legend as every plot of the report has them; written to ``path``."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc=legend_loc)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

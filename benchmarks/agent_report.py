@@ -45,9 +45,10 @@ def _gas_line(row: Row, x402: float) -> str:
 def _setup_cell(setup: Row) -> str:
     if setup["seconds"] is None:
         return "cached, not measured"
-    where = "this run" if setup["ran"] else "cached (prover_bench.sh)"
-    peak = setup["peak_rss_mib"] / 1024
-    return f"{setup['seconds']:.0f} s ({setup['cpu_seconds']:.0f} CPU-s), {peak:.1f} GiB, {where}"
+    where = "this run" if setup["ran"] else "cached keys, an earlier run"
+    peak, cpu = setup["peak_rss_mib"] / 1024, setup["cpu_seconds"]
+    cpu_text = "CPU-s not recorded" if cpu is None else f"{cpu:.0f} CPU-s"
+    return f"{setup['seconds']:.0f} s ({cpu_text}), {peak:.1f} GiB, {where}"
 
 
 def _proving_lines(proving: Sequence[Row]) -> list[str]:
@@ -130,22 +131,17 @@ def agent_plot(run: Mapping[str, Any], path: Path) -> Path:
             (r for r in chosen if all(r.get(k) == v for k, v in where.items())), key=lambda r: r["n"]
         )
 
-    for scheme, workload, style, color, label in (
-        ("aep2 agent keys", "streaming", "o-", "tab:blue", "aep2 agent keys, streaming (measured)"),
-        ("aep2 agent keys", "scattered", "s", "tab:green", "aep2 agent keys, scattered (measured)"),
-        ("aep2 EIP-712", "scattered", "^", "tab:purple", "aep2 EIP-712, scattered (measured / composed)"),
-        (
-            "x402 batch-settlement",
-            "streaming",
-            "d--",
-            "tab:orange",
-            "x402 batch-settlement, streaming (published)",
-        ),
+    for scheme, workload, style, color in (
+        ("aep2 agent keys", "streaming", "o-", "tab:blue"),
+        ("aep2 agent keys", "scattered", "s", "tab:green"),
+        ("aep2 EIP-712", "scattered", "^", "tab:purple"),
+        ("x402 batch-settlement", "streaming", "d--", "tab:orange"),
     ):
         chosen = series(scheme, workload)
         if chosen:
             x, y = [r["n"] for r in chosen], [r["gas_per_payment"] for r in chosen]
-            ax.plot(x, y, style, color=color, label=label)
+            sources = " / ".join(sorted({r["source"] for r in chosen}))
+            ax.plot(x, y, style, color=color, label=f"{scheme}, {workload} ({sources})")
     for r in series("x402 batch-settlement", "scattered", opens_channel=False):
         ax.axhline(r["gas_per_payment"], color="tab:orange", linestyle="-.", linewidth=0.8)
     ax.plot(
@@ -163,4 +159,5 @@ def agent_plot(run: Mapping[str, Any], path: Path) -> Path:
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     title = "Agent keys: settlement gas per payment"
-    return save(fig, ax, path, title, "payments per proof (aep2) or per claim (x402)", "gas per payment")
+    xlabel = "payments per proof (aep2) or per claim (x402)"
+    return save(fig, ax, path, title, xlabel, "gas per payment", legend_loc="lower left")

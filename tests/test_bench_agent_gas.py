@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from web3 import Web3
 
 from aep2.devnet import Anvil
 from aep2.prover import circuit_id
+from benchmarks import _agent_circuits
+from benchmarks._agent_circuits import SetupRecord
 from benchmarks.agent_gas import STREAMING, measure_agent_gas, parse_sizes
 from tests.groth16_support import agent_verifier_artifact
 
@@ -54,3 +59,18 @@ def test_streaming_at_n1_is_a_real_proof_settled_and_measured(w3: Web3, anvil: A
     assert proving.circuit_id == circuit_id(1, 1, "agent") and proving.prove_s == (row.prove_s,)
     assert 100 < proving.peak_rss_mib < 4_000 and proving.key_load_s > 0 and row.prove_cpu_s > 0
     assert any("proved in" in line for line in lines)
+
+
+def test_a_measured_setup_is_remembered_for_later_runs_with_cached_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_agent_circuits, "SETUP_RESULTS", tmp_path / "agent_setup.json")
+    monkeypatch.setattr(_agent_circuits, "PROVER_RESULTS", tmp_path / "prover.json")
+    _agent_circuits._remember(SetupRecord("aep2-agent-v9-n8-p8", 1_000, True, 12.5, 20.0, 300, "this run"))
+    _agent_circuits._remember(SetupRecord("aep2-agent-v9-n8-p8", 1_000, True, 11.0, 19.0, 310, "this run"))
+    cached = _agent_circuits._cached_setup("aep2-agent-v9-n8-p8", 1_000)
+    assert (cached.ran, cached.seconds, cached.cpu_seconds, cached.peak_rss_mib) == (False, 11.0, 19.0, 310)
+    assert "measured by this bench" in cached.source
+    assert len(json.loads((tmp_path / "agent_setup.json").read_text())) == 1
+    unknown = _agent_circuits._cached_setup("aep2-agent-v9-n16-p8", 5)
+    assert unknown.seconds is None and unknown.source == "cached keys; setup not measured"

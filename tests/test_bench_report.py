@@ -28,3 +28,15 @@ def test_the_plots_are_png_files(tmp_path: Path) -> None:
     for path in (report.gas_plot(RUN, tmp_path / "gas.png"), report.latency_plot(RUN, tmp_path / "lat.png")):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 10_000
+
+
+def test_the_committed_run_has_its_agent_rows_each_with_a_source() -> None:
+    text = report.table(RUN)
+    measured = RUN["agent_keys"]["rows"]
+    assert measured and all(r["source"] == "measured" for r in measured)
+    for row in RUN["agent_comparison"]["rows"]:
+        assert row["source"] in {"measured", "composed", "published"}
+        assert f"| {row['workload']} | {row['scheme']} |" in text
+    assert all(
+        r["source"] == "published" for r in RUN["agent_comparison"]["rows"] if "x402 batch" in r["scheme"]
+    )

@@ -2,6 +2,7 @@
 
     python -m benchmarks [--calls 50] [--concurrency 4] [--settle-calls 2] [--sizes 1x1,2x1,...]
                          [--agent-streaming 1x1,64x8,512x8,1024x8] [--agent-scattered 8x8,16x8,64x32]
+                         [--agent-settle-size 1024x8]
 
 Phases, all on the same chain and the same ``TestUSDC``:
 
@@ -17,7 +18,10 @@ Phases, all on the same chain and the same ``TestUSDC``:
    with each size's proving seconds and peak memory measured in the run; keys are set up once per
    size and cached (minutes the first time: ~5 min and 10.7 GB at 1024x8). The rows are composed
    with the EIP-712 scattered rows and x402 ``batch-settlement``'s published gas figures
-   (``benchmarks.agent_rows``, ``benchmarks.x402_batch_published``).
+   (``benchmarks.agent_rows``, ``benchmarks.x402_batch_published``);
+6. window close → on-chain settled for agent mandates at the largest size
+   (``benchmarks.agent_settle_latency``): one agent key pays N calls over HTTP, the real Celery
+   worker proves the window with the real agent keys and submits one ``settleMany``.
 
 The EIP-712 family's proving time and memory per size come from ``benchmarks/prover_bench.sh`` (a
 dev setup per size takes minutes to an hour, too long for every run); they are copied in with their
@@ -41,6 +45,7 @@ from aep2.settlement.planner import CircuitSize
 from benchmarks import agent_gas, agent_rows, report, x402_batch_published
 from benchmarks._timing import RESULTS, write_results
 from benchmarks.aep2_calls import run_aep2_calls
+from benchmarks.agent_settle_latency import measure_agent_settle_latency
 from benchmarks.gas_by_size import DEFAULT_SIZES, Size, measure_gas_by_size
 from benchmarks.settle_latency import measure_settle_latency
 from benchmarks.x402_baseline import run_baseline
@@ -67,24 +72,33 @@ def run(
         owner, submitter, funder = node.private_keys[0], node.private_keys[1], node.private_keys[2]
         spec = VerifierSpec(1, 1, 1, load_artifact("BatchVerifierN1P1"))
         stack = deploy_stack(w3, owner, verifiers=[spec])
-        print("1/5 per-call x402 exact …", flush=True)
+        print("1/6 per-call x402 exact …", flush=True)
         x402 = run_baseline(node, stack.token, calls=calls, concurrency=concurrency)
-        print("2/5 aep2 per call …", flush=True)
+        print("2/6 aep2 per call …", flush=True)
         aep2 = run_aep2_calls(node, stack.escrow, stack.token, calls=calls, concurrency=concurrency)
-        print("3/5 aep2 call → settlement (real Groth16, Celery worker) …", flush=True)
+        print("3/6 aep2 call → settlement (real Groth16, Celery worker) …", flush=True)
         settle = measure_settle_latency(
             node, stack.escrow, stack.token, size=CircuitSize(1, 1, 1), submitter_key=submitter,
             funder_key=funder, calls=settle_calls,
         )  # fmt: skip
-        print("4/5 gas per payment by circuit size …", flush=True)
+        print("4/6 gas per payment by circuit size …", flush=True)
         gas = measure_gas_by_size(w3, node, sizes=sizes)
-        print("5/5 agent keys: real proofs per size, streaming and scattered …", flush=True)
+        print("5/6 agent keys: real proofs per size, streaming and scattered …", flush=True)
         agents = agent_gas.measure_agent_gas(
             w3, node, streaming=agent.agent_streaming, scattered=agent.agent_scattered,
             memory_budget_gib=agent.agent_memory_budget_gib,
             x402_transfer_gas=round(x402.gas_per_payment_median),
             progress=lambda line: print(line, flush=True),
         )  # fmt: skip
+        latency = None
+        if agent.agent_settle_size:
+            n, p = agent.agent_settle_size
+            print(
+                f"6/6 agent window close → settled at N={n} P={p} (real proof, Celery worker) …", flush=True
+            )
+            latency = measure_agent_settle_latency(
+                node, owner, n=n, p=p, submitter_key=submitter, funder_key=funder
+            ).to_dict()
     x402_dict = x402.to_dict(samples=True)
     x402_dict["paid_payee_ms"] = [p["payee_ms"] for p in x402_dict.pop("payments")]
     return {
@@ -103,9 +117,16 @@ def run(
         "prover": _prover_rows(),
         "agent_keys": agents.to_dict(),
         "agent_comparison": agent_rows.compose(
-            agents.to_dict(), gas.to_dict(), x402.gas_per_payment_median, x402_batch_published.load()
+            agents.to_dict(), gas.to_dict(), x402.gas_per_payment_median, x402_batch_published.load(), latency
         ),
     }
+
+
+def _one_size(text: str) -> tuple[int, int] | None:
+    sizes = agent_gas.parse_sizes(text)
+    if len(sizes) > 1:
+        raise argparse.ArgumentTypeError(f"one size NxP, not {text!r}")
+    return sizes[0] if sizes else None
 
 
 def main() -> None:
@@ -136,6 +157,13 @@ def main() -> None:
         type=float,
         default=agent_gas.MEMORY_BUDGET_GIB,
         help="skip agent sizes whose keys would need more (default 16)",
+    )
+    parser.add_argument(
+        "--agent-settle-size",
+        type=_one_size,
+        default=(1024, 8),
+        help="agent size NxP for window close → on-chain settled with one agent key's N calls "
+        "(default 1024x8, the largest streaming size; '' to skip)",
     )
     args = parser.parse_args()
     result = run(args.calls, args.concurrency, args.settle_calls, args.sizes, args)

@@ -19,10 +19,7 @@ STREAMING_TARGET = 100  # streaming: at most 1/100 of x402 exact per payment at 
 STREAMING_MOONSHOT = 250
 SCATTERED_TARGET = 5  # scattered: at most 1/5
 SCATTERED_MAX_PER_PAIR = 2  # "one or two mandates per pair"
-LATENCY_NOT_MEASURED = (
-    "not measured in this run: benchmarks.settle_latency closes, proves and settles a window of "
-    "EIP-712 mandates only"
-)
+LATENCY_NOT_MEASURED = "not measured in this run (`--agent-settle-size ''` skipped it)"
 
 Row = dict[str, Any]
 
@@ -171,10 +168,27 @@ def memory_limit(proving: Sequence[Mapping[str, Any]], budget_gib: float) -> Row
     }
 
 
+def latency_text(latency: Mapping[str, Any] | None) -> str:
+    """``benchmarks.agent_settle_latency``'s result in one line, or why there is none."""
+    if latency is None:
+        return LATENCY_NOT_MEASURED
+    proving = ", ".join(f"{s:.0f} s" for s in latency["proving_s"])
+    return (
+        f"{latency['close_to_settled_s']:.0f} s at agent {latency['circuit']} ({latency['calls']} paid calls "
+        f"of one agent key over HTTP, {latency['chunks']} chunk(s) proved in {proving} by the Celery "
+        f"worker, one settleMany of {latency['settle_gas']:,} gas, tx {latency['tx_hash'][:10]}…)"
+    )
+
+
 def compose(
-    agent: Mapping[str, Any], gas_by_size: Mapping[str, Any], x402_exact_gas: float, published: Published
+    agent: Mapping[str, Any],
+    gas_by_size: Mapping[str, Any],
+    x402_exact_gas: float,
+    published: Published,
+    latency: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every agent-key row of the run and what they add up to (see the module docstring)."""
+    """Every agent-key row of the run and what they add up to (see the module docstring);
+    ``latency`` is ``benchmarks.agent_settle_latency``'s result at the largest size, if measured."""
     measured = agent_rows(agent, x402_exact_gas)
     stream_sizes = [r["n"] for r in measured if r["workload"] == "streaming"]
     rows = [
@@ -198,5 +212,6 @@ def compose(
             "test_commit": published.test_commit,
             "measures": published.measures,
         },
-        "window_close_to_settled_at_largest": LATENCY_NOT_MEASURED,
+        "window_close_to_settled_at_largest": latency_text(latency),
+        "agent_settle_latency": dict(latency) if latency is not None else None,
     }

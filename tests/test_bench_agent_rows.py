@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.agent_rows import LATENCY_NOT_MEASURED, compose, memory_limit
+from benchmarks.agent_rows import LATENCY_NOT_MEASURED, compose, latency_text, memory_limit
 from benchmarks.x402_batch_published import load
 
 X402 = 68_312.0
@@ -119,3 +119,14 @@ def test_one_size_alone_extrapolates_proportionally() -> None:
 def test_the_latency_row_says_it_was_not_measured(composed: dict[str, Any]) -> None:
     assert composed["window_close_to_settled_at_largest"] == LATENCY_NOT_MEASURED
     assert LATENCY_NOT_MEASURED.startswith("not measured in this run")
+
+
+def test_a_measured_close_to_settled_latency_is_reported_with_its_circuit_and_transaction() -> None:
+    latency = {
+        "circuit": "N=1024,P=8", "calls": 1024, "chunks": 1, "close_to_settled_s": 241.4,
+        "proving_s": [230.2], "settle_gas": 285_000, "tx_hash": "0x" + "ab" * 32,
+    }  # fmt: skip
+    text = latency_text(latency)
+    assert text.startswith("241 s at agent N=1024,P=8 (1024 paid calls")
+    assert "proved in 230 s" in text and "285,000 gas" in text and "0xabababab" in text
+    assert latency_text(None) == LATENCY_NOT_MEASURED

@@ -27,16 +27,18 @@ HORIZON_S = 3_600
 def payee_app(
     *, rpc_url: str, chain_id: int, escrow: str, token: str, payee_key: str, price: int, database_url: str
 ) -> FastAPI:
-    """The paid API: ``GET /paid`` costs ``price`` base units of ``token`` through aep2; ``GET /free``
-    is the same answer without payment. Mandates land in ``database_url`` (schema already created)."""
+    """The paid API: ``GET /paid`` costs ``price`` base units of ``token`` through aep2, paid with an
+    EIP-712 or an agent-key mandate; ``GET /free`` is the same answer without payment. Mandates land
+    in ``database_url`` (schema already created)."""
     settings = Settings(
         chain_id=chain_id, escrow=escrow, tokens=[token], payee_key=payee_key,
         settlement_horizon_seconds=HORIZON_S, rpc_url=rpc_url, database_url=database_url,
+        mandate_kinds=["eip712", "agent"],
         routes=[Route(path="/paid", price=price, description="one paid call")],
     )  # fmt: skip
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
     chain = Web3ChainView(w3, settings.escrow)
-    app = create_app(settings=settings, engine=make_engine(database_url), chain=chain)
+    app = create_app(settings=settings, engine=make_engine(database_url), chain=chain, agent_keys=chain)
 
     @app.get("/free")
     async def free(request: Request) -> dict[str, Any]:

@@ -5,8 +5,8 @@ mandate's sequence runs per (payer, payee), an agent mandate's per (agent key, p
 being the escrow's (so per chain and escrow). Neither journal affects the other.
 
 A sequence's row holds ``reserved``, the end of the highest block any payer process reserved
-(written in a ``synchronous=FULL`` transaction), and ``last_nonce``, the highest nonce handed out
-(written with each decision). A block starts above both, and above the payee's ``nonceFloor``; the
+(fsynced before a nonce of the block is signed), and ``last_nonce``, the highest nonce handed
+out (written with each decision). A block starts above both, and above the payee's ``nonceFloor``; the
 first block of a sequence in a process holds one nonce and each next one twice as many, up to
 ``MAX_BLOCK``. So a crash at any instant can burn the rest of a block (gaps are allowed) but never
 hand a nonce out twice, not even after a power loss; :meth:`Nonces.give_back` returns the unused
@@ -88,7 +88,7 @@ class Nonces:
 
     def take(self, cursor: Any, sequence: Sequence, floor: int | None) -> int:
         """Hand out the next nonce, reserving a new block first (in the caller's transaction, which
-        must then be durable) if ours has none left; the journal's ``last_nonce`` moves with it."""
+        must then be fsynced) if ours has none left; the journal's ``last_nonce`` moves with it."""
         nonce = self.peek(sequence, floor)
         if nonce is None:
             nonce = self._reserve(cursor, sequence, floor)

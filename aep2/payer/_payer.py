@@ -223,12 +223,12 @@ class Payer:
         *, approved: bool,
     ) -> tuple[Mandate | AgentMandate, bytes]:  # fmt: skip
         """The decision's transaction, under the gate: windows (from the lease, or the ledger and a new
-        lease), approval, nonce, audit row; durable when it reserves a lease or a nonce block."""
+        lease), approval, nonce, audit row; fsynced when it reserved a lease or a nonce block."""
         sequence = self._sequence(request, kind.agent)
         leased = self._budget.covers(policy, request, now)
-        durable = not leased or self._nonces.peek(sequence, request.nonce_floor) is None
+        blocked = self._nonces.peek(sequence, request.nonce_floor) is None  # a new block is needed
         rejection: PayerError | None = None
-        with self._journal.transaction(durable=durable) as cursor:
+        with self._journal.transaction() as cursor:
             try:
                 ledger = None if leased else self._windows(cursor, policy, request, now)
                 fail_closed(lambda: check_approval(policy, request, approved=approved))
@@ -247,6 +247,8 @@ class Payer:
             self._journal.append(cursor, entry)
         if rejection is not None:
             raise rejection
+        if blocked or not leased:  # reserved a nonce block or a lease: durable before it is used
+            self._journal.sync()
         return mandate, digest
 
     def _windows(self, cursor: Any, policy: Policy, request: PaymentRequest, now: float) -> Ledger:

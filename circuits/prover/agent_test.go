@@ -24,6 +24,7 @@ func TestFamilies(t *testing.T) {
 		{prover.Size{N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
 		{prover.Size{Family: "batch", N: 4, P: 2}, "aep2-batch-v3-n4-p2", "BatchVerifierN4P2"},
 		{prover.Size{Family: "agent", N: 4, P: 2}, "aep2-agent-v4-n4-p2", "AgentVerifierN4P2"},
+		{prover.Size{Family: "test", N: 4096, P: 1}, "aep2-test-v1-n4096-p1", "TestVerifierN4096P1"},
 	} {
 		if got := c.size.ID(); got != c.id {
 			t.Errorf("%+v: id %s, want %s", c.size, got, c.id)
@@ -31,9 +32,19 @@ func TestFamilies(t *testing.T) {
 		if got := c.size.ContractName(); got != c.name {
 			t.Errorf("%+v: contract %s, want %s", c.size, got, c.name)
 		}
+		if got, err := prover.ParseID(c.id); err != nil || got.ID() != c.id {
+			t.Errorf("ParseID(%s) = %+v, %v", c.id, got, err)
+		}
 	}
-	if err := (prover.Size{Family: "eip712", N: 1, P: 1}).Validate(); err == nil {
-		t.Error("unknown family accepted")
+	for _, id := range []string{"aep2-agent-v1-n4-p2", "aep2-agent-v4-n4-p5", "aep2-agent-v4-n4", "aep2-eip712-v4-n1-p1", "cube"} {
+		if s, err := prover.ParseID(id); err == nil {
+			t.Errorf("ParseID(%s) = %+v, want an error", id, s)
+		}
+	}
+	for _, s := range []prover.Size{{Family: "eip712", N: 1, P: 1}, {Family: "test", N: 2, P: 2}, {Family: "agent", N: 4096, P: 1}} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
 	}
 }
 

@@ -153,6 +153,9 @@ func (s *Server) dispatch(req *ServeRequest) (any, error) {
 		}
 		return InfoOf(size, k.CCS), nil
 	case "prove":
+		if size.Fam() == FamilyTest {
+			return nil, fmt.Errorf("%w: the test family is proved by `aep2-prover prove` only", errBadRequest)
+		}
 		if size.Fam() == FamilyAgent {
 			return s.proveAgent(size, req.Params.AgentSettlement)
 		}

@@ -27,7 +27,7 @@ func newFlags(name string, stderr io.Writer) *sizeFlags {
 	f.fs.SetOutput(stderr)
 	f.fs.IntVar(&f.size.N, "n", 1, "mandate slots N")
 	f.fs.IntVar(&f.size.P, "p", 1, "pair slots P")
-	f.fs.StringVar(&f.size.Family, "family", prover.FamilyBatch, "circuit family: batch (EIP-712 mandates) or agent (agent-key mandates)")
+	f.fs.StringVar(&f.size.Family, "family", prover.FamilyBatch, "circuit family: batch (EIP-712 mandates), agent (agent-key mandates) or test (N multiplications, for tests and timings)")
 	f.fs.StringVar(&f.home, "home", "", "key cache root (default $AEP2_HOME, else ~/.aep2)")
 	return f
 }
@@ -187,6 +187,17 @@ func runProve(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 // proveRequest reads the family's request, checks it natively and proves it.
 func proveRequest(f *sizeFlags, in string, stdin io.Reader) (*prover.Proof, error) {
+	if f.size.Fam() == prover.FamilyTest {
+		var req prover.TestRequest
+		if err := readJSON(in, stdin, &req); err != nil {
+			return nil, err
+		}
+		k, err := prover.LoadKeys(f.size, f.dir())
+		if err != nil {
+			return nil, err
+		}
+		return prover.ProveTest(f.size, k.CCS, k.PK, &req)
+	}
 	if f.size.Fam() == prover.FamilyAgent {
 		var req witness.AgentRequest
 		if err := readJSON(in, stdin, &req); err != nil {
@@ -286,6 +297,9 @@ func runDevRequest(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	f := newFlags("dev-request", stderr)
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if f.size.Fam() == prover.FamilyTest {
+		return writeJSON(stdout, prover.TestRequest{X: "3"})
 	}
 	counts := make([]int, f.size.P)
 	for i := 0; i < f.size.N; i++ {

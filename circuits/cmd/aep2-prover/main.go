@@ -26,6 +26,7 @@ commands:
   info             constraint counts as JSON
   serve            JSON lines on stdin, one reply per line on stdout
   dev-request      a request filling every slot, signed by public TEST keys (benchmarks)
+  ceremony         the multi-party trusted setup (phase 1, phase 2 per circuit, seal, verify-transcript)
 
 common flags: --n N --p P (circuit size), --home DIR (default $AEP2_HOME or ~/.aep2)
 `
@@ -40,6 +41,7 @@ var commands = map[string]func(args []string, stdin io.Reader, stdout, stderr io
 	"info":            runInfo,
 	"serve":           runServe,
 	"dev-request":     runDevRequest,
+	"ceremony":        runCeremony,
 }
 
 func main() {

@@ -185,14 +185,15 @@ def render(console: Console, s: DemoSummary) -> None:
         "~8k constraints each), an EIP-712 proof of N=1 spends it on one (~600k constraints).[/]"
     )
     payers = Table(title=f"payers after settlement (read from the escrow; payee {s.payee})")
-    payers.add_column("payer", overflow="fold")
+    payers.add_column("payer", no_wrap=True)
     for column in ("pays with", "calls", "deposited", "balance", "high-water nonce", "key spent"):
         payers.add_column(column, justify="right")
     for p in s.payers:
         kind = "EIP-712" if p.key_id is None else f"agent key #{p.key_id}"
         spent = "" if p.key_spent is None else f"{p.key_spent:,}"
+        short = f"{p.address[:8]}…{p.address[-6:]}"  # the full address is in the escrow's events
         payers.add_row(
-            p.address, kind, str(p.calls), f"{p.deposited:,}", f"{p.balance:,}", str(p.high_water), spent
+            short, kind, str(p.calls), f"{p.deposited:,}", f"{p.balance:,}", str(p.high_water), spent
         )
     console.print(payers)
 

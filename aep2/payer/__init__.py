@@ -20,6 +20,7 @@ from aep2.payer._engine import PolicyEngine
 from aep2.payer._payer import DEFAULT_DEADLINE_MARGIN, FAILED, Payer
 from aep2.payer._policy import ActiveHours, Policy, load_policy, parse_policy
 from aep2.payer._request import PaymentRequest, parse_requirement, select_aep2
+from aep2.payer._routes import RouteCache
 from aep2.payer._signer import CallbackSigner, LocalKeySigner, Signer, typed_data_digest
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "PaymentRequest",
     "Policy",
     "PolicyEngine",
+    "RouteCache",
     "Signer",
     "default_path",
     "encode_any",

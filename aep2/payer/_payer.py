@@ -53,6 +53,7 @@ from aep2.payer._engine import PolicyEngine, check_approval, check_request, chec
 from aep2.payer._nonces import Sequence
 from aep2.payer._policy import Policy
 from aep2.payer._request import PaymentRequest, parse_requirement
+from aep2.payer._routes import RouteCache
 from aep2.payer._signer import LocalKeySigner, Signer
 
 FAILED = "failed"
@@ -127,6 +128,8 @@ class Payer:
         self._budget = self._journal.budget(self.address)
         self._nonces = self._journal.nonces
         self._account_key: bytes | None = None
+        self.routes = RouteCache()
+        """Terms of the routes this payer paid, for transports that pay on the first request."""
 
     @property
     def address(self) -> str:

@@ -15,6 +15,7 @@ message that names the offending value, and the context it was raised with::
     │   └── PaymentRequestError   the payee's requirements are unusable or do not match the call
     ├── EvidenceError             a dispute evidence file fails a check (``aep2 evidence verify``)
     ├── WebhookVerificationError  an alert webhook's signature or timestamp does not check out
+    ├── CeremonyError             a ceremony step refused; a transcript or deployed verifier fails a check
     └── ConfigurationError        aep2 itself is set up wrongly (not the caller's fault)
 """
 
@@ -106,6 +107,10 @@ class Reason(StrEnum):
     # alert webhooks, on the receiving side (docs/alerts.md)
     WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
     WEBHOOK_TIMESTAMP_STALE = "webhook_timestamp_stale"
+    # the trusted-setup ceremony (docs/ceremony.md)
+    CEREMONY_REFUSED = "ceremony_refused"
+    TRANSCRIPT_INVALID = "transcript_invalid"
+    VERIFIER_NOT_FROM_TRANSCRIPT = "verifier_not_from_transcript"
 
 
 NONCE_REASONS: frozenset[Reason] = frozenset(
@@ -167,6 +172,13 @@ class WebhookVerificationError(Aep2Error):
     """A received alert webhook fails Standard Webhooks verification (``aep2.alerts.verify``)."""
 
     default_reason = Reason.WEBHOOK_SIGNATURE_INVALID
+
+
+class CeremonyError(Aep2Error):
+    """A ceremony command refused, a transcript failed verification (the message names the first
+    bad step), or an escrow's verifier is not the one a transcript seals (``aep2.ceremony``)."""
+
+    default_reason = Reason.CEREMONY_REFUSED
 
 
 class ConfigurationError(Aep2Error):

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from aep2.cli import agent_key, alerts, demo, devnet, evidence, mandate, pay, payee, worker
+from aep2.cli import (
+    agent_key,
+    alerts,
+    ceremony,
+    demo,
+    devnet,
+    evidence,
+    mandate,
+    pay,
+    payee,
+    verifier,
+    worker,
+)
 from aep2.cli._errors import run_reporting_errors
 
 app = typer.Typer(help="aep2: per-call payments for AI agents.", no_args_is_help=True)
@@ -19,6 +31,8 @@ app.command(name="demo")(demo.run)
 app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(evidence.evidence_app, name="evidence")
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(ceremony.ceremony_app, name="ceremony")
+app.add_typer(verifier.verifier_app, name="verifier")
 
 
 def main() -> None:

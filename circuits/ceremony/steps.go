@@ -37,12 +37,21 @@ func stepName(t Transcript, phase, i int, path string) string {
 }
 
 // readContribution reads a contributed state and checks it against its
-// receipt: the hash its contributor published must be the file's.
+// receipt first: the hash its contributor published must be the file's.
 func readContribution[T any](path string, read func(string) (T, []byte, error)) (T, []byte, *Receipt, error) {
 	var zero T
 	rec, err := readReceipt(path)
 	if err != nil {
 		return zero, nil, nil, err
+	}
+	if rec != nil {
+		h, err := fileHash(path)
+		if err != nil {
+			return zero, nil, nil, err
+		}
+		if rec.Hash != hexHash(h) {
+			return zero, nil, nil, fmt.Errorf("the file's SHA-256 is %s but its receipt (the hash its contributor published) says %s: the file changed after the contribution", hexHash(h), rec.Hash)
+		}
 	}
 	state, h, err := read(path)
 	if err != nil {
@@ -50,8 +59,6 @@ func readContribution[T any](path string, read func(string) (T, []byte, error)) 
 	}
 	if rec == nil {
 		rec = &Receipt{File: filepath.Base(path)}
-	} else if rec.Hash != hexHash(h) {
-		return zero, nil, nil, fmt.Errorf("the file's SHA-256 is %s but its receipt (the hash its contributor published) says %s: the file changed after the contribution", hexHash(h), rec.Hash)
 	}
 	rec.Hash = hexHash(h)
 	if n, ok := stateNumber(path); ok {

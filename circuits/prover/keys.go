@@ -97,11 +97,18 @@ func LoadKeys(size Size, dir string) (*Keys, error) {
 
 // LoadVerifyingKey reads only the verifying key of size from dir.
 func LoadVerifyingKey(dir string) (groth16.VerifyingKey, error) {
-	vk := groth16.NewVerifyingKey(ecc.BN254)
 	if _, err := os.Stat(filepath.Join(dir, vkFile)); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNoKeys)
 	}
-	return vk, readFile(filepath.Join(dir, vkFile), vk.ReadFrom)
+	return ReadVerifyingKey(filepath.Join(dir, vkFile))
+}
+
+// ReadVerifyingKey reads a verifying key file in either of gnark's
+// encodings (the cache's raw one, a ceremony transcript's compressed one),
+// checking every point.
+func ReadVerifyingKey(path string) (groth16.VerifyingKey, error) {
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	return vk, readFile(path, vk.ReadFrom)
 }
 
 func readFile(path string, read func(io.Reader) (int64, error)) error {

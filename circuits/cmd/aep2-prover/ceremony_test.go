@@ -60,6 +60,10 @@ func TestCeremonyKeysWorkUnchanged(t *testing.T) {
 	if !strings.Contains(sol, "contract TestVerifierN3P1 ") {
 		t.Fatalf("export-solidity wrote no TestVerifierN3P1")
 	}
+	final := filepath.Join(dir, "phase2", "aep2-test-v1-n3-p1", "verifying.key")
+	if fromTranscript := run(t, "", append([]string{"export-solidity", "--vk", final}, circuit...)...); fromTranscript != sol {
+		t.Fatal("the verifier exported from the transcript's final key differs from the key cache's")
+	}
 	report := run(t, "", "ceremony", "verify-transcript", "--dir", dir, "--home", home)
 	if !strings.Contains(report, `"aep2-test-v1-n3-p1": "`+keys+`"`) {
 		t.Fatalf("verify-transcript did not check the key cache: %s", report)

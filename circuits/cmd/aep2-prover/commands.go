@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/consensys/gnark/backend/groth16"
+
 	"github.com/aep2/aep2/circuits/internal/fixture"
 	"github.com/aep2/aep2/circuits/prover"
 	"github.com/aep2/aep2/circuits/witness"
@@ -254,10 +256,17 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 func runExportSolidity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	f := newFlags("export-solidity", stderr)
 	out := f.fs.String("out", "-", "where to write the .sol file (- for stdout)")
+	vkPath := f.fs.String("vk", "", "the verifying key file to export (a ceremony transcript's phase2/<id>/verifying.key) instead of the key cache's")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	vk, err := prover.LoadVerifyingKey(f.dir())
+	var vk groth16.VerifyingKey
+	var err error
+	if *vkPath != "" {
+		vk, err = prover.ReadVerifyingKey(*vkPath)
+	} else {
+		vk, err = prover.LoadVerifyingKey(f.dir())
+	}
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,10 @@ class Payer:
         self.deadline_margin = deadline_margin
         self._approve = approve
         self._clock = clock
-        self._journal = _journal.attach(str(self.engine.url.database))
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+            raise ConfigurationError(f"the payer's database must be a SQLite file, not {self.engine.url}")
+        self._journal = _journal.attach(database)
         self._budget = self._journal.budget(self.address)
         self._nonces = self._journal.nonces
         self._account_key: bytes | None = None

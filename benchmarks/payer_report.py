@@ -66,6 +66,9 @@ def summary(hot: list[dict[str, Any]], sdk: list[dict[str, Any]], history: dict[
     out: dict[str, Any] = {}
     for i, kind in enumerate(("eip712", "agent")):
         out[f"mandates_per_s_{kind}"] = _median(hot, lambda r, i=i: r["throughput"][i]["mandates_per_s"])
+        out[f"cpu_us_per_mandate_{kind}"] = _median(
+            hot, lambda r, i=i: r["throughput"][i].get("cpu_us_per_mandate", float("nan"))
+        )
         out[f"per_call_median_us_{kind}"] = _median(
             hot, lambda r, i=i: r["throughput"][i]["per_call"]["median_us"]
         )

@@ -214,23 +214,44 @@ def test_a_killed_payers_lease_counts_as_spent(payer_db: Path) -> None:
     payer.authorize(aep2_requirement(amount="1500"))
 
 
-def test_an_older_audit_log_seeds_the_windows_to_the_second(payer_db: Path) -> None:
-    """A database written before the ledger: its approved payments of the last day still count."""
-    now = float(math.floor(time.time()))  # the upgrade reads the last day by the real clock
-    with sqlite3.connect(payer_db) as old:
+def _old_log(db: Path, rows: list[tuple[float, str, str]]) -> None:
+    """A payer database written before the budget ledger: the audit table alone."""
+    with sqlite3.connect(db) as old:
         old.execute(
             "CREATE TABLE payer_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at FLOAT NOT NULL, "
             "decision VARCHAR(16) NOT NULL, reason VARCHAR(64) NOT NULL, message TEXT NOT NULL, "
             "payer VARCHAR(42) NOT NULL, payee VARCHAR(42), token VARCHAR(42), amount VARCHAR(40))"
         )
-        for at, decision in ((now - HOUR - 0.5, "approved"), (now - HOUR + 0.5, "approved"),
-                             (now - 60, "rejected"), (now - DAY - 1, "approved")):  # fmt: skip
-            old.execute(
-                "INSERT INTO payer_audit (at, decision, reason, message, payer, payee, token, amount) "
-                "VALUES (?, ?, ?, '', ?, ?, ?, '1000')",
-                (at, decision, decision, PAYER, aep2_requirement()["payTo"], TOKENS[0]),
-            )
+        old.executemany(
+            "INSERT INTO payer_audit (at, decision, reason, message, payer, payee, token, amount) "
+            "VALUES (?, ?, ?, '', ?, ?, ?, ?)",
+            [(at, decision, decision, PAYER, aep2_requirement()["payTo"], TOKENS[0], amount)
+             for at, decision, amount in rows],
+        )  # fmt: skip
     old.close()
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [[str(2**94)] * 2, ["999999999999999999"] * 10],
+    ids=["past-18-digits", "sum-past-int64"],
+)
+def test_an_older_audit_log_is_summed_exactly_past_64_bits(payer_db: Path, amounts: list[str]) -> None:
+    now = float(math.floor(time.time()))
+    _old_log(payer_db, [(now - 10.5, "approved", amount) for amount in amounts])
+    spent = sum(int(amount) for amount in amounts)
+    payer = Payer(LocalKeySigner(PAYER_KEY), Policy(hourly_limit=spent + 5), db=payer_db, clock=Clock(now))
+    with pytest.raises(PolicyViolation) as caught:
+        payer.authorize(aep2_requirement(amount="6"))
+    assert f"{spent} already spent" in caught.value.message
+    payer.authorize(aep2_requirement(amount="5"))
+
+
+def test_an_older_audit_log_seeds_the_windows_to_the_second(payer_db: Path) -> None:
+    """A database written before the ledger: its approved payments of the last day still count."""
+    now = float(math.floor(time.time()))  # the upgrade reads the last day by the real clock
+    _old_log(payer_db, [(now - HOUR - 0.5, "approved", "1000"), (now - HOUR + 0.5, "approved", "1000"),
+                        (now - 60, "rejected", "1000"), (now - DAY - 1, "approved", "1000")])  # fmt: skip
     policy = Policy(hourly_limit=1_500, daily_limit=2_500)
     payer = Payer(LocalKeySigner(PAYER_KEY), policy, db=payer_db, clock=Clock(now))
     payer.authorize(aep2_requirement(amount="500"))  # the hour holds one old payment, the day two

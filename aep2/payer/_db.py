@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,6 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
-    select,
 )
 
 metadata = MetaData()
@@ -190,31 +190,6 @@ def upgrade(conn: Connection) -> None:
                 conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
-def seed_budget(conn: Connection, *, now: float | None = None) -> None:
-    """Carry an older audit log's approved payments of the last day into a new budget ledger.
-
-    The policy windows used to be summed from the audit log; now they are summed from the ledger,
-    so without this an upgrade would forget what was spent. Payments are grouped per payer, token
-    and second, each group counted until the end of its second (never less than the log counted).
-    """
-    since = (time.time() if now is None else now) - SEED_SPAN
-    rows = conn.execute(
-        select(audit.c.payer, audit.c.token, audit.c.at, audit.c.amount).where(
-            audit.c.decision == "approved", audit.c.at >= since, audit.c.token.is_not(None)
-        )
-    )
-    groups: dict[tuple[str, str, int], list[int]] = {}
-    for payer, token, at, amount in rows:
-        group = groups.setdefault((payer, token, math.floor(at) + 1), [0, 0])
-        group[0] += int(amount or 0)
-        group[1] += 1
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    for (payer, token, until), (amount, count) in groups.items():
-        append_event(
-            cursor, payer=payer, token=token, at=since + SEED_SPAN, until=until, amount=amount, count=count
-        )
-
-
 # --- the budget ledger: events and their rolled-up buckets ------------------------------------------
 #
 # An event reserves (or, negative, releases) budget of one lease, counted in a policy window that
@@ -276,3 +251,51 @@ def window_totals(cursor: Any, *, payer: str, token: str | None, since: float) -
             amount += int(value)
             count += payments
     return amount, count
+
+
+def seed_budget(conn: Connection, *, now: float | None = None) -> None:
+    """Carry an older audit log's approved payments of the last day into a new budget ledger.
+
+    The policy windows used to be summed from the audit log; now they are summed from the ledger,
+    so without this an upgrade would forget what was spent. Payments are grouped per payer, token
+    and second, each group counted until the end of its second (never less than the log counted);
+    the groups and their buckets are written in bulk (the ledger is new, so nothing is there yet).
+    """
+    since = (time.time() if now is None else now) - SEED_SPAN
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    events: dict[tuple[str, str, int], list[int]] = {}
+    for payer, token, until, amount, count in _approved_per_second(cursor, since):
+        event = events.setdefault((payer, token, until), [0, 0])
+        event[0] += int(amount or 0)
+        event[1] += count
+    buckets: dict[tuple[str, str, int, int], list[int]] = {}
+    for (payer, token, until), (amount, count) in events.items():
+        for width in BUCKETS:
+            bucket = buckets.setdefault((payer, token, width, until // width * width), [0, 0])
+            bucket[0] += amount
+            bucket[1] += count
+    written = since + SEED_SPAN
+    cursor.executemany(_INSERT_EVENT, [(p, t, written, u, str(a), c) for (p, t, u), (a, c) in events.items()])
+    cursor.executemany(_WRITE_BUCKET, [(*key, str(a), c) for key, (a, c) in buckets.items()])
+
+
+_APPROVED_SINCE = f"FROM {audit.name} WHERE decision = 'approved' AND at >= ? AND token IS NOT NULL"
+
+
+def _approved_per_second(cursor: Any, since: float) -> Any:
+    """(payer, token, end of the second, amount, count) of the approved payments since ``since``:
+    summed by SQLite where every amount has at most 18 digits (an integer sum there raises rather
+    than wraps), else one row per payment, summed by the caller."""
+    try:
+        groups = cursor.execute(
+            "SELECT payer, token, CAST(at AS INTEGER) + 1 AS until, SUM(CAST(amount AS INTEGER)), "
+            f"COUNT(*), MAX(LENGTH(amount)) {_APPROVED_SINCE} GROUP BY payer, token, until",
+            (since,),
+        ).fetchall()
+        if all(digits is None or digits <= 18 for *_, digits in groups):
+            return [group[:5] for group in groups]
+    except sqlite3.OperationalError:  # integer overflow
+        pass
+    return cursor.execute(
+        f"SELECT payer, token, CAST(at AS INTEGER) + 1, amount, 1 {_APPROVED_SINCE}", (since,)
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,7 +75,48 @@ class _Checkpointer(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.written.set()
-        self.join()
+        if threading.current_thread() is not self:
+            self.join()
+
+
+class _Files:
+    """A journal's writer connection, WAL descriptor and checkpointer, opened on first use; closed
+    by :meth:`Journal.close`, or when the journal is collected (a payer nobody closed)."""
+
+    def __init__(self, path: str, gate: threading.Lock) -> None:
+        self.path = path
+        self.gate = gate
+        self.connection: sqlite3.Connection | None = None
+        self.checkpointer: _Checkpointer | None = None
+        self.wal: int | None = None
+
+    def writer(self) -> sqlite3.Connection:
+        if self.connection is None:
+            self.connection = _connect(self.path)
+            self.connection.execute("PRAGMA wal_autocheckpoint=0")
+            self.checkpointer = _Checkpointer(self.path, self.gate)
+            self.checkpointer.start()
+        return self.connection
+
+    def committed(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.written.set()
+
+    def sync(self) -> None:
+        if self.wal is None:
+            self.wal = os.open(self.path + "-wal", os.O_RDONLY)
+        os.fdatasync(self.wal)
+
+    def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
+        if self.wal is not None:
+            os.close(self.wal)
+            self.wal = None
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 class Journal:
@@ -89,9 +131,8 @@ class Journal:
         self.nonces = Nonces()
         self.budgets: dict[str, Budget] = {}
         self.users = 0
-        self._connection: sqlite3.Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
-        self._wal: int | None = None
+        self._files = _Files(path, self.gate)
+        weakref.finalize(self, self._files.close)
 
     def budget(self, payer: str) -> Budget:
         """``payer``'s leases (created empty on first use)."""
@@ -104,18 +145,10 @@ class Journal:
         for budget in self.budgets.values():
             budget.leases.clear()
 
-    def _writer(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = _connect(self.path)
-            self._connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = _Checkpointer(self.path, self.gate)
-            self._checkpointer.start()
-        return self._connection
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
         """A ``BEGIN IMMEDIATE`` transaction, committed with ``synchronous=NORMAL``. Hold :attr:`gate`."""
-        connection = self._writer()
+        connection = self._files.writer()
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
@@ -125,16 +158,13 @@ class Journal:
             if connection.in_transaction:
                 connection.rollback()
             raise
-        assert self._checkpointer is not None
-        self._checkpointer.written.set()
+        self._files.committed()
 
     def sync(self) -> None:
         """Make every transaction committed so far survive a power loss: fsync the WAL, as
         ``synchronous=FULL`` does at each commit. Called, under :attr:`gate`, after a transaction
         that reserved something (it knows only then), before anything is signed from it."""
-        if self._wal is None:
-            self._wal = os.open(self.path + "-wal", os.O_RDONLY)
-        os.fdatasync(self._wal)
+        self._files.sync()
 
     def append(self, cursor: sqlite3.Cursor, entry: AuditEntry) -> None:
         """Insert one audit entry inside the current transaction."""
@@ -158,18 +188,11 @@ class Journal:
 
     def close(self) -> None:
         """Stop the checkpointer and close the writer's connection (not under :attr:`gate`)."""
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-        if self._wal is not None:
-            os.close(self._wal)
-            self._wal = None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._files.close()
 
 
-_journals: dict[tuple[int, str], Journal] = {}
+_journals: weakref.WeakValueDictionary[tuple[int, str], Journal] = weakref.WeakValueDictionary()
+"""Held by their payers: a journal no payer holds any more is collected, and its files closed."""
 _journals_lock = threading.Lock()
 
 

@@ -46,6 +46,9 @@ func (t Transcript) NextPhase1() (in, out string, err error) {
 // it. The secrets exist only in this process's memory.
 func ContributePhase1(in, out, contributor string, typed []byte) (*Receipt, error) {
 	start := time.Now()
+	if err := refuseExisting(out); err != nil {
+		return nil, err
+	}
 	p, prevHash, err := readPhase1File(in)
 	if err != nil {
 		return nil, err
@@ -67,6 +70,17 @@ func readPhase1File(path string) (*phase1, []byte, error) {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, h, nil
+}
+
+// refuseExisting fails before a contribution's minutes of work if its
+// output (or the output's receipt) is already there.
+func refuseExisting(out string) error {
+	for _, p := range []string{out, receiptPath(out)} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s exists; a transcript's files are never replaced", p)
+		}
+	}
+	return nil
 }
 
 // writeContribution writes a new state and its receipt.

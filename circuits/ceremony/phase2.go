@@ -45,6 +45,9 @@ func truncate(srs *mpcsetup.SrsCommons, n int) (*mpcsetup.SrsCommons, error) {
 
 // initPhase2 is the circuit's initial phase 2 state and the evaluations its
 // seal needs, both functions of the sealed phase 1 and the circuit alone.
+// Nearly all its time is gnark's move of the SRS to the Lagrange basis: an
+// FFT over the group for each of [τⁱ]₁, [ατⁱ]₁, [βτⁱ]₁ and [τⁱ]₂, with a
+// scalar multiplication per butterfly, (n/2)·log n each.
 func initPhase2(ccs *cs.R1CS, srs *mpcsetup.SrsCommons) (*mpcsetup.Phase2, *mpcsetup.Phase2Evaluations, error) {
 	t, err := truncate(srs, circuitDomain(ccs))
 	if err != nil {

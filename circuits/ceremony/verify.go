@@ -54,7 +54,7 @@ func (t Transcript) Verify(resolve Resolver, keysDir func(id string) string) (*R
 		if err != nil {
 			return nil, &StepError{Step: step, Err: err}
 		}
-		r2, err := t.verifyPhase2(c, srs)
+		r2, err := t.verifyPhase2(c, srs, true)
 		if err != nil {
 			return nil, err
 		}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -23,7 +25,7 @@ coordinator:
   phase1 verify      --dir D                     re-check every phase 1 contribution so far
   phase1 seal        --dir D --beacon HEX --beacon-source TEXT
   phase2 init        --dir D --family F --n N --p P   (or --circuit ID)   a circuit's initial state
-  phase2 verify      --dir D --family F --n N --p P
+  phase2 verify      --dir D --family F --n N --p P [--full]   the contributions since 0000.ph2
   phase2 seal        --dir D --family F --n N --p P --beacon HEX --beacon-source TEXT [--home H]
                      writes the final keys into the key cache, where prove and export-solidity find them
   verify-transcript  --dir D [--home H]          re-check everything, first file to final keys
@@ -300,6 +302,7 @@ func runPhase2Contribute(args []string, stdin io.Reader, stdout, stderr io.Write
 
 func runPhase2Verify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	f := newCeremonyFlags("phase2 verify", stderr, true)
+	full := f.fs.Bool("full", false, "also recompute the initial state from phase 1 and the circuit (long: what seal and verify-transcript do)")
 	if err := f.parse(args, true); err != nil {
 		return err
 	}
@@ -307,7 +310,7 @@ func runPhase2Verify(args []string, _ io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	r, err := f.transcript().VerifyPhase2(c)
+	r, err := f.transcript().VerifyPhase2(c, *full)
 	if err != nil {
 		return err
 	}
@@ -337,6 +340,9 @@ func runPhase2Seal(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := prover.SaveInfo(prover.InfoOf(f.size, c.CCS), dir); err != nil {
+		return err
+	}
+	if err := markCeremonyKeys(dir, f.dir, r); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "keys of %s written to %s\n", c.ID, dir)
@@ -402,4 +408,22 @@ func runStatus(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writeJSON(stdout, s)
+}
+
+// ceremonyMark in a key cache directory says its keys came from a ceremony:
+// `setup --dev` refuses to replace them.
+const ceremonyMark = "ceremony.json"
+
+func markCeremonyKeys(keyDir, transcript string, r *ceremony.Phase2Result) error {
+	abs, err := filepath.Abs(transcript)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string]string{
+		"circuitId": r.CircuitID, "transcript": abs, "verifyingKey": r.VerifyingKey,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(keyDir, ceremonyMark), append(b, '\n'), 0o644)
 }

@@ -42,7 +42,7 @@ func TestCeremonyKeysWorkUnchanged(t *testing.T) {
 	run(t, "", append(append([]string{"ceremony", "phase2", "seal", "--dir", dir, "--home", home}, circuit...), beacon("cd")...)...)
 
 	keys := filepath.Join(home, "circuits", "aep2-test-v1-n3-p1")
-	for _, f := range []string{"circuit.r1cs", "proving.key", "verifying.key", "info.json"} {
+	for _, f := range []string{"circuit.r1cs", "proving.key", "verifying.key", "info.json", "ceremony.json"} {
 		if _, err := os.Stat(filepath.Join(keys, f)); err != nil {
 			t.Errorf("key cache: %v", err)
 		}
@@ -63,6 +63,11 @@ func TestCeremonyKeysWorkUnchanged(t *testing.T) {
 	final := filepath.Join(dir, "phase2", "aep2-test-v1-n3-p1", "verifying.key")
 	if fromTranscript := run(t, "", append([]string{"export-solidity", "--vk", final}, circuit...)...); fromTranscript != sol {
 		t.Fatal("the verifier exported from the transcript's final key differs from the key cache's")
+	}
+	var errOut bytes.Buffer
+	err := runSetup(append([]string{"--dev"}, withHome...), nil, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "came from a ceremony") {
+		t.Fatalf("setup --dev over ceremony keys: %v", err)
 	}
 	report := run(t, "", "ceremony", "verify-transcript", "--dir", dir, "--home", home)
 	if !strings.Contains(report, `"aep2-test-v1-n3-p1": "`+keys+`"`) {

@@ -94,7 +94,7 @@ const devWarning = `
 ################################################################################
 #  DEVELOPMENT SETUP: a single party made these Groth16 keys and could forge  #
 #  proofs with what it knew. Never register them on a chain holding value.    #
-#  Production keys come from gnark's multi-party ceremony (groth16 mpcsetup). #
+#  Production keys come from a multi-party ceremony (aep2-prover ceremony).   #
 ################################################################################
 `
 
@@ -105,7 +105,10 @@ func runSetup(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*dev {
-		return errors.New("only `setup --dev` is implemented; production keys come from gnark's mpcsetup ceremony")
+		return errors.New("`setup` makes single-party keys only, with --dev; production keys come from `aep2-prover ceremony`")
+	}
+	if _, err := os.Stat(filepath.Join(f.dir(), ceremonyMark)); err == nil {
+		return fmt.Errorf("the keys in %s came from a ceremony (%s); remove the directory to replace them with dev keys", f.dir(), ceremonyMark)
 	}
 	fmt.Fprint(stderr, devWarning)
 	start := time.Now()

@@ -137,7 +137,7 @@ class _ForwardingKey:
         (offer(network="eip155:1"), credential()),
         (offer(extra={"escrow": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"}), credential()),
         (offer(), credential(valid_until=int(time.time()) + 600)),  # expires before the deadline
-        (offer(), credential(valid_after=int(time.time()) + 600)),
+        (offer(), credential(valid_after=int(time.time()) + 7 * 86400)),  # still future when run
         (offer(), credential(revoke_at=int(time.time()) + 86400)),
     ],
     ids=["not-offered", "eip712-only", "token", "scope", "chain", "escrow", "until", "after", "revoked"],

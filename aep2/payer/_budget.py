@@ -7,7 +7,7 @@ so their policy check costs a comparison. When a lease runs short, expires or th
 what is left is released (a negative event) and the next one is reserved in the same transaction,
 after the windows were summed from the ledger (:func:`aep2.payer._db.window_totals`).
 
-Why the caps hold (``docs/payer.md``, "Durability"): a lease drawn from at time ``t`` has
+Why the caps hold (``docs/payer.md``, "The audit log and nonces"): a lease drawn from at time ``t`` has
 ``opened <= t < until`` and is counted in every window ``[since, now]`` with ``until > since``, so
 every payment is counted wherever it could be; each reservation was checked against every earlier
 one still counted, so no window holds more than its limit. A process killed with a lease open never
@@ -28,7 +28,8 @@ from aep2.payer._request import PaymentRequest
 LEASE_SECONDS = 1.0
 """How long a lease may be drawn from; also how much longer than its last payment it stays counted."""
 MAX_LEASE_PAYMENTS = 4096
-"""The most payments one lease is sized for (it starts at one and doubles while it runs short)."""
+"""The most payments one lease is sized for (the first is for one; each next for twice what the
+last lease of its token paid)."""
 
 
 class Ledger:

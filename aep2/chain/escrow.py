@@ -31,8 +31,8 @@ from aep2.chain.transactions import TransactionFailed, send
 from aep2.mandate import Domain
 
 # Gas limits for settlement transactions, from contracts/snapshots/{settle,agent}.json with headroom:
-# an EIP-712 pair costs ~34k the first time (two zero-to-non-zero writes) and ~17k after; an agent
-# pair ~30k, or ~49k for an any-payee key's first pair to a payee; the fixed part is ~35k of
+# an EIP-712 pair costs ~33k the first time (two zero-to-non-zero writes) and ~16k after; an agent
+# pair ~21k, or ~46k for an any-payee key's first pair to a payee; the fixed part is ~38k of
 # execution plus the 21k base and calldata. The Groth16 verifier (4 pairings, plus 2 if the circuit
 # uses a commitment) is budgeted separately; the attestation stand-in needs ~10k.
 SETTLE_FIXED_GAS = 90_000

@@ -11,13 +11,15 @@ import {AgentPair} from "./types/AgentSettlement.sol";
 
 /// @title AgentKeys
 /// @notice The escrow's agent-key registry and the per-pair rules of agent settlements. The escrow
-/// (`Escrow`) supplies the domain separator, who may submit for a payee, and the debit of a payer.
+/// (`Escrow`) supplies the domain separator and the debit of a payer, and runs a settlement's pairs:
+/// it checks the sender first and credits the payees.
 abstract contract AgentKeys is IEscrow {
-    /// @dev One key, laid out so that settling a pair reads the key (for the public input), slots 1
-    /// and 2, and the (key, payee) word that the high-water mark needs anyway, which also answers the
-    /// scope and caches the key's token. Slots 3 to 5 are read by views, by `revokeAgentKey` and
-    /// `lowerAgentKeyCap`, by a pair once a cap lowering exists (`LOWERED`), and by an any-payee key's
-    /// first pair to a payee (the token, before it is cached). Times saturate at 2^40 − 1.
+    /// @dev One key, laid out so that settling a pair of a key scoped to one payee reads the key (for the
+    /// public input), slot 1, and the (key, payee) word that the high-water mark needs anyway, which also
+    /// holds what the key may still spend and its token's id; that word is the only one of the key's
+    /// the pair writes. Slots 2 to 5 are read by views, by `revokeAgentKey` and `lowerAgentKeyCap`, by a
+    /// pair once a cap lowering exists (`LOWERED`), and by an any-payee key's first pair to a payee (the
+    /// token, before its id is cached). Times saturate at 2^40 − 1.
     struct AgentKeyRecord {
         bytes32 key;
         // slot 1: who pays and the seconds the key settles in, [validAfter, end]
@@ -25,9 +27,10 @@ abstract contract AgentKeys is IEscrow {
         uint40 validAfter;
         uint40 end; // min(validUntil, revokeAt − 1): the last second the key settles
         uint8 flags;
-        // slot 2: the cap in effect before any pending lowering, and what was settled
+        // slot 2: the cap in effect before any pending lowering, and the grant's cap (spent is the
+        // grant's cap minus the unspent amount in the key's spend word)
         uint128 cap;
-        uint128 spent;
+        uint128 grantCap;
         // slot 3: a lowering of the cap from `pendingCapAt` on (zeros: none), and the grant's times
         uint128 pendingCap;
         uint40 pendingCapAt;
@@ -38,6 +41,11 @@ abstract contract AgentKeys is IEscrow {
         address payee;
     }
 
+    /// @dev A (key, payee) word, in a struct so that a pair computes its slot once for the read and the write.
+    struct PairWord {
+        uint256 word;
+    }
+
     /// @dev `flags`: the key may pay only `payee`.
     uint8 private constant SCOPED = 1;
     /// @dev `flags`: `end` is the revocation's (`revokeAt − 1 < validUntil`).
@@ -45,12 +53,16 @@ abstract contract AgentKeys is IEscrow {
     /// @dev `flags`: the payer lowered the cap at least once, so slot 3 holds a lowering to apply.
     uint8 private constant LOWERED = 4;
 
-    /// @dev A (key, payee) word: the pair's high-water mark in the low 64 bits; `IN_SCOPE` if the key is
-    /// scoped to this payee (set at authorization, so scoping adds no settlement read); the key's token
-    /// from bit 96 (set at authorization for a scoped key, by the first paid pair otherwise).
+    /// @dev A (key, payee) word: the pair's high-water mark in the low 64 bits; from bit 192 the id of
+    /// the key's token (`_agentTokenIds`), set at authorization in a scoped key's word for its payee and
+    /// by the first paid pair otherwise, so a scoped key's words for other payees stay zero (that is
+    /// its scope check). Bits 64 to 191 of the key's *spend word* hold `grantCap − spent`, what the key
+    /// may still spend under its grant's cap: the spend word is a scoped key's word for its payee (one
+    /// write serves the mark and `spent`) and an any-payee key's word for the zero payee (which no pair
+    /// can settle: no sender is the zero payee or approved by it).
     uint256 private constant HIGH_WATER_MASK = type(uint64).max;
-    uint256 private constant IN_SCOPE = 1 << 64;
-    uint256 private constant TOKEN_SHIFT = 96;
+    uint256 private constant UNSPENT_SHIFT = 64;
+    uint256 private constant TOKEN_ID_SHIFT = 192;
 
     /// @dev Bit offsets of slot 1's fields after `payer` (bits 0-159), as Solidity packs the struct.
     uint256 private constant VALID_AFTER_SHIFT = 160;
@@ -67,11 +79,16 @@ abstract contract AgentKeys is IEscrow {
 
     /// @inheritdoc IAgentKeys
     uint64 public override agentKeyCount;
+    /// @dev How many tokens have an id in `_agentTokenIds` (ids count from 1).
+    uint64 private _agentTokenCount;
 
     mapping(uint64 keyId => AgentKeyRecord) private _agentKeys;
-    mapping(uint64 keyId => mapping(address payee => uint256)) private _agentPairs;
+    mapping(uint64 keyId => mapping(address payee => PairWord)) private _agentPairs;
     /// @inheritdoc IAgentKeys
     mapping(bytes32 grantDigest => uint64 keyId) public override agentKeyIdOf;
+    /// @dev A short id for every token some key was granted in, so a (key, payee) word can name the
+    /// key's token: a settlement looks its token's id up once, and each pair compares ids.
+    mapping(address token => uint256 tokenId) private _agentTokenIds;
 
     constructor(uint64 revokeDelay_) {
         if (revokeDelay_ < MIN_REVOKE_DELAY || revokeDelay_ > MAX_REVOKE_DELAY) {
@@ -87,12 +104,10 @@ abstract contract AgentKeys is IEscrow {
     /// @inheritdoc IEscrow
     function DOMAIN_SEPARATOR() public view virtual returns (bytes32);
 
-    /// @dev Whether the sender may settle `payee`'s pairs: the payee itself or a submitter it approved.
-    function _maySubmitFor(address payee) internal view virtual returns (bool);
-
     /// @dev Debits `total` of `token` from `payer` (its reservation for `payee` first, then its free
-    /// balance) and credits `payee`; returns false, changing nothing, if the two do not cover it.
-    function _pay(address payer, address payee, address token, uint256 total) internal virtual returns (bool);
+    /// balance); returns false, changing nothing, if the two do not cover it. The payee's credit is the
+    /// caller's of `_settleAgentPair`.
+    function _debitPayer(address payer, address payee, address token, uint256 total) internal virtual returns (bool);
 
     // ------------------------------------------------------------------------------------------
     // Registry
@@ -137,12 +152,21 @@ abstract contract AgentKeys is IEscrow {
         uint40 validUntil = _time40(grant.validUntil);
         (r.payer, r.validAfter, r.end, r.flags) =
         (grant.payer, _time40(grant.validAfter), validUntil, scoped ? SCOPED : 0);
-        r.cap = grant.cap;
+        (r.cap, r.grantCap) = (grant.cap, grant.cap);
         r.validUntil = validUntil;
         r.token = grant.token;
+        uint256 tokenId = _agentTokenIds[grant.token];
+        if (tokenId == 0) {
+            tokenId = ++_agentTokenCount;
+            _agentTokenIds[grant.token] = tokenId;
+        }
+        // The spend word, all of the cap unspent; a scoped key's is its payee's word, which names the token.
+        uint256 unspent = uint256(grant.cap) << UNSPENT_SHIFT;
         if (scoped) {
             r.payee = grant.payee;
-            _agentPairs[keyId][grant.payee] = IN_SCOPE | (uint256(uint160(grant.token)) << TOKEN_SHIFT);
+            _agentPairs[keyId][grant.payee].word = unspent | (tokenId << TOKEN_ID_SHIFT);
+        } else {
+            _agentPairs[keyId][address(0)].word = unspent;
         }
     }
 
@@ -196,68 +220,84 @@ abstract contract AgentKeys is IEscrow {
         return _agentKeys[keyId].key;
     }
 
-    /// @dev Pays one agent pair and returns (true, total), or skips it with an event and returns
-    /// (false, 0), checking in the order of `IEscrow.SkipReason`'s documentation. Slots 1 and 2 are
-    /// read as whole words (one SLOAD each) and unpacked by the offsets of `AgentKeyRecord`'s layout.
-    function _settleAgentPair(AgentPair calldata p, address token) internal returns (bool, uint256) {
-        (uint64 keyId, address payee, uint64 fromNonce) = (p.keyId, p.payee, p.fromNonce);
-        if (!_maySubmitFor(payee)) return _skipAgent(keyId, payee, fromNonce, SkipReason.SubmitterNotApproved);
-        AgentKeyRecord storage r = _agentKeys[keyId];
-        uint256 terms = _slotWord(r, 1);
-        if (terms == 0) return _skipAgent(keyId, payee, fromNonce, SkipReason.UnknownAgentKey);
-        uint256 word = _agentPairs[keyId][payee];
-        address keyToken = address(uint160(word >> TOKEN_SHIFT));
-        if (keyToken == address(0)) keyToken = r.token; // an any-payee key's first pair to this payee
-        if (keyToken != token) return _skipAgent(keyId, payee, fromNonce, SkipReason.AgentKeyWrongToken);
-        if (block.timestamp < uint40(terms >> VALID_AFTER_SHIFT)) {
-            return _skipAgent(keyId, payee, fromNonce, SkipReason.AgentKeyNotYetValid);
-        }
-        uint256 flags = terms >> FLAGS_SHIFT;
-        if (block.timestamp > uint40(terms >> END_SHIFT)) {
-            SkipReason reason = flags & REVOKED != 0 ? SkipReason.AgentKeyRevoked : SkipReason.AgentKeyExpired;
-            return _skipAgent(keyId, payee, fromNonce, reason);
-        }
-        if (flags & SCOPED != 0 && word & IN_SCOPE == 0) {
-            return _skipAgent(keyId, payee, fromNonce, SkipReason.PayeeOutOfScope);
-        }
-        if (word & HIGH_WATER_MASK != fromNonce) return _skipAgent(keyId, payee, fromNonce, SkipReason.NonceMismatch);
-        if (p.toNonce <= fromNonce) return _skipAgent(keyId, payee, fromNonce, SkipReason.NonceNotIncreasing);
-        return _payAgentPair(p, token, r, terms, word);
+    /// @dev The id of `token` in `_agentTokenIds` (zero if no key was ever granted in it), looked up
+    /// once per settlement for `_settleAgentPair`.
+    function _agentTokenId(address token) internal view returns (uint256) {
+        return _agentTokenIds[token];
     }
 
-    /// @dev `_settleAgentPair`'s second half: the cap, the payer's cover, and the effects.
-    function _payAgentPair(AgentPair calldata p, address token, AgentKeyRecord storage r, uint256 terms, uint256 word)
-        private
-        returns (bool, uint256)
-    {
-        (address payee, uint128 total) = (p.payee, p.total);
-        {
-            uint256 amounts = _slotWord(r, 2);
-            uint256 spent = (amounts >> 128) + total;
-            uint256 cap = uint128(amounts);
-            if ((terms >> FLAGS_SHIFT) & LOWERED != 0) cap = _capNow(r, cap);
-            if (spent > cap) return _skipAgent(p.keyId, payee, p.fromNonce, SkipReason.AgentKeyCapExceeded);
-            if (!_pay(address(uint160(terms)), payee, token, total)) {
-                return _skipAgent(p.keyId, payee, p.fromNonce, SkipReason.InsufficientBalance);
-            }
-            // spent ≤ cap < 2^128: the new spent replaces the old in the word's high half
-            _setSlotWord(r, 2, uint128(amounts) | (spent << 128));
+    /// @dev Pays one agent pair (returns true) or skips it with an event (returns false), checking in the
+    /// order of `IEscrow.SkipReason`'s documentation from `UnknownAgentKey` on: the caller checked the
+    /// sender first, and credits the payee with `p.total` if paid. `tokenId` is `token`'s
+    /// `_agentTokenId`. Slot 1 is read as a whole word (one SLOAD) and unpacked by the offsets of
+    /// `AgentKeyRecord`'s layout; the pair is in memory, decoded once.
+    function _settleAgentPair(AgentPair memory p, address token, uint256 tokenId) internal returns (bool) {
+        AgentKeyRecord storage r = _agentKeys[p.keyId];
+        uint256 terms = _slotWord(r, 1);
+        if (terms == 0) return _skipAgent(p, SkipReason.UnknownAgentKey);
+        PairWord storage pairWord = _agentPairs[p.keyId][p.payee];
+        uint256 word = pairWord.word;
+        uint256 keyTokenId = word >> TOKEN_ID_SHIFT;
+        // Ids name tokens one to one; a word without one (an any-payee key's first pair to this payee, a
+        // scoped key's word for another payee) compares the key's token itself.
+        if (keyTokenId == 0 ? r.token != token : keyTokenId != tokenId) {
+            return _skipAgent(p, SkipReason.AgentKeyWrongToken);
         }
-        (uint64 keyId, uint64 toNonce) = (p.keyId, p.toNonce);
-        _agentPairs[keyId][payee] = (word & ~HIGH_WATER_MASK) | toNonce | (uint256(uint160(token)) << TOKEN_SHIFT);
-        emit AgentPairSettled(keyId, address(uint160(terms)), payee, p.fromNonce, toNonce, total);
-        return (true, total);
+        if (block.timestamp < uint40(terms >> VALID_AFTER_SHIFT)) return _skipAgent(p, SkipReason.AgentKeyNotYetValid);
+        uint256 flags = terms >> FLAGS_SHIFT;
+        if (block.timestamp > uint40(terms >> END_SHIFT)) {
+            return _skipAgent(p, flags & REVOKED != 0 ? SkipReason.AgentKeyRevoked : SkipReason.AgentKeyExpired);
+        }
+        if (flags & SCOPED != 0 && keyTokenId == 0) return _skipAgent(p, SkipReason.PayeeOutOfScope);
+        if (word & HIGH_WATER_MASK != p.fromNonce) return _skipAgent(p, SkipReason.NonceMismatch);
+        if (p.toNonce <= p.fromNonce) return _skipAgent(p, SkipReason.NonceNotIncreasing);
+        return _payAgentPair(p, token, tokenId, terms, pairWord, word);
+    }
+
+    /// @dev `_settleAgentPair`'s second half: the cap, the payer's cover, and the effects. A scoped key's
+    /// pair reads and writes only its own word here; an any-payee key's also its spend word.
+    function _payAgentPair(
+        AgentPair memory p,
+        address token,
+        uint256 tokenId,
+        uint256 terms,
+        PairWord storage pairWord,
+        uint256 word
+    ) private returns (bool) {
+        bool scoped = (terms >> FLAGS_SHIFT) & SCOPED != 0;
+        uint256 spendWord = scoped ? word : _agentPairs[p.keyId][address(0)].word;
+        if (!_fitsCap(p.keyId, terms, spendWord, p.total)) return _skipAgent(p, SkipReason.AgentKeyCapExceeded);
+        if (!_debitPayer(address(uint160(terms)), p.payee, token, p.total)) {
+            return _skipAgent(p, SkipReason.InsufficientBalance);
+        }
+        // total ≤ unspent: the subtraction takes it from the unspent bits alone.
+        spendWord -= uint256(p.total) << UNSPENT_SHIFT;
+        if (scoped) {
+            word = spendWord;
+        } else {
+            _agentPairs[p.keyId][address(0)].word = spendWord;
+            word |= tokenId << TOKEN_ID_SHIFT; // the ids matched or the word had none: caches the token's
+        }
+        pairWord.word = (word & ~HIGH_WATER_MASK) | p.toNonce;
+        emit AgentPairSettled(p.keyId, address(uint160(terms)), p.payee, p.fromNonce, p.toNonce, p.total);
+        return true;
+    }
+
+    /// @dev Whether `spent + total` fits the key's cap in effect at `block.timestamp`, `spent` being the
+    /// grant's cap minus the unspent amount in `spendWord`. Unlowered, the cap is the grant's, so it
+    /// fits iff `total ≤ unspent`; a lowered cap in effect is below the grant's, so a total it lets
+    /// through is at most `unspent` too.
+    function _fitsCap(uint64 keyId, uint256 terms, uint256 spendWord, uint256 total) private view returns (bool) {
+        uint256 unspent = uint128(spendWord >> UNSPENT_SHIFT);
+        if ((terms >> FLAGS_SHIFT) & LOWERED == 0) return total <= unspent;
+        AgentKeyRecord storage r = _agentKeys[keyId];
+        uint256 amounts = _slotWord(r, 2);
+        return (amounts >> 128) - unspent + total <= _capNow(r, uint128(amounts));
     }
 
     function _slotWord(AgentKeyRecord storage r, uint256 offset) private view returns (uint256 word) {
         assembly ("memory-safe") {
             word := sload(add(r.slot, offset))
-        }
-    }
-
-    function _setSlotWord(AgentKeyRecord storage r, uint256 offset, uint256 word) private {
-        assembly ("memory-safe") {
-            sstore(add(r.slot, offset), word)
         }
     }
 
@@ -268,12 +308,10 @@ abstract contract AgentKeys is IEscrow {
         return pendingAt != 0 && block.timestamp >= pendingAt ? r.pendingCap : cap;
     }
 
-    function _skipAgent(uint64 keyId, address payee, uint64 fromNonce, SkipReason reason)
-        private
-        returns (bool, uint256)
-    {
-        emit AgentPairSkipped(keyId, payee, fromNonce, reason);
-        return (false, 0);
+    /// @dev Skips `p` for `reason`: its event, and false for `_settleAgentPair` to return.
+    function _skipAgent(AgentPair memory p, SkipReason reason) internal returns (bool) {
+        emit AgentPairSkipped(p.keyId, p.payee, p.fromNonce, reason);
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -289,7 +327,7 @@ abstract contract AgentKeys is IEscrow {
             token: r.token,
             payee: r.payee,
             cap: r.cap,
-            spent: r.spent,
+            spent: r.grantCap - uint128(_agentPairs[keyId][r.payee].word >> UNSPENT_SHIFT),
             validAfter: r.validAfter,
             validUntil: r.validUntil,
             revokeAt: r.revokeAt,
@@ -303,7 +341,7 @@ abstract contract AgentKeys is IEscrow {
 
     /// @inheritdoc IAgentKeys
     function agentHighWater(uint64 keyId, address payee) external view returns (uint64) {
-        return uint64(_agentPairs[keyId][payee] & HIGH_WATER_MASK);
+        return uint64(_agentPairs[keyId][payee].word & HIGH_WATER_MASK);
     }
 
     /// @inheritdoc IAgentKeys

@@ -12,7 +12,7 @@ import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {IERC3009} from "./interfaces/IERC3009.sol";
 import {IEscrow} from "./interfaces/IEscrow.sol";
 import {MandateHashing} from "./MandateHashing.sol";
-import {AgentSettlement, AgentSettlementHashing} from "./types/AgentSettlement.sol";
+import {AgentPair, AgentSettlement, AgentSettlementHashing} from "./types/AgentSettlement.sol";
 import {Pair, Settlement, SettlementHashing} from "./types/Settlement.sol";
 
 /// @title Escrow
@@ -31,9 +31,10 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
     uint256 private constant HIGH_WATER_MASK = type(uint64).max;
     /// @dev The state word's bits above the mark count reserved tokens: one unit is `1 << 64`.
     uint256 private constant ONE_RESERVED_TOKEN = 1 << 64;
-    /// @dev `_debit`'s answer for a pair that reservation and free balance cannot cover (no real state
-    /// word: the reserved-token count stays far below 2^191).
-    uint256 private constant UNCOVERED = type(uint256).max;
+    /// @dev A balance word holds the free balance in its low 192 bits and, above them, for how many
+    /// payees the payer holds a non-zero reservation in the token: one unit is `1 << 192`. An agent pair
+    /// thus reads a reservation only where one may exist (its (key, payee) word cannot count them).
+    uint256 private constant ONE_RESERVATION = 1 << 192;
 
     /// @notice Bounds on `withdrawDelay`: it must outlast every payee's settlement horizon, yet let
     /// payers leave within a month.
@@ -46,8 +47,13 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
     uint256 private immutable INITIAL_CHAIN_ID;
     bytes32 private immutable INITIAL_DOMAIN_SEPARATOR;
 
-    /// @inheritdoc IEscrow
-    mapping(address payer => mapping(address token => uint256)) public override balance;
+    /// @dev A payer's balance word in one token (`ONE_RESERVATION`), in a struct so that a settlement
+    /// computes its slot once for the read and the write.
+    struct Balance {
+        uint256 word;
+    }
+
+    mapping(address payer => mapping(address token => Balance)) private _balances;
     /// @inheritdoc IEscrow
     mapping(address payee => mapping(address token => uint256)) public override payeeBalance;
 
@@ -128,14 +134,23 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         unchecked {
             received = nowHeld - held;
         }
-        balance[payer][token] += received;
+        Balance storage b = _balances[payer][token];
+        b.word = _addFree(b.word, received);
         emit Deposited(payer, token, received);
+    }
+
+    /// @dev `word` with `amount` more free balance; a free balance is below 2^192 (reverts above).
+    function _addFree(uint256 word, uint256 amount) private pure returns (uint256) {
+        SafeCast.toUint192(uint192(word) + amount);
+        unchecked {
+            return word + amount;
+        }
     }
 
     /// @inheritdoc IEscrow
     function requestWithdraw(address token, uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 available = balance[msg.sender][token];
+        uint256 available = uint192(_balances[msg.sender][token].word);
         if (amount > available) revert InsufficientBalance(msg.sender, token, available, amount);
         uint64 readyAt = uint64(block.timestamp) + withdrawDelay;
         _withdrawals[msg.sender][token] = Request(SafeCast.toUint192(amount), readyAt);
@@ -154,12 +169,14 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         Request memory request = _withdrawals[msg.sender][token];
         if (request.amount == 0) revert NoPendingWithdrawal(msg.sender, token);
         if (block.timestamp < request.readyAt) revert WithdrawalNotReady(request.readyAt, block.timestamp);
-        uint256 available = balance[msg.sender][token];
+        Balance storage b = _balances[msg.sender][token];
+        uint256 word = b.word;
+        uint256 available = uint192(word);
         // Settlements may have debited the requested funds meanwhile; pay what is left of them.
         paid = request.amount < available ? request.amount : available;
         delete _withdrawals[msg.sender][token];
         unchecked {
-            balance[msg.sender][token] = available - paid;
+            b.word = word - paid;
         }
         emit WithdrawalExecuted(msg.sender, token, request.amount, paid);
         if (paid != 0) IERC20(token).safeTransfer(msg.sender, paid);
@@ -173,12 +190,17 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
     function reserve(address payee, address token, uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         if (payee == address(0)) revert ZeroAddress();
-        uint256 free = balance[msg.sender][token];
+        Balance storage b = _balances[msg.sender][token];
+        uint256 word = b.word;
+        uint256 free = uint192(word);
         if (amount > free) revert InsufficientBalance(msg.sender, token, free, amount);
         uint256 held = _reserved[msg.sender][payee][token];
-        if (held == 0) _pairs[msg.sender][payee] += ONE_RESERVED_TOKEN;
+        if (held == 0) {
+            _pairs[msg.sender][payee] += ONE_RESERVED_TOKEN;
+            word += ONE_RESERVATION;
+        }
         unchecked {
-            balance[msg.sender][token] = free - amount;
+            b.word = word - amount;
         }
         _reserved[msg.sender][payee][token] = held + amount;
         emit Reserved(msg.sender, payee, token, amount);
@@ -214,8 +236,13 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
             unchecked {
                 _reserved[msg.sender][payee][token] = held - released;
             }
-            if (released == held) _pairs[msg.sender][payee] -= ONE_RESERVED_TOKEN;
-            balance[msg.sender][token] += released;
+            Balance storage b = _balances[msg.sender][token];
+            uint256 word = _addFree(b.word, released);
+            if (released == held) {
+                _pairs[msg.sender][payee] -= ONE_RESERVED_TOKEN;
+                word -= ONE_RESERVATION;
+            }
+            b.word = word;
         }
         emit ReleaseExecuted(msg.sender, payee, token, request.amount, released);
     }
@@ -284,20 +311,41 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         uint256 input = SettlementHashing.publicInput(separator, s);
         _verify(verifier, id, proof, input);
 
-        address token = s.token;
-        uint256 settled;
-        uint256 amount;
-        for (uint256 i; i < n; ++i) {
-            (bool paid, uint256 total) = _settlePair(s.pairs[i], token);
-            if (paid) {
-                // At most 2^16 pairs of uint128 totals: neither sum can overflow.
-                unchecked {
-                    ++settled;
-                    amount += total;
+        (uint256 settled, uint256 amount) = _settlePairs(s.pairs, s.token);
+        emit SettlementProcessed(id, input, settled, n - settled, amount);
+    }
+
+    /// @dev Settles or skips each pair in order (`_settlePair` after the sender check) and returns how
+    /// many it paid and their sum. Within one call nothing can change an approval or read a payee's
+    /// credit, so the sender is checked once per run of pairs of one payee (the first pair of every run
+    /// that is not the sender's own), and each run's credit is added once.
+    function _settlePairs(Pair[] calldata pairs, address token) private returns (uint256 settled, uint256 amount) {
+        // A payee whose pairs this sender may settle: never the zero address, whose pairs it may not.
+        address allowed = msg.sender;
+        address creditee;
+        uint256 credit;
+        for (uint256 i; i < pairs.length; ++i) {
+            Pair memory p = pairs[i];
+            if (p.payee != allowed) {
+                if (p.payee != msg.sender && !_approvedSubmitters[p.payee][msg.sender]) {
+                    _skip(p, SkipReason.SubmitterNotApproved);
+                    continue;
                 }
+                allowed = p.payee;
+            }
+            if (!_settlePair(p, token)) continue;
+            if (p.payee != creditee) {
+                _creditPayee(creditee, token, credit);
+                (creditee, credit) = (p.payee, 0);
+            }
+            // At most 2^16 pairs of uint128 totals: no sum can overflow.
+            unchecked {
+                ++settled;
+                amount += p.total;
+                credit += p.total;
             }
         }
-        emit SettlementProcessed(id, input, settled, n - settled, amount);
+        _creditPayee(creditee, token, credit);
     }
 
     /// @dev `_settle` for agent settlements: the public input packs each pair's stored key.
@@ -307,21 +355,46 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         address verifier = _usableVerifier(id, VerifierFamily.Agent, n, s.notAfter);
         uint256 input = AgentSettlementHashing.publicInput(separator, s, _agentKeyOf);
         _verify(verifier, id, proof, input);
+        (uint256 settled, uint256 amount) = _settleAgentPairs(s.pairs, s.token);
+        emit SettlementProcessed(id, input, settled, n - settled, amount);
+    }
 
-        address token = s.token;
-        uint256 settled;
-        uint256 amount;
-        for (uint256 i; i < n; ++i) {
-            (bool paid, uint256 total) = _settleAgentPair(s.pairs[i], token);
-            if (paid) {
-                // At most 2^16 pairs of uint128 totals: neither sum can overflow.
-                unchecked {
-                    ++settled;
-                    amount += total;
+    /// @dev `_settlePairs` for agent pairs (`AgentKeys._settleAgentPair` after the sender check), with
+    /// the settlement token's id looked up once.
+    function _settleAgentPairs(AgentPair[] calldata pairs, address token)
+        private
+        returns (uint256 settled, uint256 amount)
+    {
+        uint256 tokenId = _agentTokenId(token);
+        address allowed = msg.sender;
+        address creditee;
+        uint256 credit;
+        for (uint256 i; i < pairs.length; ++i) {
+            AgentPair memory p = pairs[i];
+            if (p.payee != allowed) {
+                if (p.payee != msg.sender && !_approvedSubmitters[p.payee][msg.sender]) {
+                    _skipAgent(p, SkipReason.SubmitterNotApproved);
+                    continue;
                 }
+                allowed = p.payee;
+            }
+            if (!_settleAgentPair(p, token, tokenId)) continue;
+            if (p.payee != creditee) {
+                _creditPayee(creditee, token, credit);
+                (creditee, credit) = (p.payee, 0);
+            }
+            // At most 2^16 pairs of uint128 totals: no sum can overflow.
+            unchecked {
+                ++settled;
+                amount += p.total;
+                credit += p.total;
             }
         }
-        emit SettlementProcessed(id, input, settled, n - settled, amount);
+        _creditPayee(creditee, token, credit);
+    }
+
+    function _creditPayee(address payee, address token, uint256 credit) private {
+        if (credit != 0) payeeBalance[payee][token] += credit;
     }
 
     /// @dev The verifier a settlement of `family` with `n` pairs may use, or the whole call's revert.
@@ -349,78 +422,85 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Pays one pair and returns (true, total), or skips it with an event and returns (false, 0).
-    /// The sender check comes first: a pair its payee did not submit changes nothing, whatever it says.
-    function _settlePair(Pair calldata p, address token) private returns (bool, uint256) {
-        (address payer, address payee, uint64 fromNonce, uint64 toNonce, uint128 total) =
-            (p.payer, p.payee, p.fromNonce, p.toNonce, p.total);
-        // The approval is read only for a third-party submitter; a payee settling its own pairs skips it.
-        if (msg.sender != payee && !_approvedSubmitters[payee][msg.sender]) {
-            return _skip(payer, payee, fromNonce, SkipReason.SubmitterNotApproved);
-        }
-        uint256 state = _pairs[payer][payee];
-        if (state & HIGH_WATER_MASK != fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceMismatch);
-        if (toNonce <= fromNonce) return _skip(payer, payee, fromNonce, SkipReason.NonceNotIncreasing);
-        state = _debit(payer, payee, token, total, state);
-        if (state == UNCOVERED) return _skip(payer, payee, fromNonce, SkipReason.InsufficientBalance);
-        _pairs[payer][payee] = (state & ~HIGH_WATER_MASK) | toNonce;
-        payeeBalance[payee][token] += total;
-        emit PairSettled(payer, payee, token, fromNonce, toNonce, total);
-        return (true, total);
-    }
-
-    /// @dev Debits `total` from `payer`'s reservation for `payee` first and its free balance for the
-    /// rest, for a pair of either family. `state` is the (payer, payee) word or just its reserved-token
-    /// count: the reservation is read only if that count is non-zero. Returns `state` with the count
-    /// lowered by one if the reservation went to zero, or `UNCOVERED`, changing nothing, if reservation
-    /// and free balance together are below `total`.
-    function _debit(address payer, address payee, address token, uint256 total, uint256 state)
-        private
-        returns (uint256)
-    {
-        unchecked {
-            uint256 held = state < ONE_RESERVED_TOKEN ? 0 : _reserved[payer][payee][token];
-            if (held >= total) {
-                // The reservation covers it all (held = total = 0 moves nothing).
-                if (held != 0) {
-                    _reserved[payer][payee][token] = held - total;
-                    if (held == total) state -= ONE_RESERVED_TOKEN;
-                }
-                return state;
-            }
-            // Written so that held + free cannot overflow: covered iff held + free >= total.
-            uint256 free = balance[payer][token];
-            if (free < total - held) return UNCOVERED;
-            balance[payer][token] = free - (total - held);
-            if (held != 0) {
-                // The reservation is used up; the free balance pays the rest.
-                _reserved[payer][payee][token] = 0;
-                state -= ONE_RESERVED_TOKEN;
-            }
-            return state;
-        }
-    }
-
-    /// @inheritdoc AgentKeys
-    function _maySubmitFor(address payee) internal view override returns (bool) {
-        return msg.sender == payee || _approvedSubmitters[payee][msg.sender];
-    }
-
-    /// @inheritdoc AgentKeys
-    function _pay(address payer, address payee, address token, uint256 total) internal override returns (bool) {
-        // Reading the reserved-token count in `_pairs` would cost the same cold read as the reservation,
-        // so the reservation is read outright (as if the count were one) and the count touched only if
-        // the reservation is used up.
-        uint256 state = _debit(payer, payee, token, total, ONE_RESERVED_TOKEN);
-        if (state == UNCOVERED) return false;
-        if (state == 0) _pairs[payer][payee] -= ONE_RESERVED_TOKEN;
-        payeeBalance[payee][token] += total;
+    /// @dev Pays one pair (returns true) or skips it with an event (returns false), after the caller's
+    /// sender check: a pair its payee did not submit changes nothing, whatever it says. The caller
+    /// credits the payee with `p.total` if paid.
+    function _settlePair(Pair memory p, address token) private returns (bool) {
+        uint256 state = _pairs[p.payer][p.payee];
+        if (state & HIGH_WATER_MASK != p.fromNonce) return _skip(p, SkipReason.NonceMismatch);
+        if (p.toNonce <= p.fromNonce) return _skip(p, SkipReason.NonceNotIncreasing);
+        uint256 held = state < ONE_RESERVED_TOKEN ? 0 : _reserved[p.payer][p.payee][token];
+        (bool covered, bool usedUp) =
+            _debit(p.payer, p.payee, token, p.total, held, _balances[p.payer][token], 0, false);
+        if (!covered) return _skip(p, SkipReason.InsufficientBalance);
+        if (usedUp) state -= ONE_RESERVED_TOKEN;
+        _pairs[p.payer][p.payee] = (state & ~HIGH_WATER_MASK) | p.toNonce;
+        emit PairSettled(p.payer, p.payee, token, p.fromNonce, p.toNonce, p.total);
         return true;
     }
 
-    function _skip(address payer, address payee, uint64 fromNonce, SkipReason reason) private returns (bool, uint256) {
-        emit PairSkipped(payer, payee, fromNonce, reason);
-        return (false, 0);
+    /// @dev Debits `total` from `payer`'s reservation for `payee` first and its free balance for the
+    /// rest, for a pair of either family. `held` is that reservation, read by the caller only where the
+    /// payer may hold one (zero otherwise); `word` is the payer's balance word if `wordRead`, else it is
+    /// read here when needed. Returns whether reservation and free balance covered `total` (if not,
+    /// nothing changed) and whether the reservation went to zero (its count in the balance word is
+    /// then one lower; the caller lowers the (payer, payee) count).
+    function _debit(
+        address payer,
+        address payee,
+        address token,
+        uint256 total,
+        uint256 held,
+        Balance storage b,
+        uint256 word,
+        bool wordRead
+    ) private returns (bool covered, bool usedUp) {
+        if (held >= total) {
+            // The reservation covers it all (held = total = 0 moves nothing).
+            if (held == 0) return (true, false);
+            unchecked {
+                _reserved[payer][payee][token] = held - total;
+            }
+            if (held != total) return (true, false);
+            if (!wordRead) word = b.word;
+            b.word = word - ONE_RESERVATION;
+            return (true, true);
+        }
+        if (!wordRead) word = b.word;
+        uint256 short;
+        unchecked {
+            short = total - held;
+        }
+        // Written so that held + free cannot overflow: covered iff held + free >= total.
+        if (uint192(word) < short) return (false, false);
+        unchecked {
+            word -= short; // from the free balance's bits only
+        }
+        if (held != 0) {
+            // The reservation is used up; the free balance pays the rest.
+            _reserved[payer][payee][token] = 0;
+            word -= ONE_RESERVATION;
+            usedUp = true;
+        }
+        b.word = word;
+        return (true, usedUp);
+    }
+
+    /// @inheritdoc AgentKeys
+    function _debitPayer(address payer, address payee, address token, uint256 total) internal override returns (bool) {
+        // The balance word counts the payer's reservations in the token, so a payer without any (the
+        // common case) costs no read of a reservation.
+        Balance storage b = _balances[payer][token];
+        uint256 word = b.word;
+        uint256 held = word < ONE_RESERVATION ? 0 : _reserved[payer][payee][token];
+        (bool covered, bool usedUp) = _debit(payer, payee, token, total, held, b, word, true);
+        if (usedUp) _pairs[payer][payee] -= ONE_RESERVED_TOKEN;
+        return covered;
+    }
+
+    function _skip(Pair memory p, SkipReason reason) private returns (bool) {
+        emit PairSkipped(p.payer, p.payee, p.fromNonce, reason);
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -493,6 +573,11 @@ contract Escrow is AgentKeys, Ownable2Step, ReentrancyGuardTransient {
         return block.chainid == INITIAL_CHAIN_ID
             ? INITIAL_DOMAIN_SEPARATOR
             : MandateHashing.domainSeparator(block.chainid, address(this));
+    }
+
+    /// @inheritdoc IEscrow
+    function balance(address payer, address token) external view returns (uint256) {
+        return uint192(_balances[payer][token].word);
     }
 
     /// @inheritdoc IEscrow

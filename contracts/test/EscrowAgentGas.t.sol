@@ -11,8 +11,8 @@ import {EscrowFixture} from "./utils/EscrowFixture.sol";
 /// measured call, the attestation stand-in as verifier). Pairs come from distinct payers' keys, each
 /// scoped to the one payee, so they compare with the EIP-712 table's pairs from distinct payers.
 /// "cold" is a key's first settlement to the payee, "warm" every later one. A scoped key's (key, payee)
-/// word is written at authorization, and its `spent` shares a slot with the non-zero cap, so an agent
-/// pair's first settlement costs a zero-to-non-zero write only for the payee's credit.
+/// word, which also holds what the key may still spend, is written at authorization, so an agent pair's
+/// first settlement costs a zero-to-non-zero write only for the payee's credit.
 contract EscrowAgentGasTest is EscrowFixture {
     address[] internal payers;
     uint256[] internal payerKeys;

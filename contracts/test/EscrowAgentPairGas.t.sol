@@ -78,12 +78,13 @@ contract EscrowAgentPairGasTest is EscrowFixture {
     }
 
     /// The escrow slots a warm agent pair of another payer adds to a settlement: the key's compressed
-    /// key (for the public input), its terms (payer, validity, flags), its cap and `spent`, the (key,
-    /// payee) mark, the payer's reservation for the payee and its free balance are read; the spent,
-    /// the mark and the free balance are written. The approval and the payee's credit are the first
-    /// pair's.
+    /// key (for the public input), its terms (payer, validity, flags), the (key, payee) word (the mark,
+    /// what the key may still spend, its token's id) and the payer's balance word (its free balance,
+    /// and a count of its reservations in the token, zero here, so no reservation is read) are read;
+    /// the (key, payee) word and the balance word are written. The approval, the payee's credit and the
+    /// settlement token's id are the first pair's.
     function _expectedSlots() internal pure returns (uint256 reads, uint256 writes) {
-        return (6, 3);
+        return (4, 2);
     }
 
     /// The packing of one more pair into the public input, alone: `agentPublicInputOf` with two pairs

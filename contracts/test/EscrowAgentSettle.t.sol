@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Vm} from "forge-std/Vm.sol";
+
 import {IEscrow} from "../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../src/TestUSDC.sol";
 import {AttestationVerifier} from "../src/testing/AttestationVerifier.sol";
@@ -26,7 +28,19 @@ contract EscrowAgentSettleTest is EscrowFixture {
     }
 
     function _assertSkippedAs(address sender, AgentPair memory p, IEscrow.SkipReason reason) internal {
+        _assertSkippedAs(sender, address(token), p, reason);
+    }
+
+    /// @dev `_assertSkipped` for a settlement in `settlementToken`.
+    function _assertSkippedIn(address settlementToken, AgentPair memory p, IEscrow.SkipReason reason) internal {
+        _assertSkippedAs(p.payee, settlementToken, p, reason);
+    }
+
+    function _assertSkippedAs(address sender, address settlementToken, AgentPair memory p, IEscrow.SkipReason reason)
+        internal
+    {
         AgentSettlement memory s = _agentSettlement(p);
+        s.token = settlementToken;
         bytes memory proof = _proveAgent(s);
         uint256 spent = escrow.agentKey(p.keyId).spent;
         uint64 mark = escrow.agentHighWater(p.keyId, p.payee);
@@ -392,6 +406,65 @@ contract EscrowAgentSettleTest is EscrowFixture {
         assertEq(escrow.agentHighWater(keyId, payee), 1);
     }
 
+    /// Tokens get ids as keys are granted in them; a pair compares the settlement token's id with its
+    /// key's, so two tokens that both have ids, or a settlement token without one, never pass for each
+    /// other, whichever key and payee.
+    function test_settleAgent_tokenIdsTellTokensApart() public {
+        _fund(alice, 100);
+        TestUSDC other = new TestUSDC();
+        TestUSDC third = new TestUSDC(); // no key is ever granted in it: it has no id
+        uint64 inToken = _aliceKey(payee, 500);
+        AgentKeyGrant memory g = _grant(alice, KEY_B, payee, 500);
+        g.token = address(other);
+        uint64 inOther = _authorize(aliceKey, g);
+        _assertSkippedIn(address(other), _agentPair(inToken, payee, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _assertSkippedIn(address(third), _agentPair(inToken, payee, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _assertSkippedIn(address(token), _agentPair(inOther, payee, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _settleAgent(_agentSettlement(_agentPair(inToken, payee, 0, 1, 1)));
+        assertEq(escrow.agentHighWater(inToken, payee), 1);
+    }
+
+    /// An any-payee key's (key, payee) word learns its token's id from the first paid pair to that
+    /// payee; before it the key's record decides, after it the id, and both refuse a token that has an
+    /// id of its own.
+    function test_settleAgent_anyPayeeKeyChecksTokenBeforeAndAfterCachingIt() public {
+        _fund(alice, 100);
+        TestUSDC other = new TestUSDC();
+        AgentKeyGrant memory g = _grant(alice, KEY_2B, payee, 500);
+        g.token = address(other); // gives `other` an id
+        _authorize(aliceKey, g);
+        uint64 keyId = _aliceKey(address(0), 500);
+        _assertSkippedIn(address(other), _agentPair(keyId, payee, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _settleAgent(_agentSettlement(_agentPair(keyId, payee, 0, 1, 1)));
+        _assertSkippedIn(address(other), _agentPair(keyId, payee, 1, 2, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _assertSkippedIn(address(other), _agentPair(keyId, payee2, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _settleAgent(_agentSettlement(_agentPair(keyId, payee, 1, 2, 1)));
+        _settleAgent(_agentSettlement(_agentPair(keyId, payee2, 0, 1, 1)));
+        assertEq(escrow.agentKey(keyId).spent, 3);
+    }
+
+    /// A scoped key's word for another payee holds no token id: its token is checked from the record
+    /// first, so a pair out of scope in the wrong token is skipped for the token, not the scope.
+    function test_settleAgent_checksTokenBeforeScope() public {
+        _fund(alice, 100);
+        TestUSDC other = new TestUSDC();
+        uint64 keyId = _aliceKey(payee, 500);
+        _assertSkippedIn(address(other), _agentPair(keyId, payee2, 0, 1, 1), IEscrow.SkipReason.AgentKeyWrongToken);
+        _assertSkipped(_agentPair(keyId, payee2, 0, 1, 1), IEscrow.SkipReason.PayeeOutOfScope);
+    }
+
+    /// An any-payee key keeps what it may still spend in its word for the zero payee, which no pair can
+    /// settle: no sender is the zero payee, nor approved by it.
+    function test_settleAgent_zeroPayeeNeverSettles() public {
+        _fund(alice, 1_000);
+        uint64 keyId = _aliceKey(address(0), 500);
+        _assertSkippedAs(relayer, _agentPair(keyId, address(0), 0, 1, 400), IEscrow.SkipReason.SubmitterNotApproved);
+        _assertSkippedAs(alice, _agentPair(keyId, address(0), 0, 1, 400), IEscrow.SkipReason.SubmitterNotApproved);
+        _settleAgent(_agentSettlement(_agentPair(keyId, payee, 0, 1, 500)));
+        assertEq(escrow.agentKey(keyId).spent, 500);
+        _assertSkipped(_agentPair(keyId, payee2, 0, 1, 1), IEscrow.SkipReason.AgentKeyCapExceeded);
+    }
+
     function test_settleAgent_skipsIfPayeeOutOfScope() public {
         _fund(alice, 100);
         uint64 keyId = _aliceKey(payee, 500);
@@ -497,6 +570,62 @@ contract EscrowAgentSettleTest is EscrowFixture {
             escrow.balance(alice, address(token)) + escrow.reservation(alice, payee, address(token))
                 + escrow.payeeBalance(payee, address(token))
         );
+    }
+
+    /// The sender is checked once per run of pairs of one payee and each run's payee credited once: in
+    /// any order of pairs for a payee that approved the sender, one that did not, the sender itself
+    /// and the zero payee, exactly the first and third kinds are paid, each payee is credited its
+    /// pairs' totals, and the events name every pair in order.
+    function testFuzz_settleAgent_checksSenderAndCreditsPerPayeeRun(uint256 seed) public {
+        address[4] memory payees = [payee, payee2, relayer, address(0)];
+        vm.prank(payee);
+        escrow.approveSubmitter(relayer, true);
+        _fund(alice, 1e9);
+        uint64[4] memory keyIds =
+            [_aliceKey(payee, 1e9), _aliceKey(payee2, 1e9), _aliceKey(relayer, 1e9), _aliceKey(address(0), 1e9)];
+        uint64[4] memory marks;
+        uint256[4] memory credits;
+        AgentPair[] memory pairs = new AgentPair[](PAIR_SLOTS);
+        for (uint256 i; i < PAIR_SLOTS; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            uint256 k = r % 4;
+            pairs[i] = _agentPair(keyIds[k], payees[k], marks[k], marks[k] + 1, uint128(1 + (r >> 8) % 100));
+            if (k == 0 || k == 2) (marks[k], credits[k]) = (marks[k] + 1, credits[k] + pairs[i].total);
+        }
+        AgentSettlement memory s = _agentSettlement(pairs);
+        bytes memory proof = _proveAgent(s);
+        vm.recordLogs();
+        vm.prank(relayer);
+        escrow.settleAgent(proof, s);
+        _assertPairEventsInOrder(pairs);
+        for (uint256 k; k < 3; ++k) {
+            assertEq(escrow.payeeBalance(payees[k], address(token)), credits[k], "credit");
+            assertEq(escrow.agentHighWater(keyIds[k], payees[k]), marks[k], "mark");
+        }
+        assertEq(escrow.balance(alice, address(token)), 1e9 - credits[0] - credits[2]);
+    }
+
+    /// @dev The recorded logs hold, in order, `AgentPairSettled` for each pair paid to `payee` or the
+    /// relayer and `AgentPairSkipped(SubmitterNotApproved)` for each other pair.
+    function _assertPairEventsInOrder(AgentPair[] memory pairs) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 next;
+        for (uint256 i; i < logs.length; ++i) {
+            bytes32 topic = logs[i].topics[0];
+            if (topic != IEscrow.AgentPairSettled.selector && topic != IEscrow.AgentPairSkipped.selector) continue;
+            AgentPair memory p = pairs[next++];
+            assertEq(uint256(logs[i].topics[1]), p.keyId, "keyId");
+            if (p.payee == payee || p.payee == relayer) {
+                assertEq(topic, IEscrow.AgentPairSettled.selector, "paid");
+                assertEq(address(uint160(uint256(logs[i].topics[3]))), p.payee, "payee");
+            } else {
+                assertEq(topic, IEscrow.AgentPairSkipped.selector, "skipped");
+                assertEq(address(uint160(uint256(logs[i].topics[2]))), p.payee, "payee");
+                (, IEscrow.SkipReason reason) = abi.decode(logs[i].data, (uint64, IEscrow.SkipReason));
+                assertEq(uint8(reason), uint8(IEscrow.SkipReason.SubmitterNotApproved), "reason");
+            }
+        }
+        assertEq(next, pairs.length, "one event per pair");
     }
 
     // ------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import {IERC3009} from "../src/interfaces/IERC3009.sol";
 import {IEscrow} from "../src/interfaces/IEscrow.sol";
 import {FeeOnTransferToken} from "../src/testing/FeeOnTransferToken.sol";
@@ -97,5 +99,49 @@ contract EscrowDepositsTest is EscrowFixture {
         vm.stopPrank();
         assertEq(escrow.balance(alice, address(feeToken)), net);
         assertEq(feeToken.balanceOf(address(escrow)), net);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // the free balance's 192 bits
+    // ------------------------------------------------------------------------------------------
+
+    /// A free balance lives in the low 192 bits of its word (a count of the payer's reservations sits
+    /// above): a deposit that would take it past 2^192 − 1 reverts; up to it, it is credited whole.
+    function test_deposit_revertsIfFreeBalanceWouldPass192Bits() public {
+        uint256 max = type(uint192).max;
+        _fund(alice, max);
+        _reserve(alice, payee, 1); // the count above the free balance is non-zero
+        token.mint(alice, 2);
+        vm.startPrank(alice);
+        token.approve(address(escrow), 2);
+        escrow.deposit(address(token), 1);
+        assertEq(escrow.balance(alice, address(token)), max);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 192, max + 1));
+        escrow.deposit(address(token), 1);
+        vm.stopPrank();
+        assertEq(escrow.balance(alice, address(token)), max);
+        assertEq(_reservationCount(alice, address(token)), 1);
+    }
+
+    /// The same bound holds when a release returns reserved funds: the release reverts, and the payer
+    /// can withdraw first and release after.
+    function test_executeRelease_revertsIfFreeBalanceWouldPass192Bits() public {
+        uint256 max = type(uint192).max;
+        _fund(alice, max);
+        _reserve(alice, payee, 10);
+        _fund(alice, 10);
+        vm.startPrank(alice);
+        escrow.requestRelease(payee, address(token), 10);
+        skip(DELAY);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 192, max + 10));
+        escrow.executeRelease(payee, address(token));
+        escrow.requestWithdraw(address(token), 10);
+        skip(DELAY);
+        escrow.executeWithdraw(address(token));
+        escrow.executeRelease(payee, address(token));
+        vm.stopPrank();
+        assertEq(escrow.balance(alice, address(token)), max);
+        assertEq(escrow.reservation(alice, payee, address(token)), 0);
+        assertEq(_reservationCount(alice, address(token)), 0);
     }
 }

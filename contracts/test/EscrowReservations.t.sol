@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {IEscrow} from "../src/interfaces/IEscrow.sol";
 import {TestUSDC} from "../src/TestUSDC.sol";
+import {AgentKeyGrant} from "../src/types/AgentKeyGrant.sol";
+import {AgentSettlement} from "../src/types/AgentSettlement.sol";
 import {Pair, Settlement} from "../src/types/Settlement.sol";
 import {EscrowFixture} from "./utils/EscrowFixture.sol";
 
@@ -354,5 +356,134 @@ contract EscrowReservationsTest is EscrowFixture {
         _settle(_settlement(_pair(alice, payee, 0, 1, held)));
         assertEq(escrow.payeeBalance(payee, address(token)), held);
         assertEq(_reserved(alice, payee), 0);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // the reservation counts
+    // ------------------------------------------------------------------------------------------
+
+    /// State of `testFuzz_reservationCounts_exactUnderAnySequence`: two tokens, three payees, alice's
+    /// agent key for each (payee, token), and the nonces each chain has reached.
+    struct CountRun {
+        address[2] tokens;
+        address[3] payees;
+        uint64[2][3] keyIds;
+        uint64[2][3] agentNonces;
+    }
+
+    /// Both counts a settlement relies on to skip reading reservations are exact under any sequence
+    /// of reserves, partial and full releases, and EIP-712 and agent settlements that use a
+    /// reservation in part, exactly, or up and beyond: the balance word's (payees reserved for, per
+    /// payer and token) and the (payer, payee) word's (tokens reserved in, per payer and payee).
+    function testFuzz_reservationCounts_exactUnderAnySequence(uint256 seed) public {
+        CountRun memory run = _countRun();
+        for (uint256 step; step < 24; ++step) {
+            uint256 r = uint256(keccak256(abi.encode(seed, step)));
+            (uint256 j, uint256 t) = ((r >> 8) % 3, (r >> 16) % 2);
+            (address to, address tok) = (run.payees[j], run.tokens[t]);
+            uint256 held = escrow.reservation(alice, to, tok);
+            uint256 op = r % 4;
+            if (op == 0) {
+                vm.prank(alice);
+                escrow.reserve(to, tok, 1 + (r >> 24) % 300);
+            } else if (op == 1 && held != 0) {
+                vm.prank(alice);
+                escrow.requestRelease(to, tok, (r >> 24) % 2 == 0 ? held : 1 + (r >> 32) % held);
+                skip(DELAY);
+                vm.prank(alice);
+                escrow.executeRelease(to, tok);
+            } else if (op >= 2) {
+                // All of the reservation, a part of it, or more: the free balance pays the rest.
+                uint128 total = uint128([held, held / 2, held + 1 + (r >> 24) % 50, 0][(r >> 40) % 4]);
+                if (op == 2) _settleCounted(run, j, t, total);
+                else _settleAgentCounted(run, j, t, total);
+            }
+            _assertCountsExact(run);
+        }
+    }
+
+    function _countRun() internal returns (CountRun memory run) {
+        run.tokens = [address(token), address(new TestUSDC())];
+        run.payees = [payee, payee2, makeAddr("payee3")];
+        for (uint256 t; t < 2; ++t) {
+            TestUSDC(run.tokens[t]).mint(alice, 1e9);
+            vm.startPrank(alice);
+            TestUSDC(run.tokens[t]).approve(address(escrow), 1e9);
+            escrow.deposit(run.tokens[t], 1e9);
+            vm.stopPrank();
+            for (uint256 j; j < 3; ++j) {
+                AgentKeyGrant memory g = _grant(alice, KEY_B, run.payees[j], 1e9);
+                g.token = run.tokens[t];
+                run.keyIds[j][t] = _authorize(aliceKey, g);
+            }
+        }
+    }
+
+    function _settleCounted(CountRun memory run, uint256 j, uint256 t, uint128 total) internal {
+        uint64 mark = escrow.highWater(alice, run.payees[j]);
+        Settlement memory s = _settlement(_pair(alice, run.payees[j], mark, mark + 1, total));
+        s.token = run.tokens[t];
+        _settle(s);
+        assertEq(escrow.highWater(alice, run.payees[j]), mark + 1, "alice's funds cover every settlement");
+    }
+
+    function _settleAgentCounted(CountRun memory run, uint256 j, uint256 t, uint128 total) internal {
+        uint64 mark = run.agentNonces[j][t];
+        AgentSettlement memory s = _agentSettlement(_agentPair(run.keyIds[j][t], run.payees[j], mark, mark + 1, total));
+        s.token = run.tokens[t];
+        _settleAgent(s);
+        run.agentNonces[j][t] = escrow.agentHighWater(run.keyIds[j][t], run.payees[j]);
+        assertEq(run.agentNonces[j][t], mark + 1, "alice's funds and cap cover every settlement");
+    }
+
+    function _assertCountsExact(CountRun memory run) internal view {
+        for (uint256 t; t < 2; ++t) {
+            uint256 reservedFor;
+            for (uint256 j; j < 3; ++j) {
+                if (escrow.reservation(alice, run.payees[j], run.tokens[t]) != 0) ++reservedFor;
+            }
+            assertEq(_reservationCount(alice, run.tokens[t]), reservedFor, "payees reserved for, per token");
+        }
+        for (uint256 j; j < 3; ++j) {
+            uint256 reservedIn;
+            for (uint256 t; t < 2; ++t) {
+                if (escrow.reservation(alice, run.payees[j], run.tokens[t]) != 0) ++reservedIn;
+            }
+            assertEq(_reservedTokenCount(alice, run.payees[j]), reservedIn, "tokens reserved in, per payee");
+        }
+    }
+
+    /// A payer without reservations in the token costs an agent pair no read of a reservation; one with
+    /// a reservation for any payee in the token does, and that reservation is debited first.
+    function test_settleAgent_readsReservationOnlyIfPayerHoldsOneInToken() public {
+        _fund(alice, 1_000);
+        uint64 keyId = _aliceKey(payee, 1_000);
+        bytes32 reservationSlot = keccak256(
+            abi.encode(
+                address(token), keccak256(abi.encode(payee, keccak256(abi.encode(alice, uint256(RESERVED_SLOT)))))
+            )
+        );
+        assertFalse(_settleAgentReads(keyId, 0, reservationSlot), "no reservation, no read");
+        _reserve(alice, payee2, 10);
+        assertTrue(_settleAgentReads(keyId, 1, reservationSlot), "a reservation for another payee: read");
+        _reserve(alice, payee, 10);
+        assertTrue(_settleAgentReads(keyId, 2, reservationSlot), "a reservation for this payee: read");
+        assertEq(escrow.reservation(alice, payee, address(token)), 9, "and debited first");
+    }
+
+    /// `_reserved`'s slot in `Escrow` (`forge inspect Escrow storageLayout`).
+    uint256 internal constant RESERVED_SLOT = 10;
+
+    function _settleAgentReads(uint64 keyId, uint64 fromNonce, bytes32 slot) internal returns (bool read) {
+        AgentSettlement memory s = _agentSettlement(_agentPair(keyId, payee, fromNonce, fromNonce + 1, 1));
+        bytes memory proof = _proveAgent(s);
+        vm.record();
+        vm.prank(payee);
+        escrow.settleAgent(proof, s);
+        (bytes32[] memory reads,) = vm.accesses(address(escrow));
+        for (uint256 i; i < reads.length; ++i) {
+            read = read || reads[i] == slot;
+        }
+        assertEq(escrow.agentHighWater(keyId, payee), fromNonce + 1);
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Vm} from "forge-std/Vm.sol";
+
 import {IEscrow} from "../src/interfaces/IEscrow.sol";
 import {Pair, Settlement} from "../src/types/Settlement.sol";
 import {EscrowFixture} from "./utils/EscrowFixture.sol";
@@ -165,5 +167,41 @@ contract EscrowSubmittersTest is EscrowFixture {
         _settleAs(sender, _settlement(_pair(alice, payee, 0, toNonce, 0)));
         bool paid = sender == payee || approved;
         assertEq(escrow.highWater(alice, payee), paid ? toNonce : 0);
+    }
+
+    /// The sender is checked once per run of pairs of one payee and each run's payee credited once: in
+    /// any order of pairs for a payee that approved the sender, one that did not, the sender itself
+    /// and the zero payee, exactly the first and third kinds are paid and credited, in order.
+    function testFuzz_settle_checksSenderAndCreditsPerPayeeRun(uint256 seed) public {
+        address[4] memory payees = [payee, payee2, relayer, address(0)];
+        _approve(payee, relayer, true);
+        _fund(alice, 1e9);
+        uint64[4] memory marks;
+        uint256[4] memory credits;
+        Pair[] memory pairs = new Pair[](PAIR_SLOTS);
+        for (uint256 i; i < PAIR_SLOTS; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            uint256 k = r % 4;
+            pairs[i] = _pair(alice, payees[k], marks[k], marks[k] + 1, uint128(1 + (r >> 8) % 100));
+            if (k == 0 || k == 2) (marks[k], credits[k]) = (marks[k] + 1, credits[k] + pairs[i].total);
+        }
+        vm.recordLogs();
+        _settleAs(relayer, _settlement(pairs));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 next;
+        for (uint256 i; i < logs.length; ++i) {
+            bytes32 topic = logs[i].topics[0];
+            if (topic != IEscrow.PairSettled.selector && topic != IEscrow.PairSkipped.selector) continue;
+            Pair memory p = pairs[next++];
+            assertEq(address(uint160(uint256(logs[i].topics[2]))), p.payee, "payee");
+            bool paid = p.payee == payee || p.payee == relayer;
+            assertEq(topic, paid ? IEscrow.PairSettled.selector : IEscrow.PairSkipped.selector, "paid iff allowed");
+        }
+        assertEq(next, pairs.length, "one event per pair");
+        for (uint256 k; k < 3; ++k) {
+            assertEq(escrow.payeeBalance(payees[k], address(token)), credits[k], "credit");
+            assertEq(escrow.highWater(alice, payees[k]), marks[k], "mark");
+        }
+        assertEq(escrow.balance(alice, address(token)), 1e9 - credits[0] - credits[2]);
     }
 }

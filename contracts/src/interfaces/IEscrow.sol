@@ -222,7 +222,8 @@ interface IEscrow is IAgentKeys {
 
     /// @notice Pull `amount` of `token` from the caller (who has approved the escrow) and credit the caller's
     /// free balance with what arrived: the growth of the escrow's token balance (less than `amount` for
-    /// a fee-on-transfer token). Reverts `NothingReceived` if nothing arrived.
+    /// a fee-on-transfer token). Reverts `NothingReceived` if nothing arrived, and (OpenZeppelin's
+    /// `SafeCastOverflowedUintDowncast`) if the free balance would pass 2^192 − 1.
     /// @dev Rebasing tokens are not supported: credits are fixed amounts.
     function deposit(address token, uint256 amount) external;
 
@@ -269,6 +270,7 @@ interface IEscrow is IAgentKeys {
 
     /// @notice Execute the caller's ready release request for (`payee`, `token`): moves the requested
     /// amount, or what settlements left of the reservation if that is less, to the free balance.
+    /// Reverts, as `deposit` does, if the free balance would pass 2^192 − 1 (withdraw some first).
     /// @return released The amount moved.
     function executeRelease(address payee, address token) external returns (uint256 released);
 
@@ -340,7 +342,8 @@ interface IEscrow is IAgentKeys {
     /// @notice Seconds between a withdrawal request and its earliest execution.
     function withdrawDelay() external view returns (uint64);
 
-    /// @notice `payer`'s free balance of `token`, pending withdrawal included, reservations excluded.
+    /// @notice `payer`'s free balance of `token`, pending withdrawal included, reservations excluded;
+    /// below 2^192.
     function balance(address payer, address token) external view returns (uint256);
 
     /// @notice `payer`'s pending withdrawal request for `token`; zeros if none.

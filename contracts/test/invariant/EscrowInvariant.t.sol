@@ -106,6 +106,35 @@ contract EscrowInvariantTest is Test {
         }
     }
 
+    /// The counts that let settlements skip reading reservations are exact: a payer's balance word counts
+    /// the payees it holds a non-zero reservation for (in the handler's one token), and each (payer,
+    /// payee) word whether it holds one for that payee. A count too low would let a pair skip the
+    /// reservation it must debit first; `reservationsDebitedOnlyByTheirPayee` would then fail too.
+    function invariant_reservationCountsExact() public view {
+        for (uint256 i; i < handler.payerCount(); ++i) {
+            address payer = handler.payers(i);
+            uint256 reservedFor;
+            for (uint256 j; j < handler.payerCount(); ++j) {
+                address payee = handler.payees(j);
+                uint256 held = escrow.reservation(payer, payee, address(token));
+                if (held != 0) ++reservedFor;
+                assertEq(_word(PAIRS_SLOT, payer, payee) >> 64, held != 0 ? 1 : 0, "tokens reserved in, per payee");
+            }
+            uint256 word = _word(BALANCES_SLOT, payer, address(token));
+            assertEq(uint192(word), escrow.balance(payer, address(token)), "the balance word's slot");
+            assertEq(word >> 192, reservedFor, "payees reserved for, per token");
+        }
+    }
+
+    /// `Escrow`'s slots of `_balances` and `_pairs` (as in `EscrowFixture`).
+    uint256 internal constant BALANCES_SLOT = 7;
+    uint256 internal constant PAIRS_SLOT = 9;
+
+    function _word(uint256 mappingSlot, address outer, address inner) internal view returns (uint256) {
+        return
+            uint256(vm.load(address(escrow), keccak256(abi.encode(inner, keccak256(abi.encode(outer, mappingSlot))))));
+    }
+
     /// The handler really settles and skips pairs (a handler that only ever skipped would make the
     /// invariants above vacuous); mutating `Escrow._settlePair` (no debit, no high-water check, no
     /// sender check, or no reservation-first debit) makes an invariant fail.

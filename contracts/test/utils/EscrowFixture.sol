@@ -256,4 +256,31 @@ abstract contract EscrowFixture is Test {
         return
             uint256(keccak256(packed)) % 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     }
+
+    // ------------------------------------------------------------------------------------------
+    // the escrow's reservation counts, read from storage
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev `Escrow`'s slots of `_balances` and `_pairs` (`forge inspect Escrow storageLayout`); the
+    /// readers below check each word they load against a view, so a moved slot fails loudly.
+    uint256 internal constant BALANCES_SLOT = 7;
+    uint256 internal constant PAIRS_SLOT = 9;
+
+    /// @dev For how many payees `payer` holds a non-zero reservation in `t`: the bits above the free
+    /// balance in its balance word.
+    function _reservationCount(address payer, address t) internal view returns (uint256) {
+        bytes32 slot = keccak256(abi.encode(t, keccak256(abi.encode(payer, BALANCES_SLOT))));
+        uint256 word = uint256(vm.load(address(escrow), slot));
+        assertEq(uint192(word), escrow.balance(payer, t), "the balance word's slot");
+        return word >> 192;
+    }
+
+    /// @dev In how many tokens `payer` holds a non-zero reservation for `to`: the bits above the
+    /// high-water mark in the (payer, payee) word.
+    function _reservedTokenCount(address payer, address to) internal view returns (uint256) {
+        bytes32 slot = keccak256(abi.encode(to, keccak256(abi.encode(payer, PAIRS_SLOT))));
+        uint256 word = uint256(vm.load(address(escrow), slot));
+        assertEq(uint64(word), escrow.highWater(payer, to), "the (payer, payee) word's slot");
+        return word >> 64;
+    }
 }

@@ -38,6 +38,8 @@ class Anvil:
     chain_id: int = 31337
     accounts: int = 10
     block_time: float | None = None
+    steps_tracing: bool = False
+    """Record every step, so ``debug_traceTransaction`` returns geth-style opcode traces (slower)."""
     port: int = 0
     private_keys: list[bytes] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = None
@@ -65,6 +67,8 @@ class Anvil:
             ]  # fmt: skip
             if self.block_time:
                 args += ["--block-time", str(self.block_time)]
+            if self.steps_tracing:
+                args.append("--steps-tracing")
             self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             try:
                 wait_for_port(self.port, self._process)

@@ -148,7 +148,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the transcript here (default: a scratch folder)")
     parser.add_argument("--no-save", action="store_true", help="do not append to results/ceremony.json")
     parser.add_argument(
-        "--skip-verify-transcript", action="store_true", help="leave out the last step, which repeats both seals' checks"
+        "--skip-verify-transcript",
+        action="store_true",
+        help="leave out the last step, which repeats both seals' checks",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aep2-ceremony-bench-") as tmp:

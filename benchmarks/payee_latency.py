@@ -91,8 +91,8 @@ def _synchronous() -> str:
 def measure_latency(calls: int, db: Path) -> dict[str, float]:
     from aep2.payee import PayeeCheck
     from aep2.payee.steps import offline_checks
+    from aep2.protocol.call_ref import http_ref
     from aep2.store import create_schema, make_engine
-    from aep2.transports.call_ref import http_ref
 
     settings = _settings()
     engine = make_engine(f"sqlite:///{db}")
@@ -153,7 +153,7 @@ def _serve(port: int, db: str) -> None:
 
 
 def _payment_headers(base: str, count: int) -> list[str]:
-    from aep2.transports.call_ref import http_ref
+    from aep2.protocol.call_ref import http_ref
 
     url = base + "/paid-bench"
     challenge = json.loads(base64.b64decode(httpx.get(url).headers["PAYMENT-REQUIRED"]))

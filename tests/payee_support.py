@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from aep2.devnet._process import free_port
 from aep2.mandate import Domain, Mandate, SignedMandate
 from aep2.payee import Route, Settings
+from aep2.protocol.scheme import SCHEME, payload_of
 from aep2.store import MandateRow, ReceiptRow, StateTransitionRow
-from aep2.transports.scheme import SCHEME, payload_of
 
 CHAIN_ID = 31337
 ESCROW = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from aep2.payee import Route, StaticChainView, create_app
 from aep2.payer import LocalKeySigner, Payer, Policy
-from aep2.transports.call_ref import canonical_url
+from aep2.protocol.call_ref import canonical_url
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from tests import payee_support as s
 

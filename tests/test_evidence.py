@@ -42,13 +42,13 @@ from aep2.mandate import from_wire, to_wire
 from aep2.payee import Route, Settings, create_app
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import AgentCredential, LocalKeySigner, Payer, Policy
+from aep2.protocol.receipt import Receipt
 from aep2.prover import ProverProcess
 from aep2.settlement.pipeline import close_window, prove_chunk, submit_window
 from aep2.settlement.planner import CircuitSize
 from aep2.settlement.proving import GnarkProver
 from aep2.store import MandateRow, create_schema, make_engine
 from aep2.transports.httpx_auth import Aep2Auth
-from aep2.transports.receipt import Receipt
 from tests.groth16_support import N1P1, agent_verifier_artifact, groth16_verifier_spec
 from tests.payee_support import serve
 from tests.settlement_support import World

@@ -18,8 +18,8 @@ from aep2.errors import EvidenceError, Reason
 from aep2.evidence import export_evidence, verify_offline
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
+from aep2.protocol.call_ref import a2a_ref, mcp_ref
 from aep2.transports.a2a_server import PaidAgentExecutor
-from aep2.transports.call_ref import a2a_ref, mcp_ref
 from aep2.transports.mcp_server import add_paid_tool
 from tests import payee_support as s
 from tests.test_payee_a2a import QUESTION, card, message, send, submission

@@ -57,14 +57,14 @@ from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import APPROVED, REJECTED, LocalKeySigner, Payer, Policy
 from aep2.payer._db import nonces
 from aep2.payer._wire import Payment
+from aep2.protocol.call_ref import a2a_ref, http_ref, mcp_ref
+from aep2.protocol.receipt import verify_receipt
 from aep2.store import MandateRow, create_schema, make_engine
 from aep2.transports.a2a_client import send_message_paid
 from aep2.transports.a2a_server import PaidAgentExecutor
-from aep2.transports.call_ref import a2a_ref, http_ref, mcp_ref
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from aep2.transports.mcp_client import call_tool_paid
 from aep2.transports.mcp_server import add_paid_tool
-from aep2.transports.receipt import verify_receipt
 from aep2.transports.x402_client import register_aep2_client
 from aep2.transports.x402_facilitator import register_aep2_facilitator
 from aep2.transports.x402_server import aep2_price, register_aep2_server

@@ -31,6 +31,9 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
+from aep2.protocol.call_ref import a2a_ref
+from aep2.protocol.receipt import verify_receipt
+from aep2.protocol.scheme import payload_of
 from aep2.transports.a2a_server import (
     ERROR,
     PAYLOAD,
@@ -40,9 +43,6 @@ from aep2.transports.a2a_server import (
     X402_EXTENSION_URI,
     PaidAgentExecutor,
 )
-from aep2.transports.call_ref import a2a_ref
-from aep2.transports.receipt import verify_receipt
-from aep2.transports.scheme import payload_of
 from tests import payee_support as s
 
 QUESTION = "what is the answer?"

@@ -23,9 +23,9 @@ from aep2.errors import ConfigurationError, MandateError, Reason
 from aep2.mandate import Domain, encode
 from aep2.payee import PayeeCheck, StaticChainView
 from aep2.payee.challenge import requirements
+from aep2.protocol.call_ref import http_ref
+from aep2.protocol.receipt import verify_receipt
 from aep2.store import MandateRow, MandateState, transition
-from aep2.transports.call_ref import http_ref
-from aep2.transports.receipt import verify_receipt
 from tests import payee_support as s
 from tests.agent_library_calls import count_library_calls
 

@@ -31,9 +31,9 @@ from aep2.mandate import encode
 from aep2.payee import PayeeCheck, create_app
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payer import LocalKeySigner, Payer, Policy
+from aep2.protocol.call_ref import http_ref
 from aep2.store import MandateRow, MandateState, transition
 from aep2.store.models import uint64_key
-from aep2.transports.call_ref import http_ref
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from tests import payee_support as s
 from tests.escrow_world import World, make_world, new_payer, settle

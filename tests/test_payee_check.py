@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from aep2.errors import MandateError, Reason
 from aep2.mandate import HALF_N, SECP256K1_N, SignedMandate, encode, to_wire
 from aep2.payee import PayeeCheck, StaticChainView
+from aep2.protocol.call_ref import http_ref
+from aep2.protocol.receipt import Receipt, verify_receipt
 from aep2.store import MandateState, transition
-from aep2.transports.call_ref import http_ref
-from aep2.transports.receipt import Receipt, verify_receipt
 from tests import payee_support as s
 
 REF = http_ref("GET", "http://127.0.0.1/weather")

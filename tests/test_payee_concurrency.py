@@ -20,8 +20,8 @@ from sqlalchemy import Engine, text
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import StaticChainView, create_app
+from aep2.protocol.call_ref import http_ref
 from aep2.store import create_schema, make_engine
-from aep2.transports.call_ref import http_ref
 from tests import payee_support as s
 from tests.pg_server import PostgresServer, start_postgres
 

@@ -21,8 +21,8 @@ from aep2.errors import MandateError, Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView, create_app
 from aep2.payee.challenge import mandate_header, parse_payload
+from aep2.protocol.call_ref import http_ref
 from aep2.store import create_schema, make_engine
-from aep2.transports.call_ref import http_ref
 from tests import payee_support as s
 
 REF = http_ref("GET", "http://127.0.0.1/weather")

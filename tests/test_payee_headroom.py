@@ -19,8 +19,8 @@ from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
 from aep2.payee.chain_view import PayerPosition
 from aep2.payee.headroom import Headroom
+from aep2.protocol.call_ref import http_ref
 from aep2.store import MandateState, transition
-from aep2.transports.call_ref import http_ref
 from tests import payee_support as s
 
 REF = http_ref("GET", "http://127.0.0.1/weather")

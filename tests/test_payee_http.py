@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import StaticChainView, create_app
-from aep2.transports.call_ref import http_ref
-from aep2.transports.receipt import verify_receipt
-from aep2.transports.scheme import Aep2Extra
+from aep2.protocol.call_ref import http_ref
+from aep2.protocol.receipt import verify_receipt
+from aep2.protocol.scheme import Aep2Extra
 from tests import payee_support as s
 
 

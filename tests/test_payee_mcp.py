@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.transports.call_ref import mcp_ref
+from aep2.protocol.call_ref import mcp_ref
+from aep2.protocol.receipt import verify_receipt
+from aep2.protocol.scheme import payload_of
 from aep2.transports.mcp_server import PAYMENT_META_KEY, PAYMENT_RESPONSE_META_KEY, add_paid_tool
-from aep2.transports.receipt import verify_receipt
-from aep2.transports.scheme import payload_of
 from tests import payee_support as s
 
 

@@ -38,8 +38,8 @@ from aep2.devnet import Anvil
 from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import PayeeCheck, StaticChainView
-from aep2.transports.receipt import verify_receipt
-from aep2.transports.scheme import Aep2Extra, payload_of
+from aep2.protocol.receipt import verify_receipt
+from aep2.protocol.scheme import Aep2Extra, payload_of
 from aep2.transports.x402_facilitator import register_aep2_facilitator
 from aep2.transports.x402_server import aep2_price, register_aep2_server
 from tests import payee_support as s

@@ -35,6 +35,9 @@ from x402.schemas import PaymentRequired, ResourceInfo, SettleResponse
 from aep2.errors import Aep2Error, PaymentRequestError, Reason
 from aep2.mandate import decode
 from aep2.payer import LocalKeySigner, Payer, Policy
+from aep2.protocol.call_ref import a2a_ref
+from aep2.protocol.receipt import transaction_ref
+from aep2.protocol.scheme import header_of, network_of
 from aep2.transports.a2a_client import (
     ERROR,
     PAYLOAD,
@@ -45,9 +48,6 @@ from aep2.transports.a2a_client import (
     PaidTask,
     send_message_paid,
 )
-from aep2.transports.call_ref import a2a_ref
-from aep2.transports.receipt import transaction_ref
-from aep2.transports.scheme import header_of, network_of
 from tests.conftest import PAYER_KEY
 from tests.test_payer_stub import CHAIN_ID, PRICE, PayeeStub, serve_app
 

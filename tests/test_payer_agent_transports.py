@@ -52,13 +52,13 @@ from aep2.payer import (
 )
 from aep2.payer._db import nonces
 from aep2.payer._wire import Payment, outcome
+from aep2.protocol.receipt import Receipt, transaction_ref
 from aep2.store import MandateRow, create_schema, make_engine
 from aep2.transports.a2a_client import send_message_paid
 from aep2.transports.a2a_server import PaidAgentExecutor
 from aep2.transports.httpx_auth import Aep2Auth, payment_of
 from aep2.transports.mcp_client import PaidToolResult, call_tool_paid
 from aep2.transports.mcp_server import add_paid_tool
-from aep2.transports.receipt import Receipt, transaction_ref
 from aep2.transports.x402_client import register_aep2_client
 from tests import payee_support as s
 from tests.test_payee_a2a import card

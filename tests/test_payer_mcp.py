@@ -19,15 +19,15 @@ from x402.schemas import PaymentRequired, ResourceInfo, SettleResponse
 from aep2.errors import Aep2Error, PaymentRequestError, Reason
 from aep2.mandate import decode
 from aep2.payer import LocalKeySigner, Payer, Policy
-from aep2.transports.call_ref import mcp_ref
+from aep2.protocol.call_ref import mcp_ref
+from aep2.protocol.receipt import transaction_ref
+from aep2.protocol.scheme import header_of, network_of
 from aep2.transports.mcp_client import (
     PAYMENT_META_KEY,
     PAYMENT_RESPONSE_META_KEY,
     PaidToolResult,
     call_tool_paid,
 )
-from aep2.transports.receipt import transaction_ref
-from aep2.transports.scheme import header_of, network_of
 from tests.conftest import PAYER_KEY
 from tests.test_payer_stub import CHAIN_ID, PRICE, PayeeStub, serve_app
 

@@ -39,9 +39,9 @@ from x402.schemas import PaymentRequired, PaymentRequirements, ResourceInfo, Set
 
 from aep2.errors import Aep2Error
 from aep2.mandate import SignedMandate, decode
-from aep2.transports.call_ref import http_ref
-from aep2.transports.receipt import Receipt, transaction_ref
-from aep2.transports.scheme import Aep2Extra, header_of, network_of
+from aep2.protocol.call_ref import http_ref
+from aep2.protocol.receipt import Receipt, transaction_ref
+from aep2.protocol.scheme import Aep2Extra, header_of, network_of
 
 PAYEE_KEY = bytes.fromhex("8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba")
 STRANGER_KEY = bytes.fromhex("92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e")

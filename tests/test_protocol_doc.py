@@ -15,8 +15,8 @@ from aep2.agentkey import SignedAgentMandate, agent_to_wire, decode_any
 from aep2.evidence import parse_evidence, verify_offline
 from aep2.mandate import decode, to_wire
 from aep2.payee.challenge import offered_mandate, payload_from, requirements
-from aep2.transports.call_ref import a2a_ref, canonical_url, http_ref, mcp_ref, ref_of
-from aep2.transports.receipt import verify_receipt
+from aep2.protocol.call_ref import a2a_ref, canonical_url, http_ref, mcp_ref, ref_of
+from aep2.protocol.receipt import verify_receipt
 from tests import payee_support as s
 
 DOC = Path(__file__).parents[1] / "docs" / "protocol.md"

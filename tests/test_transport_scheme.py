@@ -7,9 +7,9 @@ from eth_account import Account
 from pydantic import ValidationError
 
 from aep2.errors import MandateDecodeError, SignatureError
-from aep2.transports.call_ref import a2a_ref, http_ref, mcp_ref
-from aep2.transports.receipt import Receipt, transaction_ref, verify_receipt
-from aep2.transports.scheme import Aep2Extra, chain_id_of, header_of, network_of, payload_of
+from aep2.protocol.call_ref import a2a_ref, http_ref, mcp_ref
+from aep2.protocol.receipt import Receipt, transaction_ref, verify_receipt
+from aep2.protocol.scheme import Aep2Extra, chain_id_of, header_of, network_of, payload_of
 
 PAYEE_KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
 PAYEE = Account.from_key(PAYEE_KEY).address

@@ -23,9 +23,9 @@ from aep2.errors import EvidenceError, MandateError, Reason
 from aep2.evidence._format import CallPart, Evidence, ReceiptPart, SettlementPart
 from aep2.evidence._parts import Subject, agent_keys_of, covers, settlement_of, subject_of
 from aep2.evidence._report import Check, Report
+from aep2.protocol.call_ref import ref_of
+from aep2.protocol.receipt import Receipt
 from aep2.prover import Proof, verify_proof
-from aep2.transports.call_ref import ref_of
-from aep2.transports.receipt import Receipt
 
 
 def verify_offline(evidence: Evidence) -> Report:

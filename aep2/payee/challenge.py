@@ -17,8 +17,8 @@ from aep2.errors import Aep2Error, MandateDecodeError, Reason
 from aep2.mandate import MAX_HEADER_LENGTH
 from aep2.payee.check import Acceptance
 from aep2.payee.config import Settings
-from aep2.transports.receipt import transaction_ref
-from aep2.transports.scheme import SCHEME, X402_VERSION, Aep2Extra, header_of, network_of
+from aep2.protocol.receipt import transaction_ref
+from aep2.protocol.scheme import SCHEME, X402_VERSION, Aep2Extra, header_of, network_of
 
 MAX_TIMEOUT_SECONDS = 60
 """How long a payer may take to answer a challenge; the mandate's own deadline is separate."""

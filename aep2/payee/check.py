@@ -37,6 +37,8 @@ from aep2.payee.config import Settings
 from aep2.payee.headroom import Headroom
 from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, check_domain, check_price, check_signature, check_time, decoded
+from aep2.protocol.call_ref import descriptor_json
+from aep2.protocol.receipt import Receipt
 from aep2.store import (
     accepted_fields,
     agent_accepted_fields,
@@ -53,8 +55,6 @@ from aep2.store.mandates import (
     key_exposure_of,
     stored_receipt,
 )
-from aep2.transports.call_ref import descriptor_json
-from aep2.transports.receipt import Receipt
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ class PayeeCheck:
     ) -> Acceptance:
         """All eight steps; returns only once the mandate and its receipt are committed.
 
-        ``descriptor`` is the call whose keccak256 is ``ref`` (``aep2.transports.call_ref``); it is
+        ``descriptor`` is the call whose keccak256 is ``ref`` (``aep2.protocol.call_ref``); it is
         stored with the mandate for dispute evidence (``aep2.evidence``).
 
         A mandate this payee already accepted (same digest) comes back with its stored receipt

@@ -14,7 +14,7 @@ from typing import Any
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
-from aep2.transports.receipt import Receipt
+from aep2.protocol.receipt import Receipt
 
 
 class ReceiptSigner:

@@ -24,7 +24,7 @@ from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, parse_payload, payment_required, settle_response, to_header
 from aep2.payee.check import Acceptance, PayeeCheck
 from aep2.payee.config import Settings
-from aep2.transports.call_ref import http_descriptor, ref_of
+from aep2.protocol.call_ref import http_descriptor, ref_of
 
 PAYMENT_SIGNATURE = "payment-signature"
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from aep2.errors import PaymentRequestError, Reason
 from aep2.mandate import AMOUNT_LIMIT, checksum
-from aep2.transports.scheme import SCHEME, Aep2Extra, chain_id_of
+from aep2.protocol.scheme import SCHEME, Aep2Extra, chain_id_of
 
 
 @dataclass(frozen=True)

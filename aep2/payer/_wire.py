@@ -15,8 +15,8 @@ from typing import Any
 
 from aep2.agentkey import AnySigned
 from aep2.errors import NONCE_REASONS, PaymentRequestError, Reason, SignatureError
-from aep2.transports.receipt import Receipt, verify_receipt
-from aep2.transports.scheme import X402_VERSION, payload_of
+from aep2.protocol.receipt import Receipt, verify_receipt
+from aep2.protocol.scheme import X402_VERSION, payload_of
 
 PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
 PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"

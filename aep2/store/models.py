@@ -70,7 +70,7 @@ class MandateRow(Base):
     header: Mapped[str] = mapped_column(String(1024))
     transport: Mapped[str] = mapped_column(String(16))
     # The call the mandate paid for: the canonical JSON whose keccak256 is ``ref``
-    # (``aep2.transports.call_ref``), kept for dispute evidence; None where the transport
+    # (``aep2.protocol.call_ref``), kept for dispute evidence; None where the transport
     # did not hand it to the check (the x402 SDK facilitator sees the ref alone).
     descriptor: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default=MandateState.ACCEPTED.value)

@@ -5,7 +5,7 @@
    ``x402.payment.status = "payment-required"`` and ``x402.payment.required``
    (an x402 ``PaymentRequired``);
 2. we sign a mandate for *this* request (``ref`` =
-   :func:`~aep2.transports.call_ref.a2a_ref` of its text, skill and task id)
+   :func:`~aep2.protocol.call_ref.a2a_ref` of its text, skill and task id)
    and send a message on the same ``taskId`` with ``x402.payment.status =
    "payment-submitted"`` and ``x402.payment.payload`` (a ``PaymentPayload``);
 3. the final task carries ``x402.payment.status = "payment-completed"`` and
@@ -31,13 +31,13 @@ from a2a.utils import get_message_text
 from aep2.errors import PaymentRequestError
 from aep2.payer import AnySigned, Payer, encode_any, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required
-from aep2.transports.call_ref import a2a_ref
-from aep2.transports.metadata_keys import A2A_ERROR as ERROR
-from aep2.transports.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
-from aep2.transports.metadata_keys import A2A_PAYLOAD as PAYLOAD
-from aep2.transports.metadata_keys import A2A_RECEIPTS as RECEIPTS
-from aep2.transports.metadata_keys import A2A_REQUIRED as REQUIRED
-from aep2.transports.metadata_keys import A2A_STATUS as STATUS
+from aep2.protocol.call_ref import a2a_ref
+from aep2.protocol.metadata_keys import A2A_ERROR as ERROR
+from aep2.protocol.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
+from aep2.protocol.metadata_keys import A2A_PAYLOAD as PAYLOAD
+from aep2.protocol.metadata_keys import A2A_RECEIPTS as RECEIPTS
+from aep2.protocol.metadata_keys import A2A_REQUIRED as REQUIRED
+from aep2.protocol.metadata_keys import A2A_STATUS as STATUS
 
 __all__ = [
     "ERROR",

@@ -14,7 +14,7 @@ The state machine, with the extension's metadata keys on ``task.status.message.m
    code in ``x402.payment.error`` and a failed ``SettleResponse`` in the receipts;
    ``"payment-rejected"`` from the client fails it too.
 
-The ref is :func:`~aep2.transports.call_ref.a2a_ref` of the text of the task's first
+The ref is :func:`~aep2.protocol.call_ref.a2a_ref` of the text of the task's first
 user message, the skill this executor serves and the task id. Amounts stay strings.
 """
 
@@ -35,14 +35,14 @@ from x402.schemas import SettleResponse
 from aep2.errors import MandateError
 from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import PayeeCheck
-from aep2.transports.call_ref import a2a_descriptor, ref_of
-from aep2.transports.metadata_keys import A2A_ERROR as ERROR
-from aep2.transports.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
-from aep2.transports.metadata_keys import A2A_PAYLOAD as PAYLOAD
-from aep2.transports.metadata_keys import A2A_RECEIPTS as RECEIPTS
-from aep2.transports.metadata_keys import A2A_REQUIRED as REQUIRED
-from aep2.transports.metadata_keys import A2A_STATUS as STATUS
-from aep2.transports.scheme import network_of
+from aep2.protocol.call_ref import a2a_descriptor, ref_of
+from aep2.protocol.metadata_keys import A2A_ERROR as ERROR
+from aep2.protocol.metadata_keys import A2A_EXTENSION_URI as X402_EXTENSION_URI
+from aep2.protocol.metadata_keys import A2A_PAYLOAD as PAYLOAD
+from aep2.protocol.metadata_keys import A2A_RECEIPTS as RECEIPTS
+from aep2.protocol.metadata_keys import A2A_REQUIRED as REQUIRED
+from aep2.protocol.metadata_keys import A2A_STATUS as STATUS
+from aep2.protocol.scheme import network_of
 
 Skill = Callable[[str], str | Awaitable[str]]
 

@@ -44,7 +44,7 @@ from aep2.payer._wire import (
     read_payment_required,
     resume_requirement,
 )
-from aep2.transports.call_ref import canonical_url, http_ref
+from aep2.protocol.call_ref import canonical_url, http_ref
 
 PAYMENT_EXTENSION = "aep2.payment"
 """Key of :class:`~aep2.payer._wire.Payment` in ``response.extensions`` after a paid call."""

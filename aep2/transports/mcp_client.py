@@ -3,7 +3,7 @@
 A paid tool first answers with a *payment-required tool result*
 (``isError: true``, ``structuredContent`` = x402 ``PaymentRequired``, the same
 JSON in the first text content). We then sign a mandate for *this* call
-(``ref`` = :func:`~aep2.transports.call_ref.mcp_ref` of tool name and
+(``ref`` = :func:`~aep2.protocol.call_ref.mcp_ref` of tool name and
 arguments) and call again with the ``PaymentPayload`` under
 ``params._meta["x402/payment"]``; the server's ``SettleResponse`` comes back
 in the result's ``_meta["x402/payment-response"]``.
@@ -28,9 +28,9 @@ from mcp.types import CallToolResult, TextContent
 
 from aep2.payer import AnySigned, Payer, encode_any, select_aep2
 from aep2.payer._wire import Payment, outcome, payment_payload, read_payment_required, resume_requirement
-from aep2.transports.call_ref import mcp_ref
-from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
-from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
+from aep2.protocol.call_ref import mcp_ref
+from aep2.protocol.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
+from aep2.protocol.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
 
 __all__ = [
     "PAYMENT_META_KEY",

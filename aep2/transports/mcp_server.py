@@ -7,7 +7,7 @@
 - on success the result carries ``_meta["x402/payment-response"]`` = the x402
   ``SettleResponse`` with the payee's signed receipt in ``extra``.
 
-The call ref is :func:`~aep2.transports.call_ref.mcp_ref` of the tool name and the
+The call ref is :func:`~aep2.protocol.call_ref.mcp_ref` of the tool name and the
 arguments *as the client sent them* (before FastMCP fills in defaults or coerces
 types), which is all the payer can hash: the payer computes the same ref from the
 arguments it sends and refuses a quote for any other. The registered tool is a
@@ -35,9 +35,9 @@ from mcp.types import CallToolResult, TextContent
 from aep2.errors import MandateError, Reason
 from aep2.payee.challenge import offered_mandate, payload_from, payment_required, settle_response
 from aep2.payee.check import Acceptance, PayeeCheck
-from aep2.transports.call_ref import mcp_descriptor, ref_of
-from aep2.transports.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
-from aep2.transports.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
+from aep2.protocol.call_ref import mcp_descriptor, ref_of
+from aep2.protocol.metadata_keys import MCP_PAYMENT as PAYMENT_META_KEY
+from aep2.protocol.metadata_keys import MCP_PAYMENT_RESPONSE as PAYMENT_RESPONSE_META_KEY
 
 _SENT_ARGUMENTS: ContextVar[dict[str, Any] | None] = ContextVar("aep2_mcp_sent_arguments", default=None)
 

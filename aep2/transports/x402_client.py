@@ -29,7 +29,7 @@ from x402.schemas import PaymentRequirements
 
 from aep2.errors import PolicyViolation
 from aep2.payer import Payer
-from aep2.transports.scheme import SCHEME, payload_of
+from aep2.protocol.scheme import SCHEME, payload_of
 
 ClientT = TypeVar("ClientT", x402Client, x402ClientSync)
 

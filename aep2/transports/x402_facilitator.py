@@ -22,8 +22,8 @@ from x402.schemas import Network, PaymentPayload, PaymentRequirements, SettleRes
 from aep2.errors import Aep2Error
 from aep2.payee.challenge import advertised_kinds, mandate_header, payload_from
 from aep2.payee.check import PayeeCheck
-from aep2.transports.receipt import transaction_ref
-from aep2.transports.scheme import SCHEME, network_of
+from aep2.protocol.receipt import transaction_ref
+from aep2.protocol.scheme import SCHEME, network_of
 
 FacilitatorT = TypeVar("FacilitatorT")
 

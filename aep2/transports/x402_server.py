@@ -30,8 +30,8 @@ from x402.interfaces import PaymentFlowConfig
 from x402.schemas import AssetAmount, Network, PaymentRequirements, Price, SupportedKind
 
 from aep2.payee.web import resource_url
-from aep2.transports.call_ref import http_ref
-from aep2.transports.scheme import SCHEME
+from aep2.protocol.call_ref import http_ref
+from aep2.protocol.scheme import SCHEME
 
 ServerT = TypeVar("ServerT")
 

@@ -14,6 +14,7 @@ from aep2.cli import (
     mandate,
     pay,
     payee,
+    payer,
     verifier,
     worker,
 )
@@ -24,6 +25,7 @@ app.add_typer(mandate.app, name="mandate")
 app.command(name="pay")(pay.pay)
 app.add_typer(agent_key.agent_key_app, name="agent-key")
 app.add_typer(payee.payee_app, name="payee")
+app.add_typer(payer.payer_app, name="payer")
 app.command(name="worker")(worker.worker)
 app.command(name="settle")(worker.settle)
 app.command(name="status")(worker.status)

@@ -14,14 +14,17 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from web3 import Web3
 
 from aep2.chain import EscrowClient
+from aep2.console import TOKEN_ENV, ConsoleAccess, configured_token, headroom_from_chain, mount_payee_console
 from aep2.devnet.state import read_state
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, create_app, load_settings
 from aep2.payee.chain_web3 import Web3ChainView
+from aep2.payee.headroom import Headroom
 from aep2.payee.init_config import PayeeInit, write_payee_config
 from aep2.settlement.metrics import mount_metrics
 from aep2.settlement.timing import SettlementTiming, check_timing
@@ -56,6 +59,20 @@ def check_settlement_fits(settings: Settings, w3: Web3) -> None:
     )
 
 
+def mount_console(app: FastAPI, settings: Settings, engine: Engine, view: Web3ChainView) -> str:
+    """Mount ``/console`` (disabled without a token); what to tell the operator about it."""
+    secret = settings.console_token.get_secret_value() if settings.console_token else None
+    token = configured_token(secret)
+    access = ConsoleAccess(token, settings.console_allow_remote) if token else None
+    rule = Headroom(settings.settlement_horizon_seconds, settings.require_reservations,
+                    settings.max_exposure_per_payer)  # fmt: skip
+    mount_payee_console(
+        app, engine, access, broker_url=os.environ.get("AEP2_BROKER_URL"),
+        headroom_of=headroom_from_chain(view, rule, settings.payee),
+    )  # fmt: skip
+    return "/console" if access else f"disabled (set {TOKEN_ENV} or console_token to enable)"
+
+
 @payee_app.command()
 def serve(
     config: Annotated[Path, typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML config")],
@@ -75,10 +92,11 @@ def serve(
     base_url = settings.public_url or f"http://{host}:{port}"
     mount_paid_transports(app, settings, base_url)
     mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
+    console = mount_console(app, settings, engine, view)
     typer.echo(
         f"aep2 payee {settings.payee} on {base_url}: {len(settings.routes)} paid route(s), "
         f"{len(settings.tools)} MCP tool(s) at /mcp, {len(settings.skills)} A2A skill(s) at /a2a/; "
-        f"mandate kinds: {', '.join(settings.mandate_kinds)}"
+        f"mandate kinds: {', '.join(settings.mandate_kinds)}; console: {console}"
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -100,6 +100,15 @@ class Settings(BaseSettings):
         description="the whsec_ secret signing them (Standard Webhooks); null: AEP2_ALERT_WEBHOOK_SECRET",
     )
 
+    console_token: SecretStr | None = Field(
+        default=None,
+        description="the token opening /console (docs/console.md); null: AEP2_CONSOLE_TOKEN, and with "
+        "neither the console is disabled",
+    )
+    console_allow_remote: bool = Field(
+        default=False, description="serve /console to clients off this machine (default: loopback only)"
+    )
+
     @field_validator("escrow")
     @classmethod
     def _checksum_escrow(cls, value: str) -> str:

@@ -82,6 +82,13 @@ skills:
 # secret in the environment than in this file.
 alert_webhook_url: null
 alert_webhook_secret: null
+
+# The console at /console (docs/console.md): the merchant's pages over this store. It opens only
+# with a token (at least 16 characters), sent as `Authorization: Bearer ...` or typed into its login
+# form; null: AEP2_CONSOLE_TOKEN, and with neither the console is disabled. Keep the token in the
+# environment rather than here. It answers only clients on this machine unless allow_remote is true.
+console_token: null
+console_allow_remote: false
 """
 
 

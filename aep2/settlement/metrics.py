@@ -83,20 +83,25 @@ class SettlementCollector(Collector):
             yield queue_gauge
 
     def _queue_depth(self) -> dict[str, int] | None:
-        """Redis list lengths (kombu keeps each queue as a list named after it); None otherwise."""
-        if not self.broker_url or not self.broker_url.startswith("redis"):
-            return None
-        import redis
+        return queue_depth(self.broker_url, self.queues)
 
+
+def queue_depth(broker_url: str | None, queues: Sequence[str] = QUEUES) -> dict[str, int] | None:
+    """Redis list lengths (kombu keeps each queue as a list named after it); None when the broker
+    is not Redis, not configured or not answering (also what the console shows as "unknown")."""
+    if not broker_url or not broker_url.startswith("redis"):
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker_url, socket_timeout=1)
         try:
-            client = redis.Redis.from_url(self.broker_url, socket_timeout=1)
-            try:
-                return {q: int(client.llen(q)) for q in self.queues}
-            finally:
-                client.close()
-        except redis.RedisError as exc:  # a scrape must not fail because the broker is down
-            log.warning("queue depth unavailable: %s", exc)
-            return None
+            return {q: int(client.llen(q)) for q in queues}
+        finally:
+            client.close()
+    except redis.RedisError as exc:  # a scrape must not fail because the broker is down
+        log.warning("queue depth unavailable: %s", exc)
+        return None
 
 
 def render(engine: Engine, broker_url: str | None = None) -> bytes:

@@ -12,7 +12,7 @@ export PATH := $(TOOLBIN):$(ROOT)/bin:$(VENV)/bin:$(PATH)
 export AEP2_REPO := $(ROOT)
 
 
-.PHONY: help setup venv foundry contracts circuits groth16 redis test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot
+.PHONY: help setup venv foundry contracts circuits groth16 redis chromium test test-contracts test-circuits test-python soak demo bench vectors lint gas-snapshot wrk
 
 help:
 	@echo "make test    install everything, then lint, forge test, go test and pytest"
@@ -78,6 +78,17 @@ redis:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	redis-server --version
 
+# --- Headless Chromium and its driver from Debian, if missing (the console's browser tests) ----
+# Selenium is pointed at these two files and never downloads a browser (tests/browser_support.py).
+chromium:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	/usr/bin/chromedriver --version
+
+# --- wrk from Debian, for python -m benchmarks.payee_http (not needed by make test) --
+wrk:
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	wrk --version | head -1 || true
+
 # --- Tests ---------------------------------------------------------------------
 test: setup lint test-contracts test-circuits test-python
 
@@ -91,10 +102,10 @@ gas-snapshot: contracts
 test-circuits: circuits
 	cd circuits && go vet ./... && go test ./...
 
-test-python: venv contracts circuits redis groth16
+test-python: venv contracts circuits redis chromium groth16
 	$(PY) scripts/gen_vectors.py --check
 	$(PY) scripts/gen_agent_vectors.py --check
-	AEP2_REQUIRE_GROTH16=1 HYPOTHESIS_PROFILE=ci $(PY) -m pytest
+	AEP2_REQUIRE_GROTH16=1 AEP2_REQUIRE_BROWSER=1 HYPOTHESIS_PROFILE=ci $(PY) -m pytest
 
 # The slow tests: the 500-mandate settlement soak and the pipeline with real Groth16 at N=1
 # (which skips unless the N=1 dev keys and the exported verifier are built; see circuits/README.md).

@@ -158,3 +158,26 @@ def test_payer_console_command_refuses_to_start_without_a_token_or_on_a_public_i
     assert public.exit_code == 3 and "--allow-remote" in public.output
     short = runner.invoke(cli, [*args, "--token", "short"])
     assert short.exit_code == 3 and "at least 16" in short.output
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_payee_serve_mounts_the_console_only_with_a_configured_token(
+    token: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aep2.cli.payee import mount_console
+    from aep2.payee import Settings
+    from aep2.payee.chain_view import StaticChainView
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    settings = Settings(chain_id=31337, escrow="0x" + "11" * 20, tokens=["0x" + "22" * 20],
+                        payee_key="0x" + "33" * 32, console_token=token)  # fmt: skip
+    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    create_schema(engine)
+    app = FastAPI()
+    said = mount_console(app, settings, engine, StaticChainView())
+    answer = TestClient(app).get("/console/api/overview", headers=BEARER)
+    if token is None:
+        assert answer.status_code == 503 and "disabled" in said and TOKEN_ENV in said
+    else:
+        assert answer.status_code == 200 and said == "/console"
+        assert answer.json()["payers"] == [] and answer.json()["headroom_known"] is True

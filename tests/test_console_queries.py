@@ -130,7 +130,7 @@ def test_problems_list_skipped_pairs_with_the_escrows_reason(engine: Engine) -> 
         "INSUFFICIENT_BALANCE",
         PAYER,
         900,
-        "0..2",
+        "1..2",
     )
     assert (failed.window_id, failed.message) == (5, "settleMany would revert")
 

@@ -23,6 +23,7 @@ from aep2.console import TOKEN_ENV, ConsoleAccess, configured_token, headroom_fr
 from aep2.devnet.state import read_state
 from aep2.errors import ConfigurationError
 from aep2.payee import Settings, create_app, load_settings
+from aep2.payee.chain_view import ChainView
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payee.headroom import Headroom
 from aep2.payee.init_config import PayeeInit, write_payee_config
@@ -59,7 +60,7 @@ def check_settlement_fits(settings: Settings, w3: Web3) -> None:
     )
 
 
-def mount_console(app: FastAPI, settings: Settings, engine: Engine, view: Web3ChainView) -> str:
+def mount_console(app: FastAPI, settings: Settings, engine: Engine, view: ChainView) -> str:
     """Mount ``/console`` (disabled without a token); what to tell the operator about it."""
     secret = settings.console_token.get_secret_value() if settings.console_token else None
     token = configured_token(secret)

@@ -8,6 +8,7 @@ with both ``--host`` and ``--allow-remote`` (docs/console.md).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,20 +20,27 @@ from aep2.console.payer_console import create_payer_console
 from aep2.console.queries_payer import KeyInfoOf
 from aep2.payer import GrantRecord, default_path, open_engine, sidecar_path
 
+BlockTime = Callable[[], float]
+
 payer_app = typer.Typer(help="The payer's own tools.", no_args_is_help=True)
 
 
-def _key_info(rpc_url: str | None, grants: list[Path]) -> KeyInfoOf | None:
-    """The escrow's record of each key, read through ``rpc_url`` (the grants name the escrow)."""
+def _chain(rpc_url: str | None, grants: list[Path]) -> tuple[KeyInfoOf | None, BlockTime | None]:
+    """The escrow's record of each key and the latest block's time, read through ``rpc_url`` (the
+    grants name the escrow); neither without one."""
     if rpc_url is None or not grants:
-        return None
+        return None, None
     from web3 import Web3
 
     from aep2.chain import EscrowClient
 
     escrow = GrantRecord.read(grants[0]).domain.escrow
-    client = EscrowClient.at(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10})), escrow)
-    return client.agent_key
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+
+    def block_time() -> float:
+        return float(w3.eth.get_block("latest")["timestamp"])
+
+    return EscrowClient.at(w3, escrow).agent_key, block_time
 
 
 def _loopback(host: str) -> bool:
@@ -82,8 +90,9 @@ def console(
         raise typer.Exit(3) from None
     grants = [sidecar_path(path) for path in agent_key or []]
     engine = open_engine(db if db is not None else default_path())
+    key_info, chain_now = _chain(rpc_url, grants)
     app = create_payer_console(
-        engine, access, policy=policy, grants=grants, key_info=_key_info(rpc_url, grants)
+        engine, access, policy=policy, grants=grants, key_info=key_info, chain_now=chain_now
     )
     typer.echo(f"aep2 payer console on http://{host}:{port}/console")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -242,7 +242,8 @@ def problems(engine: Engine, *, limit: int = 100) -> list[Problem]:
 
 def _problem(type_: str, at: datetime, data: dict[str, object]) -> Problem:
     if type_ == PAIR_SKIPPED:
-        nonces = f"{data.get('from_nonce')}..{data.get('to_nonce')}"
+        # the pair holds the nonces after the high-water mark ``from_nonce``, through ``to_nonce``
+        nonces = f"{int(str(data.get('from_nonce'))) + 1}..{data.get('to_nonce')}"
         return Problem(type_, at, _int(data.get("window_id")), str(data.get("reason")),
                        str(data.get("message")), str(data.get("payer")), _int(data.get("total")),
                        nonces)  # fmt: skip

@@ -155,7 +155,8 @@ class AgentKeyStatus:
 def agent_keys(
     engine: Engine, grants: Sequence[Path], key_info: KeyInfoOf | None, *, now: float | None = None
 ) -> list[AgentKeyStatus]:
-    """One row per grant file; chain figures None (unknown) without ``key_info``."""
+    """One row per grant file; chain figures None (unknown) without ``key_info``. ``now`` should be
+    the chain's latest block time where known: the escrow judges validity and revocation by it."""
     now = time.time() if now is None else now
     signed = _signed_per_key(engine)
     out = []

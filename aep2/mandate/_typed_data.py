@@ -10,6 +10,7 @@ and with the Solidity library on anvil for hypothesis-generated mandates.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 from eth_hash.auto import keccak
@@ -53,8 +54,13 @@ def _address_word(address: str) -> bytes:
     return bytes(12) + bytes.fromhex(address[2:])
 
 
+@lru_cache(maxsize=256)
 def domain_separator(chain_id: int, verifying_contract: str) -> bytes:
-    """``hashStruct(EIP712Domain)`` for the escrow at ``verifying_contract`` on ``chain_id``."""
+    """``hashStruct(EIP712Domain)`` for the escrow at ``verifying_contract`` on ``chain_id``.
+
+    Cached: a payee sees one or two domains, and every decoded mandate builds a fresh ``Domain``,
+    so without it each accepted call paid one keccak of a constant.
+    """
     return keccak(
         DOMAIN_TYPEHASH + _NAME_HASH + _VERSION_HASH + _word(chain_id) + _address_word(verifying_contract)
     )

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from typing import TypedDict
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from aep2.agentkey import AnySigned, SignedAgentMandate
 from aep2.chain import AgentKeyInfo
@@ -39,15 +37,10 @@ from aep2.payee.receipts import ReceiptSigner
 from aep2.payee.steps import Terms, check_domain, check_price, check_signature, check_time, decoded
 from aep2.protocol.call_ref import descriptor_json
 from aep2.protocol.receipt import Receipt
-from aep2.store import (
-    accepted_fields,
-    agent_accepted_fields,
-    insert_accepted,
-    insert_receipt,
-    lock_exposure,
-    lock_key_exposure,
-    nonce_seen,
-)
+from aep2.store import accepted_fields, agent_accepted_fields, nonce_seen
+from aep2.store.accept_sql import AcceptStatements
+from aep2.store.checkpoint import start_checkpointer
+from aep2.store.driver import write_transaction
 from aep2.store.mandates import (
     exposure_of,
     highest_in_flight_nonce,
@@ -163,12 +156,18 @@ class PayeeCheck:
             max_exposure_per_payer=settings.max_exposure_per_payer,
         )
         self._receipts = ReceiptSigner(settings.key_bytes)
+        # Steps 6b-8 run on the DBAPI cursor with statements compiled once (aep2.store.driver):
+        # SQLAlchemy's per-statement machinery cost three times the transaction itself.
+        self._sql = AcceptStatements(engine.dialect)
+        self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
         # SQLite has one writer at a time anyway; queueing this process's writers on a Python lock
         # spares them SQLite's busy-wait polling (sleeps of 1-100 ms). Other processes still
         # queue on BEGIN IMMEDIATE. PostgreSQL locks per payer, so it needs no such gate.
         self._writer: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
+        # SQLite: the WAL is checkpointed by a background thread, not by the commit that fills it.
+        start_checkpointer(engine, owner=self, gate=self._writer)
 
     def payer_of(self, signed: AnySigned) -> str:
         """Whose funds ``signed`` spends (an agent mandate: its key's payer on record)."""
@@ -310,7 +309,7 @@ class PayeeCheck:
         with self._nonce_floor_on_rejection(subject):
             try:
                 mandate_id = self._persist(subject, receipt, accepted_at, transport, descriptor)
-            except IntegrityError:
+            except self._integrity_error:
                 raise _replayed(subject) from None
         return Acceptance(signed=subject.signed, mandate_id=mandate_id, receipt=receipt, payer=subject.payer)
 
@@ -342,20 +341,21 @@ class PayeeCheck:
         ``verify`` looks the nonce up explicitly.
         """
         m = subject.signed.mandate
-        with self._writer, self.engine.begin() as connection:
-            exposure = lock_exposure(session=connection, payer=subject.payer, token=m.token)
-            key_exposure = _lock_key(connection, subject)
-            check_batched_floor(
-                subject.signed, highest_in_flight_nonce(session=connection, **_sequence(subject))
-            )
+        sql = self._sql
+        with self._writer, write_transaction(self.engine) as cursor:
+            exposure = sql.lock_exposure(cursor, payer=subject.payer, token=m.token)
+            key_exposure = None
+            if subject.record is not None:
+                key_exposure = sql.lock_key_exposure(cursor, key_id=subject.key_id)
+            check_batched_floor(subject.signed, sql.highest_in_flight_nonce(cursor, **_sequence(subject)))
             self._check_headroom(subject, exposure, key_exposure or 0, now=int(accepted_at.timestamp()))
-            mandate_id = insert_accepted(
-                session=connection,
+            mandate_id = sql.insert_accepted(
+                cursor,
                 exposure=exposure,
                 key_exposure=key_exposure,
                 fields=_fields(subject, accepted_at, transport, descriptor),
             )
-            insert_receipt(session=connection, mandate_id=mandate_id, signed=receipt)
+            sql.insert_receipt(cursor, mandate_id=mandate_id, signed=receipt)
             return mandate_id
 
 
@@ -375,12 +375,6 @@ class _Sequence(TypedDict):
 def _sequence(subject: _Subject) -> _Sequence:
     """The store's name of the mandate's nonce sequence (key id 0: the payer's EIP-712 one)."""
     return {"payer": subject.payer, "payee": subject.signed.mandate.payee, "key_id": subject.key_id}
-
-
-def _lock_key(connection: Connection, subject: _Subject) -> int | None:
-    if subject.record is None:
-        return None
-    return lock_key_exposure(session=connection, key_id=subject.key_id)
 
 
 def _fields(

@@ -111,6 +111,10 @@ class Reason(StrEnum):
     CEREMONY_REFUSED = "ceremony_refused"
     TRANSCRIPT_INVALID = "transcript_invalid"
     VERIFIER_NOT_FROM_TRANSCRIPT = "verifier_not_from_transcript"
+    # the consoles' access (docs/console.md)
+    CONSOLE_DISABLED = "console_disabled"
+    CONSOLE_UNAUTHORIZED = "console_unauthorized"
+    CONSOLE_FORBIDDEN = "console_forbidden"
 
 
 NONCE_REASONS: frozenset[Reason] = frozenset(

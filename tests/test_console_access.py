@@ -21,6 +21,7 @@ from aep2.cli import app as cli
 from aep2.console import ConsoleAccess, X402Reference, mount_payee_console
 from aep2.console.access import COOKIE, TOKEN_ENV
 from aep2.console.payer_console import create_payer_console
+from aep2.errors import Reason
 from aep2.payer import open_engine
 from aep2.store import create_schema, make_engine
 
@@ -137,6 +138,11 @@ def test_without_a_configured_token_the_console_is_disabled_and_says_how_to_enab
         assert answer.status_code == 503, path
         assert answer.json()["reason"] == "console_disabled" and TOKEN_ENV in answer.json()["message"]
     assert disabled.post("/console/login", data={"token": TOKEN}).status_code == 503
+
+
+def test_every_console_code_is_documented() -> None:
+    errors = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
+    assert [r for r in Reason if r.startswith("console_") and f"`{r.value}`" not in errors] == []
 
 
 def test_a_short_token_is_refused() -> None:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from aep2.errors import Reason
+
 TOKEN_ENV = "AEP2_CONSOLE_TOKEN"
 COOKIE = "aep2_console"
 _SESSION_LABEL = b"aep2 console session v1"
@@ -100,7 +102,7 @@ def disabled_router(prefix: str, message: str) -> APIRouter:
     router = APIRouter(prefix=prefix, include_in_schema=False)
 
     async def refuse(path: str = "") -> JSONResponse:
-        return JSONResponse({"reason": "console_disabled", "message": message}, status_code=503)
+        return JSONResponse({"reason": Reason.CONSOLE_DISABLED, "message": message}, status_code=503)
 
     methods = ["GET", "POST", "HEAD"]
     router.add_api_route("", refuse, methods=methods)

@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aep2.console import charts
 from aep2.console.access import COOKIE, ConsoleAccess, Refused, disabled_router, require
+from aep2.errors import Reason
 
 PREFIX = "/console"
 SCRIPT = "console.js"
@@ -167,8 +168,8 @@ def _refusal_handler(console: Console) -> Callable[[Request, Exception], Respons
         if request.url.path.startswith(f"{PREFIX}/api/") or "text/html" not in request.headers.get(
             "accept", ""
         ):
-            body = {"reason": "console_unauthorized" if exc.status_code == 401 else "console_forbidden",
-                    "message": exc.detail}  # fmt: skip
+            reason = Reason.CONSOLE_UNAUTHORIZED if exc.status_code == 401 else Reason.CONSOLE_FORBIDDEN
+            body = {"reason": str(reason), "message": exc.detail}
             return JSONResponse(body, status_code=exc.status_code, headers={"WWW-Authenticate": "Bearer"})
         return console.html("login.html", exc.status_code, error=exc.detail)
 

@@ -80,6 +80,25 @@ def test_overview_totals_by_outcome_and_exposure_with_headroom(engine: Engine) -
     assert known.payers[0].headroom == 9_600 and known.headroom_known
 
 
+@pytest.mark.parametrize(
+    ("amounts", "why"),
+    [((10**20, 5), "an amount past 18 digits: summed in Python"),
+     ((10**18 - 1,) * 10, "18-digit amounts whose SQL sum overflows int64: summed in Python"),
+     ((7, 8), "small amounts: summed by SQLite")],
+)  # fmt: skip
+def test_overview_sums_exactly_whatever_the_amounts(
+    engine: Engine, amounts: tuple[int, ...], why: str
+) -> None:
+    for nonce, amount in enumerate(amounts, start=1):
+        accept(engine, amount, nonce)
+    (totals,) = overview(engine).tokens
+    assert (totals.accepted, totals.accepted_count, totals.unsettled) == (
+        sum(amounts),
+        len(amounts),
+        sum(amounts),
+    ), why
+
+
 def test_windows_show_chunks_their_timelines_and_tx(engine: Engine) -> None:
     ids = [accept(engine, 50, nonce) for nonce in (1, 2, 3)]
     window_id = settled_window(engine, ids, gas_used=300_000)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Integer, Numeric, cast, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from aep2.alerts import AlertRow
@@ -72,12 +73,8 @@ class Overview:
 def overview(engine: Engine, headroom_of: HeadroomOf | None = None) -> Overview:
     """Totals per token and state, and the payers with the largest exposure."""
     unsettled_states = {s.value for s in UNSETTLED_STATES}
-    sums: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     with Session(engine) as s:
-        for token, state, amount in s.execute(select(MandateRow.token, MandateRow.state, MandateRow.amount)):
-            cell = sums[token][state]
-            cell[0] += int(amount)
-            cell[1] += 1
+        sums = _sums(s)
         exposures = list(s.execute(select(ExposureRow).where(ExposureRow.unsettled != "0")).scalars())
         oldest = s.execute(
             select(func.min(MandateRow.accepted_at)).where(MandateRow.state.in_(unsettled_states))
@@ -90,6 +87,40 @@ def overview(engine: Engine, headroom_of: HeadroomOf | None = None) -> Overview:
         for e in exposures[:PAYERS_SHOWN]
     ]  # fmt: skip
     return Overview(tokens, payers, _aware(oldest), headroom_of is not None)
+
+
+Sums = dict[str, dict[str, list[int]]]
+"""token -> state -> [amount, count]"""
+
+
+def _sums(s: Session) -> Sums:
+    """Amount and count per token and state, summed by the database where it sums exactly.
+
+    The console polls this every few seconds inside the payee's own process, so summing every
+    mandate ever accepted row by row in Python would compete with the hot path as the store grows.
+    PostgreSQL sums NUMERIC exactly; SQLite sums 64-bit integers and raises on overflow, so its
+    sum is used when no amount has more than 18 digits and nothing overflowed; otherwise Python sums.
+    """
+    postgres = s.get_bind().dialect.name == "postgresql"
+    total = func.sum(cast(MandateRow.amount, Numeric if postgres else Integer))
+    query = select(
+        MandateRow.token, MandateRow.state, total, func.count(), func.max(func.length(MandateRow.amount))
+    )
+    out: Sums = defaultdict(dict)
+    try:
+        rows = s.execute(query.group_by(MandateRow.token, MandateRow.state)).all()
+    except OperationalError:  # SQLite: integer overflow
+        s.rollback()
+        rows = None
+    if rows is not None and (postgres or all(digits <= 18 for *_, digits in rows)):
+        for token, state, amount, count, _ in rows:
+            out[token][state] = [int(amount), int(count)]
+        return out
+    for token, state, amount in s.execute(select(MandateRow.token, MandateRow.state, MandateRow.amount)):
+        cell = out[token].setdefault(state, [0, 0])
+        cell[0] += int(amount)
+        cell[1] += 1
+    return out
 
 
 def _token_totals(token: str, states: dict[str, list[int]], unsettled: set[str]) -> TokenTotals:

@@ -11,6 +11,7 @@
   window.aep2Console = { refreshes: 0, changes: 0 };
 
   function refresh() {
+    if (document.hidden) { setTimeout(refresh, every); return; }  // a background tab costs nothing
     fetch(live.dataset.src, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {

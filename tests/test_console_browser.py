@@ -170,6 +170,12 @@ def test_payee_console_follows_a_window_to_settled_on_anvil(scene: Scene, browse
     assert f"window {closed.window_id} settled" in section and tx_hash in section
     assert browser.execute_script("return window.notReloaded === true && window.aep2Console.changes >= 1")
     screenshot(browser, "payee-windows", scene.tmp)
+    browser.find_element(By.LINK_TEXT, f"window {closed.window_id}").click()
+    wait_for(lambda: "Mandates" in text(browser), "the window's own page")
+    states = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#mandates .state")]
+    assert sorted(states) == ["accepted", "settled", "settled", "settled", "settled"]
+    assert "agent key" in browser.find_element(By.ID, "mandates").text
+    screenshot(browser, "payee-window", scene.tmp)
 
     pages = {
         "": ["3,253", "-900"],  # settled: the rich payer's four; the poor one withdrew: over-exposed

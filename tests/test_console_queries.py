@@ -16,7 +16,7 @@ from aep2.agentkey import ANY_PAYEE, AgentKey, AgentKeyGrant
 from aep2.alerts import enqueue, kinds
 from aep2.chain import AgentKeyInfo
 from aep2.console.queries_health import gas, health
-from aep2.console.queries_payee import overview, problems, windows
+from aep2.console.queries_payee import overview, problems, window_detail, windows
 from aep2.console.queries_payer import agent_keys, approvals_waiting, audit_log, spend
 from aep2.errors import ApprovalRequired, PolicyViolation
 from aep2.mandate import Domain, Mandate
@@ -119,6 +119,15 @@ def test_windows_show_chunks_their_timelines_and_tx(engine: Engine) -> None:
         "accepted",
     ]
     assert [step.state for step in w.timeline] == ["closed"]  # the row has no submitted/settled times here
+    detail = window_detail(engine, window_id)
+    assert detail is not None and detail.window == w
+    assert [(m.id, m.nonce, m.amount, m.state, m.kind) for m in detail.mandates] == [
+        (ids[0], 1, 50, "settled", "eip712"),
+        (ids[1], 2, 50, "settled", "eip712"),
+        (ids[2], 3, 50, "accepted", "eip712"),
+    ]
+    assert all(m.digest.startswith("0x") and len(m.digest) == 66 for m in detail.mandates)
+    assert window_detail(engine, window_id + 1) is None
 
 
 def test_gas_per_payment_counts_each_mandate_in_the_window_that_paid_it(engine: Engine) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from aep2.console.access import ConsoleAccess, how_to_enable
 from aep2.console.queries_health import gas, health
-from aep2.console.queries_payee import HeadroomOf, overview, problems, windows
+from aep2.console.queries_payee import HeadroomOf, overview, problems, window_detail, windows
 from aep2.console.shell import Console, Page, mount_console
 from aep2.payee.chain_view import ChainView
 from aep2.payee.headroom import Headroom
@@ -53,6 +53,8 @@ def payee_pages(
     return [
         Page("overview", "", "Overview", "payee_overview.html", lambda: overview(engine, headroom_of)),
         Page("windows", "/windows", "Windows", "payee_windows.html", lambda: windows(engine)),
+        Page("window", "/windows/{window_id:int}", "Window", "payee_window.html",
+             lambda window_id: window_detail(engine, window_id)),
         Page("problems", "/problems", "Skipped & failed", "payee_problems.html", lambda: problems(engine)),
         Page("health", "/health", "Provers & workers", "payee_health.html",
              lambda: health(engine, broker_url)),

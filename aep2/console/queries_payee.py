@@ -284,3 +284,49 @@ def _problem(type_: str, at: datetime, data: dict[str, object]) -> Problem:
 
 def _int(value: object) -> int | None:
     return int(str(value)) if value is not None else None
+
+
+@dataclass(frozen=True)
+class MandateLine:
+    """One mandate of a window, with what a dispute needs to find it (its digest)."""
+
+    id: int
+    chunk_id: int
+    digest: str
+    kind: str
+    payer: str
+    key_id: int | None
+    nonce: int
+    amount: int
+    state: str
+    transport: str
+    accepted_at: datetime
+
+
+@dataclass(frozen=True)
+class WindowDetail:
+    window: WindowView
+    mandates: list[MandateLine]
+
+
+def window_detail(engine: Engine, window_id: int) -> WindowDetail | None:
+    """One window, its chunks and every mandate they hold (by chunk, in witness order); None if
+    there is no such window."""
+    with Session(engine) as s:
+        row = s.get(WindowRow, window_id)
+        if row is None:
+            return None
+        view = _window_view(row, _chunks_by_window(s, [window_id]).get(window_id, []))
+        held = s.execute(
+            select(MandateRow, ChunkMandateRow.chunk_id)
+            .join(ChunkMandateRow, ChunkMandateRow.mandate_id == MandateRow.id)
+            .join(ChunkRow, ChunkRow.id == ChunkMandateRow.chunk_id)
+            .where(ChunkRow.window_id == window_id)
+            .order_by(ChunkRow.index, ChunkMandateRow.position)
+        ).all()
+        lines = [
+            MandateLine(m.id, chunk_id, m.digest, m.kind, m.payer, int(m.key_id) or None, int(m.nonce),
+                        int(m.amount), m.state, m.transport, _aware(m.accepted_at) or m.accepted_at)
+            for m, chunk_id in held
+        ]  # fmt: skip
+    return WindowDetail(view, lines)

@@ -17,7 +17,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -40,13 +40,25 @@ SECURITY_HEADERS = {
 
 @dataclass(frozen=True)
 class Page:
-    """One console page: ``/console<path>`` renders ``template`` with ``data()`` as ``data``."""
+    """One console page: ``/console<path>`` renders ``template`` with ``data(**path params)`` as
+    ``data``; its JSON twin is ``/console/api/<name>`` followed by the same parameters. A page whose
+    data is None answers 404; a page with parameters is reached by links, not from the menu."""
 
     name: str
     path: str
     title: str
     template: str
-    data: Callable[[], Any]
+    data: Callable[..., Any]
+
+    @property
+    def params(self) -> str:
+        """The path's parameter part (``/{window_id:int}``), empty for a plain page."""
+        cut = self.path.find("/{")
+        return "" if cut < 0 else self.path[cut:]
+
+    @property
+    def in_menu(self) -> bool:
+        return not self.params
 
 
 def _amount(value: int | None) -> str:
@@ -115,15 +127,24 @@ def _guard(access: ConsoleAccess) -> Callable[[Request], None]:
 
 
 def _add_page(router: APIRouter, console: Console, page: Page) -> None:
+    api_path = f"/api/{page.name}{page.params}"
+
+    def data(request: Request) -> Any:
+        found = page.data(**request.path_params)
+        if found is None:
+            raise HTTPException(404, f"no such {page.name}")
+        return found
+
     def html(request: Request) -> HTMLResponse:
         template = page.template if request.query_params.get("partial") else "page.html"
-        return console.html(template, page=page, data=page.data())
+        api = f"{PREFIX}/api/{page.name}" + "".join(f"/{v}" for v in request.path_params.values())
+        return console.html(template, page=page, data=data(request), here=request.url.path, api=api)
 
-    def api() -> JSONResponse:
-        return JSONResponse(jsonable_encoder(page.data()), headers=SECURITY_HEADERS)
+    def api(request: Request) -> JSONResponse:
+        return JSONResponse(jsonable_encoder(data(request)), headers=SECURITY_HEADERS)
 
     router.add_api_route(page.path, html, methods=["GET"], name=f"console {page.name}")
-    router.add_api_route(f"/api/{page.name}", api, methods=["GET"], name=f"console api {page.name}")
+    router.add_api_route(api_path, api, methods=["GET"], name=f"console api {page.name}")
 
 
 def _script() -> Response:

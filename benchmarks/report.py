@@ -28,6 +28,9 @@ TABLE = RESULTS / "latest.md"
 GAS_PLOT = RESULTS / "gas_per_payment.png"
 LATENCY_PLOT = RESULTS / "latency.png"
 AGENT_PLOT = RESULTS / "agent_gas_per_payment.png"
+README = RESULTS.parents[1] / "README.md"
+BLOCK_BEGIN = "<!-- bench:begin (benchmarks/results/latest.md) -->\n"
+BLOCK_END = "<!-- bench:end -->\n"
 
 
 def gas_rows(run: dict[str, Any], filling: str) -> list[dict[str, Any]]:
@@ -134,9 +137,20 @@ def latency_plot(run: dict[str, Any], path: Path = LATENCY_PLOT) -> Path:
     return _save(fig, ax, path, "Payee-side latency per call", xlabel, "fraction of calls")
 
 
+def with_bench_block(readme: str, block: str) -> str:
+    """``readme`` with the text between its bench markers replaced by ``block`` (latest.md)."""
+    head, sep, rest = readme.partition(BLOCK_BEGIN)
+    _, sep_end, tail = rest.partition(BLOCK_END)
+    if not sep or not sep_end:
+        raise ValueError(f"README has no {BLOCK_BEGIN.strip()} … {BLOCK_END.strip()} block")
+    return head + BLOCK_BEGIN + block + BLOCK_END + tail
+
+
 def render(run: dict[str, Any]) -> list[Path]:
+    """The table, the plots and the README's copy of the table, so they never disagree."""
     TABLE.write_text(table(run))
-    paths = [TABLE, gas_plot(run), latency_plot(run)]
+    README.write_text(with_bench_block(README.read_text(), TABLE.read_text()))
+    paths = [TABLE, README, gas_plot(run), latency_plot(run)]
     if "agent_comparison" in run:
         paths.append(agent_report.agent_plot(run, AGENT_PLOT))
     return paths

@@ -40,3 +40,16 @@ def test_the_committed_run_has_its_agent_rows_each_with_a_source() -> None:
     assert all(
         r["source"] == "published" for r in RUN["agent_comparison"]["rows"] if "x402 batch" in r["scheme"]
     )
+
+
+def test_the_readme_shows_the_committed_run() -> None:
+    """The README's bench block is latest.md, rendered from latest.json: none of the three drifts."""
+    assert report.TABLE.read_text() == report.table(RUN)
+    readme = report.README.read_text()
+    assert report.with_bench_block(readme, report.TABLE.read_text()) == readme
+
+
+def test_the_bench_block_is_replaced_whole() -> None:
+    readme = f"intro\n{report.BLOCK_BEGIN}old\ntable\n{report.BLOCK_END}after\n"
+    expected = f"intro\n{report.BLOCK_BEGIN}new\n{report.BLOCK_END}after\n"
+    assert report.with_bench_block(readme, "new\n") == expected

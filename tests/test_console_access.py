@@ -22,6 +22,7 @@ from aep2.cli import app as cli
 from aep2.console import ConsoleAccess, X402Reference, mount_payee_console
 from aep2.console.access import COOKIE, TOKEN_ENV
 from aep2.console.payer_console import create_payer_console
+from aep2.console.queries_payer import open_read_only
 from aep2.errors import Reason
 from aep2.payer import open_engine
 from aep2.store import create_schema, make_engine
@@ -42,7 +43,8 @@ def payee_app(tmp: Path, access: ConsoleAccess | None) -> FastAPI:
 def payer_app(tmp: Path, access: ConsoleAccess | None) -> FastAPI:
     policy = tmp / "policy.yaml"
     policy.write_text("version: 1\nhourly_limit: 5000\n")
-    return create_payer_console(open_engine(tmp / "payer.db"), access, policy=policy)
+    open_engine(tmp / "payer.db").dispose()
+    return create_payer_console(open_read_only(tmp / "payer.db"), access, policy=policy)
 
 
 def mounted(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from aep2.console import ConsoleAccess, X402Reference, headroom_from_chain, mount_payee_console
 from aep2.console.payer_console import create_payer_console
+from aep2.console.queries_payer import open_read_only
 from aep2.devnet import RedisServer
 from aep2.errors import ApprovalRequired, PolicyViolation
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payee.headroom import Headroom
-from aep2.payer import GrantRecord, LocalKeySigner, Payer, open_engine
+from aep2.payer import GrantRecord, LocalKeySigner, Payer
 from aep2.settlement.models import WindowRow
 from aep2.settlement.pipeline import close_window, prove_chunk, submit_window
 from aep2.settlement.planner import CircuitSize
@@ -109,7 +110,7 @@ def scene(chain_parts: ChainParts, tmp_path: Path, redis_server: RedisServer) ->
     grant = tmp_path / "agent.key.grant.json"
     GrantRecord(world.escrow.domain(), world.grants[key_id], key_id=key_id).write(grant)
     payer_app = create_payer_console(
-        open_engine(payer_db), ConsoleAccess(TOKEN), policy=policy, grants=[grant],
+        open_read_only(payer_db), ConsoleAccess(TOKEN), policy=policy, grants=[grant],
         key_info=world.escrow.agent_key, chain_now=world.chain_now, refresh_seconds=REFRESH,
     )  # fmt: skip
     with serve_app(payee_app) as payee_url, serve_app(payer_app) as payer_url:

@@ -5,11 +5,13 @@ own audit log and budget ledger)."""
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from aep2.agentkey import ANY_PAYEE, AgentKey, AgentKeyGrant
@@ -17,8 +19,8 @@ from aep2.alerts import enqueue, kinds
 from aep2.chain import AgentKeyInfo
 from aep2.console.queries_health import gas, health
 from aep2.console.queries_payee import overview, problems, window_detail, windows
-from aep2.console.queries_payer import agent_keys, approvals_waiting, audit_log, spend
-from aep2.errors import ApprovalRequired, PolicyViolation
+from aep2.console.queries_payer import agent_keys, approvals_waiting, audit_log, open_read_only, spend
+from aep2.errors import ApprovalRequired, ConfigurationError, PolicyViolation
 from aep2.mandate import Domain, Mandate
 from aep2.payer import GrantRecord, LocalKeySigner, Payer, open_engine
 from aep2.settlement.models import ChunkMandateRow, ChunkRow, WindowRow
@@ -190,7 +192,7 @@ def payer_with_history(payer_db: Path, policy: Path) -> Payer:
         payer.pay(aep2_requirement(amount="1000"), resource=f"https://api.example/{i}")
     with pytest.raises(PolicyViolation):
         payer.pay(aep2_requirement(amount="9000000"), resource="https://api.example/big")
-    for resource in ("https://api.example/wait", "https://api.example/later"):
+    for resource in ("https://api.example/wait", "https://api.example/later", "https://api.example/wait"):
         with pytest.raises(ApprovalRequired):
             payer.pay(aep2_requirement(amount="6000"), resource=resource)
     return payer
@@ -205,7 +207,7 @@ def test_spend_against_caps_audit_and_approvals_from_the_sdks_own_records(tmp_pa
     approver.pay(aep2_requirement(amount="6000"), resource="https://api.example/later")
     payer.close()
     approver.close()
-    engine = open_engine(tmp_path / "payer.db")
+    engine = open_read_only(tmp_path / "payer.db")
     s = spend(engine, policy)
     (p,) = s.payers
     caps = {c.rule: c for c in p.caps}
@@ -213,8 +215,8 @@ def test_spend_against_caps_audit_and_approvals_from_the_sdks_own_records(tmp_pa
     assert caps["hourly_limit"].cap == 50_000 and caps["hourly_limit"].counted >= 9_000
     assert caps["daily_limit"].cap is None
     assert caps["payments_per_hour"].cap == 100 and caps["payments_per_hour"].counted >= 4
-    # the approver's payment is logged refused (approval_required) before its approval
-    assert (s.approved_last_day, s.rejected_last_day, s.policy_error) == (4, 4, None)
+    # the agent retried one; the approver's payment is logged refused before its approval
+    assert (s.approved_last_day, s.rejected_last_day, s.policy_error) == (4, 5, None)
     log = audit_log(engine)
     assert [e.decision for e in log[:2]] == ["approved", "rejected"]  # newest first
     assert audit_log(engine, decision="rejected")[-1].reason == "policy_max_per_payment"
@@ -225,7 +227,8 @@ def test_spend_against_caps_audit_and_approvals_from_the_sdks_own_records(tmp_pa
 def test_spend_reports_an_unreadable_policy(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: 1\nmax_per_paymnet: 5\n")
-    s = spend(open_engine(tmp_path / "payer.db"), policy)
+    open_engine(tmp_path / "payer.db").dispose()
+    s = spend(open_read_only(tmp_path / "payer.db"), policy)
     assert s.policy is None and s.policy_error is not None and "max_per_paymnet" in s.policy_error
 
 
@@ -234,7 +237,8 @@ def test_agent_keys_from_their_grants_with_the_chains_view_or_unknown(tmp_path: 
                                 cap=10**6, valid_after=0, valid_until=4_000_000_000, salt=1)  # fmt: skip
     path = tmp_path / "agent.key.grant.json"
     GrantRecord(DOMAIN, grant, key_id=7).write(path)
-    engine = open_engine(tmp_path / "payer.db")
+    open_engine(tmp_path / "payer.db").dispose()
+    engine = open_read_only(tmp_path / "payer.db")
     (unknown,) = agent_keys(engine, [path], None)
     assert (unknown.key_id, unknown.grant_cap, unknown.state, unknown.chain_spent) == (
         7,
@@ -245,3 +249,27 @@ def test_agent_keys_from_their_grants_with_the_chains_view_or_unknown(tmp_path: 
     info = AgentKeyInfo(7, grant.key, PAYER, TOKEN, ANY_PAYEE, 10**6, 2_500, 0, 4_000_000_000, 1_000, 0, 0)
     (known,) = agent_keys(engine, [path], {7: info}.get)
     assert (known.chain_spent, known.chain_revoke_at, known.state) == (2_500, 1_000, "revoked")
+
+
+def test_the_console_reads_without_the_sdks_write_lock(tmp_path: Path) -> None:
+    """A page being read never makes a payment wait, and the console cannot write."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n")
+    payer = Payer(LocalKeySigner(PAYER_KEY), policy, db=tmp_path / "payer.db")
+    payer.pay(aep2_requirement(), resource="https://api.example/0")
+    console = open_read_only(tmp_path / "payer.db")
+    with console.connect() as reading:
+        reading.exec_driver_sql("BEGIN")
+        assert (
+            len(audit_log(console)) == 1
+            and reading.exec_driver_sql("SELECT count(*) FROM payer_audit").scalar() == 1
+        )
+        started = time.monotonic()
+        payer.pay(aep2_requirement(), resource="https://api.example/1")  # while the read is open
+        assert time.monotonic() - started < 5
+        with pytest.raises(OperationalError, match="readonly"):
+            reading.exec_driver_sql("CREATE TABLE console_was_here (a)")  # any write: refused
+    payer.close()
+    assert len(audit_log(console)) == 2
+    with pytest.raises(ConfigurationError, match="no payer database"):
+        open_read_only(tmp_path / "missing.db")

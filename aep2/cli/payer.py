@@ -17,7 +17,7 @@ import uvicorn
 
 from aep2.console.access import ConsoleAccess, configured_token, how_to_enable
 from aep2.console.payer_console import create_payer_console
-from aep2.console.queries_payer import KeyInfoOf
+from aep2.console.queries_payer import KeyInfoOf, open_read_only
 from aep2.payer import GrantRecord, default_path, open_engine, sidecar_path
 
 BlockTime = Callable[[], float]
@@ -89,7 +89,9 @@ def console(
         typer.echo(f"aep2 payer console: {exc}", err=True)
         raise typer.Exit(3) from None
     grants = [sidecar_path(path) for path in agent_key or []]
-    engine = open_engine(db if db is not None else default_path())
+    path = db if db is not None else default_path()
+    open_engine(path).dispose()  # create or upgrade it as the SDK would, then read it read-only
+    engine = open_read_only(path)
     key_info, chain_now = _chain(rpc_url, grants)
     app = create_payer_console(
         engine, access, policy=policy, grants=grants, key_info=key_info, chain_now=chain_now

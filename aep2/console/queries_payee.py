@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, Integer, Numeric, cast, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from aep2.alerts import AlertRow
 from aep2.alerts.kinds import PAIR_SKIPPED, WINDOW_FAILED
+from aep2.console.sums import exact_sums
 from aep2.settlement.models import ChunkMandateRow, ChunkRow, WindowRow
 from aep2.store.models import ExposureRow, MandateRow, StateTransitionRow
 from aep2.store.states import UNSETTLED_STATES, MandateState
@@ -94,32 +94,11 @@ Sums = dict[str, dict[str, list[int]]]
 
 
 def _sums(s: Session) -> Sums:
-    """Amount and count per token and state, summed by the database where it sums exactly.
-
-    The console polls this every few seconds inside the payee's own process, so summing every
-    mandate ever accepted row by row in Python would compete with the hot path as the store grows.
-    PostgreSQL sums NUMERIC exactly; SQLite sums 64-bit integers and raises on overflow, so its
-    sum is used when no amount has more than 18 digits and nothing overflowed; otherwise Python sums.
-    """
-    postgres = s.get_bind().dialect.name == "postgresql"
-    total = func.sum(cast(MandateRow.amount, Numeric if postgres else Integer))
-    query = select(
-        MandateRow.token, MandateRow.state, total, func.count(), func.max(func.length(MandateRow.amount))
-    )
     out: Sums = defaultdict(dict)
-    try:
-        rows = s.execute(query.group_by(MandateRow.token, MandateRow.state)).all()
-    except OperationalError:  # SQLite: integer overflow
-        s.rollback()
-        rows = None
-    if rows is not None and (postgres or all(digits <= 18 for *_, digits in rows)):
-        for token, state, amount, count, _ in rows:
-            out[token][state] = [int(amount), int(count)]
-        return out
-    for token, state, amount in s.execute(select(MandateRow.token, MandateRow.state, MandateRow.amount)):
-        cell = out[token].setdefault(state, [0, 0])
-        cell[0] += int(amount)
-        cell[1] += 1
+    for (token, state), (amount, count) in exact_sums(
+        s, MandateRow.amount, [MandateRow.token, MandateRow.state]
+    ).items():
+        out[token][state] = [amount, count]
     return out
 
 

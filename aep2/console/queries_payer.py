@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from aep2.chain import AgentKeyInfo
-from aep2.errors import Aep2Error, Reason
+from aep2.console.sums import exact_sums
+from aep2.errors import Aep2Error, ConfigurationError, Reason
 from aep2.payer import APPROVED, REJECTED, AuditEntry, GrantRecord, Policy, load_policy
 from aep2.payer import _db as ledger  # the budget ledger's reader: the same sums the policy engine uses
 from aep2.payer._engine import DAY, HOUR
@@ -108,6 +109,10 @@ def audit_log(engine: Engine, *, limit: int = 200, decision: str | None = None) 
         return [AuditEntry.from_row(row) for row in conn.execute(query)]
 
 
+SAME_CALL = ("payer", "payee", "resource", "amount")
+"""What makes a later approval answer an earlier request for one."""
+
+
 def approvals_waiting(engine: Engine, *, now: float | None = None, within: float = DAY) -> list[AuditEntry]:
     """Payments refused for want of a person's approval in the last ``within`` seconds, newest first,
     leaving out those approved since (the same payer, payee, resource and amount, approved later).
@@ -117,19 +122,28 @@ def approvals_waiting(engine: Engine, *, now: float | None = None, within: float
     resource, or raise ``approval_above``) before the agent's retry can pass.
     """
     since = (time.time() if now is None else now) - within
+    asked, later = ledger.audit, ledger.audit.alias("later")
+    approved_since = (
+        select(later.c.id)
+        .where(later.c.id > asked.c.id, later.c.decision == APPROVED)
+        .where(*(later.c[name].is_not_distinct_from(asked.c[name]) for name in SAME_CALL))
+    )
+    query = (
+        select(asked)
+        .where(
+            asked.c.at >= since,
+            asked.c.decision == REJECTED,
+            asked.c.reason == Reason.APPROVAL_REQUIRED.value,
+        )
+        .where(~approved_since.exists())
+        .order_by(asked.c.id.desc())
+    )
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(ledger.audit).where(ledger.audit.c.at >= since).order_by(ledger.audit.c.id)
-        ).all()
-    entries = [AuditEntry.from_row(row) for row in rows]
-    waiting: dict[tuple[object, ...], AuditEntry] = {}
-    for entry in entries:
-        key = (entry.payer, entry.payee, entry.resource, entry.amount)
-        if entry.decision == REJECTED and entry.reason == Reason.APPROVAL_REQUIRED:
-            waiting[key] = entry
-        elif entry.decision == APPROVED:
-            waiting.pop(key, None)
-    return sorted(waiting.values(), key=lambda e: e.at, reverse=True)
+        entries = [AuditEntry.from_row(row) for row in conn.execute(query)]
+    newest: dict[tuple[object, ...], AuditEntry] = {}
+    for entry in entries:  # one line per call, however often the agent retried it
+        newest.setdefault(tuple(getattr(entry, name) for name in SAME_CALL), entry)
+    return list(newest.values())
 
 
 @dataclass(frozen=True)
@@ -158,10 +172,10 @@ def agent_keys(
     """One row per grant file; chain figures None (unknown) without ``key_info``. ``now`` should be
     the chain's latest block time where known: the escrow judges validity and revocation by it."""
     now = time.time() if now is None else now
-    signed = _signed_per_key(engine)
+    records = [(path, GrantRecord.read(path)) for path in grants]
+    signed = _signed_per_key(engine, [r.key_id for _, r in records if r.key_id is not None])
     out = []
-    for path in grants:
-        record = GrantRecord.read(path)
+    for path, record in records:
         g = record.grant
         info = key_info(record.key_id) if key_info is not None and record.key_id is not None else None
         revoke_at = info.revoke_at if info is not None else record.revoke_at
@@ -187,13 +201,20 @@ def _key_state(key_id: int | None, after: int, until: int, revoke_at: int, now: 
     return "expired" if now > until else "active"
 
 
-def _signed_per_key(engine: Engine) -> dict[int, int]:
-    """Sum of the approved agent mandates per key id, from the audit log."""
-    query = select(ledger.audit.c.key_id, ledger.audit.c.amount).where(
-        ledger.audit.c.decision == APPROVED, ledger.audit.c.key_id.is_not(None)
-    )
-    totals: dict[int, int] = {}
+def _signed_per_key(engine: Engine, key_ids: Sequence[int]) -> dict[int, int]:
+    """Sum of the approved agent mandates of each of ``key_ids``, from the audit log."""
+    audit = ledger.audit
+    where = [audit.c.decision == APPROVED, audit.c.key_id.in_(list(key_ids))]
     with engine.connect() as conn:
-        for key_id, amount in conn.execute(query):
-            totals[int(key_id)] = totals.get(int(key_id), 0) + int(amount or 0)
-    return totals
+        totals = exact_sums(conn, audit.c.amount, [audit.c.key_id], where)
+    return {int(key[0]): amount for key, (amount, _) in totals.items()}
+
+
+def open_read_only(path: Path) -> Engine:
+    """The payer database, read-only. The SDK begins every transaction with ``BEGIN IMMEDIATE``
+    (its write lock, :func:`aep2.payer.open_engine`); a console reading through that engine would
+    make payments wait for its pages. Create or upgrade the file with ``open_engine`` first."""
+    db = path.expanduser().resolve()
+    if not db.is_file():
+        raise ConfigurationError(f"no payer database at {db} (pass --db, or set AEP2_PAYER_DB)")
+    return create_engine(f"sqlite:///file:{db}?mode=ro&uri=true")

@@ -8,6 +8,10 @@ memory per step, with the load average around it (the machine is shared: on two 
 4 halves the wall-clock share a step gets, so CPU seconds / cores is the quiet machine's wall
 time). Phase 1 is sized to the circuit's domain unless ``--power`` says otherwise; keys go into a
 scratch key cache. Appends one run to ``benchmarks/results/ceremony.json`` and prints a table.
+
+A real-size ceremony takes CPU-hours on two cores, so with ``--work DIR`` each finished step is
+kept in ``DIR/steps.json`` and a rerun with the same arguments resumes after the last one (the
+transcript's files are written atomically: a killed step leaves nothing half-written).
 """
 
 from __future__ import annotations
@@ -117,7 +121,12 @@ def ceremony(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     constraints, domain = domain_power(size, home)
     power = args.power or domain
     print(f"{args.family} N={args.n} P={args.p}: {constraints} constraints, 2^{domain}, phase 1 2^{power}")
-    steps = [run_step(name, cmd)[0] for name, cmd in plan(args, transcript, home, power)]
+    journal = work / "steps.json"
+    done = {s["name"]: Step(**s) for s in json.loads(journal.read_text())} if journal.exists() else {}
+    steps: list[Step] = []
+    for name, cmd in plan(args, transcript, home, power):
+        steps.append(done.get(name) or run_step(name, cmd)[0])
+        journal.write_text(json.dumps([asdict(s) for s in steps], indent=2) + "\n")
     request = subprocess.run([str(default_binary()), "dev-request", *size], check=True, capture_output=True)
     steps.append(run_step("prove with the keys", ["prove", "--home", home, *size], request.stdout)[0])
     sizes = {p.name: p.stat().st_size for p in sorted(Path(transcript).rglob("*")) if p.is_file()}

@@ -138,7 +138,9 @@ def test_headroom_follows_deposits_withdrawals_and_settlements(world: World, eng
 
 
 @pytest.fixture
-def cli_server(anvil: Anvil, world: World, tmp_path: Path) -> Iterator[str]:
+def cli_server(anvil: Anvil, world: World, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``aep2 payee serve`` in a subprocess; ``request.param`` (indirect) is ``--workers``."""
+    workers = getattr(request, "param", 1)
     (tmp_path / "payee.key").write_text(s.PAYEE_KEY)
     port = free_port()
     config: dict[str, Any] = {
@@ -158,30 +160,36 @@ def cli_server(anvil: Anvil, world: World, tmp_path: Path) -> Iterator[str]:
         str(tmp_path / "payee.yaml"),
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     # a pipeline fast enough that horizon + worst-case latency fits the escrow's 1-hour withdrawDelay
     fast = {"AEP2_WINDOW_MAX_AGE": "60", "AEP2_TICK_SECONDS": "5", "AEP2_STUCK_AFTER": "60"}
     env = os.environ | {"PYTHONWARNINGS": "ignore"} | fast
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(base + "/health")
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-    if process.stderr is not None:
-        process.stderr.close()
+    deadline = time.monotonic() + 240  # two workers import the whole stack at once; a loaded machine
+    try:
+        while True:
+            try:
+                httpx.get(base + "/health")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        yield base
+    finally:  # a server that never answered is stopped too, not left behind
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
+@pytest.mark.parametrize("cli_server", [1, 2], indirect=True, ids=["one process", "two workers"])
 def test_cli_serves_a_paid_api(cli_server: str, world: World, tmp_path: Path) -> None:
-    """``aep2 payee serve`` over the real escrow, paid by the payer SDK's httpx transport."""
+    """``aep2 payee serve`` over the real escrow, paid by the payer SDK's httpx transport;
+    with ``--workers 2`` each uvicorn worker builds its app from the config the parent names."""
     key = new_payer(world)
     world.fund(key, 10 * s.PRICE)
     payer = Payer(LocalKeySigner(key), Policy(max_per_payment=s.PRICE), db=tmp_path / "payer.db")

@@ -26,11 +26,20 @@ from aep2.payee import Settings, create_app, load_settings
 from aep2.payee.chain_view import ChainView
 from aep2.payee.chain_web3 import Web3ChainView
 from aep2.payee.headroom import Headroom
+from aep2.payee.heap import freeze_startup_heap
 from aep2.payee.init_config import PayeeInit, write_payee_config
 from aep2.settlement.metrics import mount_metrics
 from aep2.settlement.timing import SettlementTiming, check_timing
 from aep2.store import make_engine
 from aep2.store.engine import upgrade_to_head
+
+CONFIG_ENV, BASE_URL_ENV = "AEP2_PAYEE_CONFIG", "AEP2_PAYEE_BASE_URL"
+"""How ``serve --workers`` hands its config and URL to the worker processes uvicorn spawns."""
+WORKER_APP = "aep2.cli.payee_worker:create_worker_app"
+WORKER_START_SECONDS = 120
+"""How long uvicorn waits for a worker's first health answer. A spawned worker re-imports this
+module (the parent's ``__main__``) before it can answer, seconds of CPU for the whole stack, so
+uvicorn's 5 s default kills and respawns workers forever on a busy machine."""
 
 payee_app = typer.Typer(help="The payee: serve a paid API that accepts aep2 mandates.", no_args_is_help=True)
 
@@ -74,31 +83,50 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine, view: ChainV
     return "/console" if access else f"disabled (set {TOKEN_ENV} or console_token to enable)"
 
 
+def build_served_app(settings: Settings, base_url: str) -> tuple[FastAPI, str]:
+    """The app ``serve`` runs (in each worker process with ``--workers``); what to say of the console."""
+    from aep2.transports.paid_app import mount_paid_transports  # the MCP and A2A servers: serve only
+
+    view = chain_view(settings)
+    engine = make_engine(settings.database_url)
+    agent_keys = view if "agent" in settings.mandate_kinds else None
+    app = create_app(settings=settings, engine=engine, chain=view, agent_keys=agent_keys)
+    mount_paid_transports(app, settings, base_url)
+    mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
+    return app, mount_console(app, settings, engine, view)
+
+
 @payee_app.command()
 def serve(
     config: Annotated[Path, typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML config")],
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8402,
+    workers: Annotated[
+        int, typer.Option(min=1, help="server processes on the one store (docs/payee.md, 'Several workers')")
+    ] = 1,
 ) -> None:
     """Serve the routes of CONFIG, each charging its price per call."""
-    from aep2.transports.paid_app import mount_paid_transports  # the MCP and A2A servers: serve only
-
     settings = load_settings(config)
-    view = chain_view(settings)
-    check_settlement_fits(settings, view.w3)
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    agent_keys = view if "agent" in settings.mandate_kinds else None
-    app = create_app(settings=settings, engine=engine, chain=view, agent_keys=agent_keys)
+    check_settlement_fits(settings, chain_view(settings).w3)
+    migrate(make_engine(settings.database_url))
     base_url = settings.public_url or f"http://{host}:{port}"
-    mount_paid_transports(app, settings, base_url)
-    mount_metrics(app, engine, os.environ.get("AEP2_BROKER_URL"))
-    console = mount_console(app, settings, engine, view)
+    if workers > 1:
+        # Each worker builds its own app, engine and chain view (aep2.cli.payee_worker); the
+        # store's locks, not anything in memory, keep them from accepting a mandate twice.
+        os.environ[CONFIG_ENV], os.environ[BASE_URL_ENV] = str(config.resolve()), base_url
+        typer.echo(f"aep2 payee {settings.payee} on {base_url}: {workers} worker processes")
+        uvicorn.run(
+            WORKER_APP, factory=True, workers=workers, host=host, port=port, log_level="warning",
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
+        )  # fmt: skip
+        return
+    app, console = build_served_app(settings, base_url)
     typer.echo(
         f"aep2 payee {settings.payee} on {base_url}: {len(settings.routes)} paid route(s), "
         f"{len(settings.tools)} MCP tool(s) at /mcp, {len(settings.skills)} A2A skill(s) at /a2a/; "
         f"mandate kinds: {', '.join(settings.mandate_kinds)}; console: {console}"
     )
+    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -250,6 +250,7 @@ def test_soak_short_both_kinds(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(5400)  # a dev setup at 128x16 (~6 min) and about eight real proofs
 def test_soak_528_agent_mandates_real_proofs(tmp_path: Path) -> None:
     shape = Shape(eip712=0, agents=16, payees=4, calls_per_payer=33, windows=4, scoped=True)
     soak(tmp_path, shape, [REAL_AGENT_SIZE], real=True)

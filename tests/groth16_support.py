@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from aep2.chain import VerifierSpec, load_artifact
+from aep2.chain import VerifierSpec
 from aep2.chain.artifacts import Artifact
+from aep2.devnet.verifier import verifier_artifact
 from aep2.errors import ConfigurationError
 from aep2.prover import circuit_id, default_binary, verifier_contract
 from aep2.prover import keys_dir as prover_keys_dir
@@ -39,13 +40,17 @@ def _missing(message: str) -> None:
 
 
 def groth16_verifier_spec(verifier_id: int = N1P1.verifier_id) -> VerifierSpec:
-    """The exported N=1,P=1 verifier, ready for ``deploy_stack``; skips or fails if not built."""
+    """The exported N=1,P=1 verifier of the keys the prover will use, ready for ``deploy_stack``.
+
+    Re-exported and rebuilt when the built one came from other keys (``verifier_artifact``), so a
+    verifier left by another key cache never makes every proof revert; skips or fails without keys.
+    """
     if not (keys_dir() / "proving.key").exists():
         _missing(f"no Groth16 dev keys in {keys_dir()}")
     try:
-        artifact = load_artifact(VERIFIER_ARTIFACT)
-    except ConfigurationError:
-        _missing(f"{VERIFIER_ARTIFACT} is not exported and built")
+        artifact = verifier_artifact(1, 1)
+    except ConfigurationError as exc:
+        _missing(f"{VERIFIER_ARTIFACT} could not be exported and built: {exc}")
     return VerifierSpec(verifier_id, N1P1.mandates, N1P1.pairs, artifact)
 
 
@@ -70,13 +75,13 @@ def agent_keys_dir() -> Path:
 
 
 def agent_verifier_artifact() -> Artifact:
-    """The exported agent verifier of N=1, P=1 (``make groth16``); skips or fails if not built."""
+    """The exported agent verifier of N=1, P=1 for the keys in use; skips or fails without keys."""
     if not (agent_keys_dir() / "proving.key").exists():
         _missing(f"no agent Groth16 dev keys in {agent_keys_dir()}")
     try:
-        return load_artifact(AGENT_VERIFIER_ARTIFACT)
-    except ConfigurationError:
-        _missing(f"{AGENT_VERIFIER_ARTIFACT} is not exported and built")
+        return verifier_artifact(1, 1, "agent")
+    except ConfigurationError as exc:
+        _missing(f"{AGENT_VERIFIER_ARTIFACT} could not be exported and built: {exc}")
         raise
 
 

@@ -26,6 +26,7 @@ from aep2.store import (
     insert_accepted,
     insert_receipt,
     lock_exposure,
+    lock_key_exposure,
     make_engine,
 )
 from aep2.store.accept_sql import AcceptStatements
@@ -164,3 +165,44 @@ def test_background_checkpointer_restarts_the_wal(tmp_path: Path) -> None:
     checkpointer.join(timeout=10)
     assert not checkpointer.is_alive()
     engine.dispose()
+
+
+def test_in_flight_nonce_is_the_highest_in_flight_of_its_sequence_only(engine: Engine) -> None:
+    states = {1: "settled", 2: "submitted", 3: "batched", 11: "proving", 12: "accepted", 13: "failed"}
+    with engine.begin() as connection:
+        for nonce, state in states.items():
+            exposure = lock_exposure(session=connection, payer=PAYER, token=TOKEN)
+            mandate = insert_accepted(session=connection, exposure=exposure, fields=fields(nonce))
+            connection.execute(
+                text("UPDATE mandates SET state = :s WHERE id = :i"), {"s": state, "i": mandate}
+            )
+        exposure = lock_exposure(session=connection, payer=PAYER, token=TOKEN)
+        key_exposure = lock_key_exposure(session=connection, key_id=9)
+        agent = insert_accepted(
+            session=connection, exposure=exposure, key_exposure=key_exposure, fields=fields(40, key_id=9)
+        )
+        connection.execute(text("UPDATE mandates SET state = 'proved' WHERE id = :i"), {"i": agent})
+        assert highest_in_flight_nonce(session=connection, payer=PAYER, payee=PAYEE) == 11
+        assert highest_in_flight_nonce(session=connection, payer=PAYER, payee=PAYEE, key_id=9) == 40
+        assert highest_in_flight_nonce(session=connection, payer=PAYEE, payee=PAYEE) == 0
+    sql = AcceptStatements(engine.dialect)
+    with write_transaction(engine) as cursor:
+        assert sql.highest_in_flight_nonce(cursor, payer=PAYER, payee=PAYEE, key_id=0) == 11
+        assert sql.highest_in_flight_nonce(cursor, payer=PAYER, payee=PAYEE, key_id=9) == 40
+        assert sql.highest_in_flight_nonce(cursor, payer=PAYEE, payee=PAYEE, key_id=0) == 0
+
+
+def test_in_flight_lookup_reads_the_in_flight_rows_not_the_history(tmp_path: Path) -> None:
+    """The accept path's lookup seeks (sequence, state): its cost must not grow with the number
+    of accepted or settled mandates of the sequence (it once walked all of them, newest first)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    create_schema(engine)
+    sql = AcceptStatements(engine.dialect)
+    raw = engine.raw_connection()
+    try:
+        explain = f"EXPLAIN QUERY PLAN {sql._in_flight.sql}"
+        plan = raw.cursor().execute(explain, (PAYER, "0", PAYEE)).fetchall()
+    finally:
+        raw.close()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "ix_mandates_sequence_state_nonce" in details and "state=?" in details, details

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal_column, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -62,11 +62,10 @@ class AcceptStatements:
         key: dict[str, Any] = {"payer": bindparam("p"), "token": bindparam("t")}
         self._lock = compiled(_upsert(dialect, ExposureRow, key, ["payer", "token"]))
         self._lock_key = compiled(_upsert(dialect, KeyExposureRow, {"key_id": bindparam("k")}, ["key_id"]))
+        # max(), not ORDER BY nonce DESC LIMIT 1: the latter made SQLite walk the unique index
+        # past the sequence's whole accepted history; this reads its in-flight rows only.
         self._in_flight = compiled(
-            select(MandateRow.nonce)
-            .where(*_SEQUENCE, MandateRow.state.in_(_IN_FLIGHT))
-            .order_by(MandateRow.nonce.desc())
-            .limit(1)
+            select(func.max(MandateRow.nonce)).where(*_SEQUENCE, MandateRow.state.in_(_IN_FLIGHT))
         )
         self._insert_mandate = compiled(
             insert(MandateRow).values({c: bindparam(c) for c in _MANDATE_COLUMNS}).returning(MandateRow.id)
@@ -92,8 +91,8 @@ class AcceptStatements:
     def highest_in_flight_nonce(self, cursor: Any, *, payer: str, payee: str, key_id: int) -> int:
         """The largest nonce of the sequence in a closed, unsettled window, or 0."""
         sequence = {"payer": payer, "payee": payee, "key_id": uint64_key(key_id)}
-        row = self._in_flight.execute(cursor, sequence).fetchone()
-        return int(row[0]) if row is not None else 0
+        value = self._in_flight.execute(cursor, sequence).fetchone()[0]
+        return int(value) if value is not None else 0
 
     def insert_accepted(
         self, cursor: Any, *, exposure: int, fields: dict[str, Any], key_exposure: int | None = None

@@ -93,7 +93,9 @@ def highest_nonce(*, session: Executor, payer: str, payee: str, key_id: int = 0)
 def highest_in_flight_nonce(*, session: Executor, payer: str, payee: str, key_id: int = 0) -> int:
     """The largest nonce of the sequence in a closed, unsettled window (batched to submitted), or 0.
 
-    Walks the unique (payer, key id, payee, nonce) index from the top, so it reads the few newest rows.
+    A max over the (payer, key id, payee, state, nonce) index: it reads only the sequence's
+    in-flight rows, however long its history (ordering the unique index by nonce instead walked
+    past every newer accepted or settled row).
     """
     value = session.execute(_HIGHEST_IN_FLIGHT, _sequence(payer, payee, key_id)).scalar_one_or_none()
     return int(value) if value is not None else 0
@@ -246,14 +248,9 @@ _SEQUENCE = (
 )
 _NONCE_SEEN = select(MandateRow.id).where(*_SEQUENCE, MandateRow.nonce == bindparam("nonce")).limit(1)
 _HIGHEST_NONCE = select(func.max(MandateRow.nonce)).where(*_SEQUENCE)
-_HIGHEST_IN_FLIGHT = (
-    select(MandateRow.nonce)
-    .where(
-        *_SEQUENCE,
-        MandateRow.state.in_([s.value for s in IN_FLIGHT_STATES]),
-    )
-    .order_by(MandateRow.nonce.desc())
-    .limit(1)
+_HIGHEST_IN_FLIGHT = select(func.max(MandateRow.nonce)).where(
+    *_SEQUENCE,
+    MandateRow.state.in_([s.value for s in IN_FLIGHT_STATES]),
 )
 _STORED_RECEIPT = (
     select(MandateRow.id, ReceiptRow.receipt, ReceiptRow.signature)

@@ -51,6 +51,10 @@ class MandateRow(Base):
     __table_args__ = (
         UniqueConstraint("payer", "key_id", "payee", "nonce", name="uq_mandates_sequence_nonce"),
         Index("ix_mandates_state_payer", "state", "payer"),
+        # The accept path's in-flight nonce lookup seeks (sequence, state) for each in-flight
+        # state: without ``state`` in the key it walked the whole sequence's history, newest
+        # first, past every accepted and settled row, so accept grew with the payer's history.
+        Index("ix_mandates_sequence_state_nonce", "payer", "key_id", "payee", "state", "nonce"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

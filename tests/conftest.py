@@ -15,6 +15,7 @@ from web3 import Web3
 
 from aep2.devnet import Anvil, RedisServer
 from aep2.store import create_schema, make_engine
+from tests.pg_server import PostgresServer, start_postgres
 from tests.test_payer_stub import PayeeStub, make_app, serve_app
 
 # `make test` (and so CI) runs the "ci" profile: the same examples on every run, so a red CI is
@@ -23,6 +24,16 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 VECTORS = Path(__file__).parent / "vectors" / "mandates.json"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL per test module; skips the module's PostgreSQL cases if none can start."""
+    server = start_postgres()
+    if isinstance(server, str):
+        pytest.skip(f"PostgreSQL tests skipped: {server}")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
 
 from aep2.devnet._process import free_port
+from aep2.store import create_schema, make_engine
 
 
 def _bindir() -> str | None:
@@ -115,3 +122,18 @@ def start_postgres() -> PostgresServer | str:
         time.sleep(0.2)
     server.stop()
     return "PostgreSQL did not become ready within 30 s"
+
+
+def store_engine(request: pytest.FixtureRequest, tmp_path: Path, **options: Any) -> Iterator[Engine]:
+    """A fresh payee store on ``request.param`` ("sqlite" or "postgresql"), for fixtures
+    parametrized over both; ``options`` go to ``make_engine`` for PostgreSQL (e.g. a pool size)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        engine = make_engine(server.url, **options)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    create_schema(engine)
+    yield engine
+    engine.dispose()

@@ -28,37 +28,18 @@ from aep2.errors import Reason
 from aep2.mandate import encode
 from aep2.payee import StaticChainView, create_app
 from aep2.protocol.call_ref import http_ref
-from aep2.store import create_schema, make_engine
 from tests import payee_support as s
 from tests.payee_worker_app import BALANCE_ENV, DATABASE_ENV
-from tests.pg_server import PostgresServer, start_postgres
+from tests.pg_server import store_engine
 
 ROOT = Path(__file__).parents[1]
 
 BURST = 24
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()
-    if isinstance(server, str):
-        pytest.skip(f"PostgreSQL tests skipped: {server}")
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        engine = make_engine(server.url, pool_size=BURST)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    create_schema(engine)
-    yield engine
-    engine.dispose()
+    yield from store_engine(request, tmp_path, pool_size=BURST)
 
 
 @pytest.fixture

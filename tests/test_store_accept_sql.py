@@ -34,33 +34,15 @@ from aep2.store.checkpoint import start_checkpointer
 from aep2.store.driver import write_transaction
 from aep2.store.mandates import highest_in_flight_nonce
 from aep2.store.models import uint64_key
-from tests.pg_server import PostgresServer, start_postgres
+from tests.pg_server import store_engine
 
 PAYER, PAYEE, TOKEN = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
 AT = datetime(2026, 11, 29, 4, 5, 6, 789000, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()
-    if isinstance(server, str):
-        pytest.skip(f"PostgreSQL tests skipped: {server}")
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'payee.db'}")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        engine = make_engine(server.url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    create_schema(engine)
-    yield engine
-    engine.dispose()
+    yield from store_engine(request, tmp_path)
 
 
 def fields(nonce: int, key_id: int = 0) -> dict[str, Any]:

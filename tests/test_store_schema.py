@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,18 +29,9 @@ from aep2.store import (
 from aep2.store.engine import database_url, normalise_url, upgrade_to_head
 from aep2.store.mandates import insert_accepted, lock_exposure
 from aep2.store.models import uint64_key
-from tests.pg_server import PostgresServer, start_postgres
+from tests.pg_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()
-    if isinstance(server, str):
-        pytest.skip(f"PostgreSQL tests skipped: {server}")
-    yield server
-    server.stop()
 
 
 def alembic_upgrade(url: str) -> None:

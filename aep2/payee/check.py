@@ -15,13 +15,12 @@ names the payer; its nonces run per (key, payee) and step 7 also checks the key'
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine
 
@@ -40,7 +39,7 @@ from aep2.protocol.receipt import Receipt
 from aep2.store import accepted_fields, agent_accepted_fields, nonce_seen
 from aep2.store.accept_sql import AcceptStatements
 from aep2.store.checkpoint import start_checkpointer
-from aep2.store.driver import write_transaction
+from aep2.store.group_commit import GroupCommit
 from aep2.store.mandates import (
     exposure_of,
     highest_in_flight_nonce,
@@ -160,14 +159,13 @@ class PayeeCheck:
         # SQLAlchemy's per-statement machinery cost three times the transaction itself.
         self._sql = AcceptStatements(engine.dialect)
         self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
-        # SQLite has one writer at a time anyway; queueing this process's writers on a Python lock
-        # spares them SQLite's busy-wait polling (sleeps of 1-100 ms). Other processes still
-        # queue on BEGIN IMMEDIATE. PostgreSQL locks per payer, so it needs no such gate.
-        self._writer: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        # SQLite has one writer at a time: the acceptances that queue while one commits share the
+        # next transaction and its commit (aep2.store.group_commit), and queue on a Python lock,
+        # not in SQLite's busy-wait (sleeps of 1-100 ms). Other processes still queue on BEGIN
+        # IMMEDIATE. PostgreSQL locks per payer and commits in parallel: one transaction each.
+        self._writes = GroupCommit(engine, refusals=(self._integrity_error,))
         # SQLite: the WAL is checkpointed by a background thread, not by the commit that fills it.
-        start_checkpointer(engine, owner=self, gate=self._writer)
+        start_checkpointer(engine, owner=self, gate=self._writes.gate)
 
     def payer_of(self, signed: AnySigned) -> str:
         """Whose funds ``signed`` spends (an agent mandate: its key's payer on record)."""
@@ -332,7 +330,7 @@ class PayeeCheck:
         transport: str,
         descriptor: dict[str, str] | None,
     ) -> int:
-        """Steps 6b, 7 and 8 in one transaction, committed on return.
+        """Steps 6b, 7 and 8 in one transaction (shared with those queued beside it), committed on return.
 
         The batched floor is read under the exposure lock, which closing a window takes too, so
         no window closes between the check and the insert. "Never seen" is the unique (payer,
@@ -342,7 +340,9 @@ class PayeeCheck:
         """
         m = subject.signed.mandate
         sql = self._sql
-        with self._writer, write_transaction(self.engine) as cursor:
+        fields = _fields(subject, accepted_at, transport, descriptor)
+
+        def steps_6b_to_8(cursor: Any) -> int:
             exposure = sql.lock_exposure(cursor, payer=subject.payer, token=m.token)
             key_exposure = None
             if subject.record is not None:
@@ -350,13 +350,12 @@ class PayeeCheck:
             check_batched_floor(subject.signed, sql.highest_in_flight_nonce(cursor, **_sequence(subject)))
             self._check_headroom(subject, exposure, key_exposure or 0, now=int(accepted_at.timestamp()))
             mandate_id = sql.insert_accepted(
-                cursor,
-                exposure=exposure,
-                key_exposure=key_exposure,
-                fields=_fields(subject, accepted_at, transport, descriptor),
+                cursor, exposure=exposure, key_exposure=key_exposure, fields=fields
             )
             sql.insert_receipt(cursor, mandate_id=mandate_id, signed=receipt)
             return mandate_id
+
+        return self._writes.run(steps_6b_to_8)
 
 
 def _unsupported(kind: str, kinds: tuple[str, ...]) -> MandateError:

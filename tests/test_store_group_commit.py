@@ -186,3 +186,12 @@ def test_postgresql_runs_each_write_in_its_own_transaction(postgres: PostgresSer
     assert group.run(pg_insert("b")) == "b"
     assert _rows(engine) == {"a": 1, "b": 1}
     engine.dispose()
+
+
+def test_alone_a_refusal_takes_its_whole_transaction_back(sqlite_engine: Engine) -> None:
+    group = GroupCommit(sqlite_engine)
+    with pytest.raises(MandateError):
+        group.run(_refused("bad"))
+    assert _rows(sqlite_engine) == {}
+    assert group.run(_insert("next")) == "next"
+    assert _rows(sqlite_engine) == {"next": 1}

@@ -21,6 +21,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 
 Processor = Callable[[Any], Any]
+_REQUIRED = object()
 
 
 class DriverStatement:
@@ -38,16 +39,28 @@ class DriverStatement:
                 self._processors[name] = processor
         positions = getattr(compiled, "positiontup", None)
         self._order: tuple[str, ...] | None = tuple(positions) if positions else None
+        # Positional drivers (sqlite3): each slot's name, default and processor, resolved once.
+        self._slots: tuple[tuple[str, Any, Processor | None], ...] = tuple(
+            (name, self._defaults.get(name, _REQUIRED), self._processors.get(name))
+            for name in self._order or ()
+        )
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """``values`` (by bind name) with literal defaults, processed, in the driver's paramstyle."""
+        if self._order is not None:
+            return tuple(self._slot(values, *slot) for slot in self._slots)
         merged = {**self._defaults, **values}
         for name, processor in self._processors.items():
             if name in merged:
                 merged[name] = processor(merged[name])
-        if self._order is None:
-            return merged
-        return tuple(merged[name] for name in self._order)
+        return merged
+
+    @staticmethod
+    def _slot(values: Mapping[str, Any], name: str, default: Any, processor: Processor | None) -> Any:
+        value = values.get(name, default)
+        if value is _REQUIRED:
+            raise KeyError(name)
+        return processor(value) if processor is not None else value
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
         """Run on ``cursor`` (a DBAPI cursor inside the caller's transaction); returns the cursor."""

@@ -91,8 +91,11 @@ class GroupCommit:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
             with write_transaction(self.engine) as cursor:
-                for item in batch:
-                    self._run_one(cursor, item)
+                if len(batch) == 1:  # alone, a refusal may take the whole transaction back
+                    batch[0].result = batch[0].work(cursor)
+                else:
+                    for item in batch:
+                        self._run_one(cursor, item)
         except BaseException as exc:  # nothing of the batch was committed: every caller hears why
             for item in batch:
                 item.result, item.error = None, exc

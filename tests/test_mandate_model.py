@@ -62,6 +62,25 @@ def test_out_of_range_field_is_rejected_naming_it(name: str, value: object) -> N
     assert name in caught.value.message
 
 
+class _Address(str):
+    """A str subclass: validated afresh each time, never from the cache of plain strings."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [PAYER.lower(), "0x" + PAYER[2:].upper(), "0x" + "zz" * 20, ["0x"], None, _Address(PAYER.lower())],
+)
+def test_a_refused_address_stays_refused(value: object) -> None:
+    """Addresses are validated once per spelling (a cache of the ones that passed), so a refusal must
+    be raised again, and a value that cannot be a cache key is still refused, not a TypeError."""
+    Mandate.parse(**fields())  # the valid spelling, cached
+    for _ in range(2):
+        with pytest.raises(MandateFieldError) as caught:
+            Mandate.parse(**fields(payer=value))
+        assert "payer" in caught.value.message
+    assert Mandate.parse(**fields(payer=_Address(PAYER))).payer == PAYER
+
+
 def test_build_checksums_addresses() -> None:
     mandate = Mandate.build(**fields(payee=("0x" + "cd" * 20)))
     assert mandate.payee == checksum("0x" + "cd" * 20)

@@ -61,8 +61,12 @@ def to_wire(signed: SignedMandate) -> dict[str, str]:
     }
 
 
+_CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+"""Built once: ``json.dumps`` with these options builds a new encoder on every call."""
+
+
 def canonical_json(obj: dict[str, str]) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return _CANONICAL.encode(obj).encode()
 
 
 def encode(signed: SignedMandate) -> str:

@@ -33,6 +33,19 @@ def _is_hex(text: str) -> bool:
 
 
 def _validate_address(value: object) -> str:
+    if type(value) is str:
+        return _checked_address(value)
+    return _check_address(value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _checked_address(value: str) -> str:
+    """:func:`_check_address` of a plain string, remembered (a refusal raises, so it is not):
+    the same few addresses are validated in every mandate a payer builds or a payee decodes."""
+    return _check_address(value)
+
+
+def _check_address(value: object) -> str:
     if not isinstance(value, str) or len(value) != 42 or not value.startswith("0x") or not _is_hex(value[2:]):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
     if value != checksum(value):

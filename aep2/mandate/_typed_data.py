@@ -50,7 +50,9 @@ def _word(value: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
+@lru_cache(maxsize=1 << 12)
 def _address_word(address: str) -> bytes:
+    """An address as one ABI word; cached, as a payer's or payee's mandates repeat a few addresses."""
     return bytes(12) + bytes.fromhex(address[2:])
 
 

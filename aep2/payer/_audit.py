@@ -7,6 +7,7 @@ payments rolled up per lease, so a check costs the same however long the log gro
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ counts against the limits: the payer cannot check a refusal, and a payee that ke
 mandate could still settle it)."""
 COLUMNS = tuple(column.name for column in _db.audit.columns if column.name != "id")
 """The audit table's columns as a writer fills them (``id`` is SQLite's)."""
+_ROW = operator.attrgetter(*COLUMNS)
+_AMOUNT = COLUMNS.index("amount")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,10 @@ class AuditEntry:
 
     def values(self) -> tuple[Any, ...]:
         """The row's values in the order of :data:`COLUMNS` (``amount`` as its decimal string)."""
-        return tuple(str(self.amount) if name == "amount" and self.amount is not None else getattr(self, name)
-                     for name in COLUMNS)  # fmt: skip
+        row: tuple[Any, ...] = _ROW(self)
+        if self.amount is None:
+            return row
+        return (*row[:_AMOUNT], str(self.amount), *row[_AMOUNT + 1 :])
 
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:

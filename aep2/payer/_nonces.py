@@ -16,7 +16,7 @@ rest of a block on a clean close while no other process has reserved above it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -45,13 +45,22 @@ class Sequence:
         key = (("chain_id", chain_id), ("escrow", escrow), ("key_id", key_id), ("payee", payee))
         return cls(_db.agent_nonces, key)
 
-    @property
+    @cached_property
     def values(self) -> tuple[Any, ...]:
         return tuple(value for _, value in self.key)
 
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.key)
+
+    @cached_property
+    def advance(self) -> str:
+        """The statement every decision runs: ``last_nonce`` up to the nonce handed out."""
+        return self.sql("UPDATE {table} SET last_nonce = MAX(last_nonce, ?) WHERE {where}")
+
     def sql(self, statement: str) -> str:
         """``statement`` with ``{table}``, ``{where}`` and ``{columns}``/``{marks}`` for this journal."""
-        return _sql(statement, self.table.name, tuple(name for name, _ in self.key))
+        return _sql(statement, self.table.name, self._names)
 
     def __str__(self) -> str:
         return ", ".join(f"{name} {value}" for name, value in self.key)
@@ -93,8 +102,7 @@ class Nonces:
         if nonce is None:
             nonce = self._reserve(cursor, sequence, floor)
         self.blocks[sequence].next = nonce + 1
-        cursor.execute(sequence.sql("UPDATE {table} SET last_nonce = MAX(last_nonce, ?) WHERE {where}"),
-                       (nonce, *sequence.values))  # fmt: skip
+        cursor.execute(sequence.advance, (nonce, *sequence.values))
         return nonce
 
     def _reserve(self, cursor: Any, sequence: Sequence, floor: int | None) -> int:

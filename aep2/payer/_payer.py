@@ -82,6 +82,17 @@ def _domain(chain_id: int, escrow: str) -> Domain:
     return Domain(chain_id=chain_id, escrow=escrow)
 
 
+@lru_cache(maxsize=4096)
+def _eip712_sequence(payer: str, payee: str) -> Sequence:
+    """One :class:`Sequence` per payer and payee, its statements and key values built once."""
+    return Sequence.eip712(payer=payer, payee=payee)
+
+
+@lru_cache(maxsize=4096)
+def _agent_sequence(chain_id: int, escrow: str, key_id: int, payee: str) -> Sequence:
+    return Sequence.agent(chain_id=chain_id, escrow=escrow, key_id=key_id, payee=payee)
+
+
 def _digest(domain: Domain, mandate: Mandate | AgentMandate) -> bytes:
     """What the signer signs: the EIP-712 digest, or an agent mandate's Poseidon2 hash ``M``."""
     if isinstance(mandate, Mandate):
@@ -293,10 +304,8 @@ class Payer:
 
     def _sequence(self, request: PaymentRequest, agent: AgentCredential | None) -> Sequence:
         if agent is None:
-            return Sequence.eip712(payer=self.address, payee=request.payee)
-        return Sequence.agent(
-            chain_id=request.chain_id, escrow=request.escrow, key_id=agent.key_id, payee=request.payee
-        )
+            return _eip712_sequence(self.address, request.payee)
+        return _agent_sequence(request.chain_id, request.escrow, agent.key_id, request.payee)
 
     def _mandate(
         self, request: PaymentRequest, agent: AgentCredential | None, nonce: int, deadline: int

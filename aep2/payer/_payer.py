@@ -12,7 +12,8 @@ Order of one payment, each step a reason to stop:
    kind's block, append the decision to the audit log, commit (with an fsync when
    the transaction reserved a new lease or nonce block);
 4. only then, outside the gate, sign (locally or remotely) and check the
-   signature: it recovers to us, or verifies under the agent key's public key.
+   signature: it recovers to us, or verifies under the agent key's public key
+   (a key held in this process: its first signature only, :meth:`Payer._check_needed`).
 
 A rejection at any step is appended to the audit log before it is raised. One payer may be
 shared by any number of threads (and asyncio tasks, through a worker thread each).
@@ -57,6 +58,8 @@ from aep2.payer._routes import RouteCache
 from aep2.payer._signer import LocalKeySigner, Signer
 
 FAILED = "failed"
+_IN_PROCESS = (LocalKeySigner, AgentKey)
+"""Key types that sign in this process with a library, checked on their first signature only."""
 DEFAULT_DEADLINE_MARGIN = 300
 """Seconds added to the payee's ``minDeadlineSeconds``, so clock skew and transit never make us short."""
 
@@ -142,6 +145,8 @@ class Payer:
         self._budget = self._journal.budget(self.address)
         self._nonces = self._journal.nonces
         self._account_key: bytes | None = None
+        self._proven: dict[str, object] = {}
+        """Per kind, the in-process key whose first signature passed its check (:meth:`_check_needed`)."""
         self.routes = RouteCache()
         """Terms of the routes this payer paid, for transports that pay on the first request."""
 
@@ -328,7 +333,9 @@ class Payer:
                 else:
                     signature = self.signer.sign_typed_data(mandate.typed_data(domain))
                 signed = SignedMandate(domain=domain, mandate=mandate, signature=bytes(signature))
-                self._check_recovers(signed, digest)
+                if self._check_needed(KIND_EIP712, self.signer):
+                    self._check_recovers(signed, digest)
+                    self._passed(KIND_EIP712, self.signer)
             else:
                 assert self.agent is not None
                 key = self.agent.key
@@ -337,7 +344,9 @@ class Payer:
                 else:
                     signature = key.sign(domain.separator, mandate)
                     signed = SignedAgentMandate(domain=domain, mandate=mandate, signature=bytes(signature))
-                signed.verify(self.agent.grant.key)
+                if self._check_needed(KIND_AGENT, key):
+                    signed.verify(self.agent.grant.key)
+                    self._passed(KIND_AGENT, key)
         except Exception as exc:
             detail = exc.message if isinstance(exc, Aep2Error) else f"{type(exc).__name__}: {exc}"
             failure = PayerError(f"signer {signer} failed: {detail}", reason=Reason.SIGNER_FAILED)
@@ -348,6 +357,20 @@ class Payer:
             self._append(failed)
             raise failure from exc
         return signed
+
+    def _check_needed(self, kind: str, signer: object) -> bool:
+        """Whether ``signer``'s signature must be checked: always, unless it is a key held in this
+        process (exactly :class:`LocalKeySigner` or :class:`AgentKey`, not a subclass) whose first
+        signature passed. Such a key signs the digest computed and logged above, with libsecp256k1 or
+        gnark-crypto, and its address or public key was checked against ours when the payer was
+        built: past the first signature (which proves the key and the library agree), a check could
+        only catch the library mis-signing, and costs more than the signature (docs/payer.md,
+        "Performance"). A signer elsewhere (a wallet, an HSM, a remote service) is checked every time."""
+        return type(signer) not in _IN_PROCESS or self._proven.get(kind) is not signer
+
+    def _passed(self, kind: str, signer: object) -> None:
+        if type(signer) in _IN_PROCESS:
+            self._proven[kind] = signer
 
     def _check_recovers(self, signed: SignedMandate, digest: bytes) -> None:
         """Raise unless ``signed`` recovers to our address from ``digest``, the digest we computed and

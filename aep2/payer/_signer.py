@@ -81,8 +81,8 @@ class LocalKeySigner:
         """Sign a 32-byte digest as given (``r ‖ s ‖ v``, low-s): whatever it is the hash of.
 
         The :class:`~aep2.payer.Payer` signs the EIP-712 digest it computed and logged itself this
-        way, skipping eth-account's encoder (the costliest step of a payment), and still recovers the
-        signature against that digest. Anything else handing a digest here signs it blindly.
+        way, skipping eth-account's encoder (the costliest step of a payment), and recovers this key's
+        first signature against that digest. Anything else handing a digest here signs it blindly.
         """
         recoverable = self._key.sign_recoverable(digest, hasher=None)
         return recoverable[:64] + bytes([recoverable[64] + 27])

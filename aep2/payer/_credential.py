@@ -159,14 +159,19 @@ class AgentCredential:
         payee in the key's scope, the key valid from now through the deadline, and not revoked (a
         revocation always takes effect before a later mandate could be settled).
         """
-        g = self.grant
-        checks = (
-            (request.chain_id == self.domain.chain_id, f"it is for chain {self.domain.chain_id}"),
-            (request.escrow == self.domain.escrow, f"it is for escrow {self.domain.escrow}"),
-            (request.token == g.token, f"it pays token {g.token}"),
-            (g.any_payee or request.payee == g.payee, f"it may pay only {g.payee}"),
-            (g.valid_after <= now, f"it is valid from {g.valid_after}"),
-            (deadline <= g.valid_until, f"it is valid until {g.valid_until}, before deadline {deadline}"),
-            (not self.revoke_at, f"it was revoked (effective at {self.revoke_at})"),
-        )
-        return next((why for ok, why in checks if not ok), None)
+        g, domain = self.grant, self.domain
+        if request.chain_id != domain.chain_id:
+            return f"it is for chain {domain.chain_id}"
+        if request.escrow != domain.escrow:
+            return f"it is for escrow {domain.escrow}"
+        if request.token != g.token:
+            return f"it pays token {g.token}"
+        if not (g.any_payee or request.payee == g.payee):
+            return f"it may pay only {g.payee}"
+        if g.valid_after > now:
+            return f"it is valid from {g.valid_after}"
+        if deadline > g.valid_until:
+            return f"it is valid until {g.valid_until}, before deadline {deadline}"
+        if self.revoke_at:
+            return f"it was revoked (effective at {self.revoke_at})"
+        return None

@@ -99,7 +99,9 @@ class _Files:
         return self.connection
 
     def committed(self) -> None:
-        if self.checkpointer is not None:
+        # Still set: the checkpointer has not woken for an earlier commit yet, and when it does, it
+        # clears the flag before checkpointing, so its checkpoint covers this commit too.
+        if self.checkpointer is not None and not self.checkpointer.written.is_set():
             self.checkpointer.written.set()
 
     def sync(self) -> None:

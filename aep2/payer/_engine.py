@@ -40,15 +40,19 @@ def _within(hours: ActiveHours, now: float) -> bool:
     return t >= hours.start or t < hours.end  # the window wraps past midnight
 
 
+_ALLOW_LISTS: tuple[tuple[str, str, Reason, str], ...] = (
+    ("chain_id", "allowed_chains", Reason.POLICY_CHAIN_NOT_ALLOWED, "chain"),
+    ("escrow", "allowed_escrows", Reason.POLICY_ESCROW_NOT_ALLOWED, "escrow"),
+    ("token", "allowed_tokens", Reason.POLICY_TOKEN_NOT_ALLOWED, "token"),
+    ("payee", "allowed_payees", Reason.POLICY_PAYEE_NOT_ALLOWED, "payee"),
+)
+"""The request's field, the policy's list of allowed values, and the rejection, in the docs' order."""
+
+
 def _allow_list(request: PaymentRequest, policy: Policy) -> None:
-    checks: tuple[tuple[object, tuple[object, ...] | None, Reason, str], ...] = (
-        (request.chain_id, policy.allowed_chains, Reason.POLICY_CHAIN_NOT_ALLOWED, "chain"),
-        (request.escrow, policy.allowed_escrows, Reason.POLICY_ESCROW_NOT_ALLOWED, "escrow"),
-        (request.token, policy.allowed_tokens, Reason.POLICY_TOKEN_NOT_ALLOWED, "token"),
-        (request.payee, policy.allowed_payees, Reason.POLICY_PAYEE_NOT_ALLOWED, "payee"),
-    )
-    for value, allowed, reason, what in checks:
-        if allowed is not None and value not in allowed:
+    for field, rule, reason, what in _ALLOW_LISTS:
+        allowed = getattr(policy, rule)
+        if allowed is not None and (value := getattr(request, field)) not in allowed:
             raise PolicyViolation(f"{what} {value} is not in the policy's allowed {what}s", reason=reason)
 
 

@@ -195,3 +195,59 @@ def test_alone_a_refusal_takes_its_whole_transaction_back(sqlite_engine: Engine)
     assert _rows(sqlite_engine) == {}
     assert group.run(_insert("next")) == "next"
     assert _rows(sqlite_engine) == {"next": 1}
+
+
+_HOLDER = """
+import sys
+from aep2.store.writer_queue import WriterQueue
+queue = WriterQueue(sys.argv[1])
+with queue:
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_the_writer_queue_orders_processes_on_one_file(tmp_path: Path) -> None:
+    """While another process holds the queue, this one cannot take it; once it lets go, it can."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    database = str(tmp_path / "payee.db")
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, database], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        fd = os.open(f"{database}-writers.lock", os.O_RDWR)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=30) == 0
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free now
+        os.close(fd)
+
+
+def test_a_group_commit_on_a_file_takes_the_writer_queue(sqlite_engine: Engine) -> None:
+    import fcntl
+    import os
+
+    group = GroupCommit(sqlite_engine)
+    seen: list[bool] = []
+    fd = os.open(f"{sqlite_engine.url.database}-writers.lock", os.O_RDWR)
+
+    def probe(cursor: Any) -> str:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another open file: refused while held
+        except BlockingIOError:
+            seen.append(True)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            seen.append(False)
+        return "probed"
+
+    assert group.run(probe) == "probed"
+    assert seen == [True]
+    os.close(fd)

@@ -15,6 +15,9 @@ exception. Anything else (the disk, the driver) aborts the whole transaction and
 the batch gets that exception: nothing of the batch was committed. No outcome is handed out
 before the commit returns, so an accepted mandate is durable before its call is served.
 
+Processes sharing the file (``serve --workers K``) take turns through a ``flock``
+(:mod:`aep2.store.writer_queue`) rather than SQLite's sleeping busy handler.
+
 PostgreSQL locks per payer row and commits transactions in parallel (and groups their WAL
 flushes itself), so there each item is its own transaction and no gate is taken.
 """
@@ -31,6 +34,7 @@ from sqlalchemy import Engine
 
 from aep2.errors import MandateError
 from aep2.store.driver import write_transaction
+from aep2.store.writer_queue import WriterQueue
 
 T = TypeVar("T")
 Work = Callable[[Any], T]
@@ -57,6 +61,11 @@ class GroupCommit:
     def __init__(self, engine: Engine, *, refusals: tuple[type[BaseException], ...] = ()) -> None:
         self.engine = engine
         self.grouped = engine.dialect.name == "sqlite"
+        database = engine.url.database
+        self._processes: AbstractContextManager[object] = (
+            WriterQueue(database) if self.grouped and database and database != ":memory:" else nullcontext()
+        )
+        """Orders this process's batches with other processes' on the same file (``flock``)."""
         self.gate: AbstractContextManager[object] = threading.Lock() if self.grouped else nullcontext()
         """The writers' gate (SQLite): held while a batch runs; the WAL checkpointer takes it too."""
         self._refusals: tuple[type[BaseException], ...] = (MandateError, *refusals)
@@ -90,7 +99,7 @@ class GroupCommit:
         with self._queue_lock:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
-            with write_transaction(self.engine) as cursor:
+            with self._processes, write_transaction(self.engine) as cursor:
                 if len(batch) == 1:  # alone, a refusal may take the whole transaction back
                     batch[0].result = batch[0].work(cursor)
                 else:

@@ -1,6 +1,6 @@
 """Issue #15's payer figures, before and after, measured alternately on one machine; JSON and a plot.
 
-    python -m benchmarks.payer_report [--before REV] [--rounds 3] [--seconds 5]
+    python -m benchmarks.payer_report [--before REV] [--rounds 3] [--seconds 5] [--throughput-only]
 
 The payer of ``--before`` (a git revision: the payer before issue #15 by default) is exported to a
 temporary directory and put first on ``PYTHONPATH``; this checkout's is "after". Each round runs
@@ -9,6 +9,9 @@ order flipped every round, so both see the same machine; ``history`` (10^3, 10^5
 once per payer (the old payer's per-call cost at 10^6 rows is seconds). Medians over the rounds go to
 ``benchmarks/results/payer.json`` beside every round's figures; ``benchmarks/results/payer.png``
 plots the per-call cost against history.
+
+``--throughput-only`` runs the mandates/s phase alone, alternately, and writes
+``benchmarks/results/payer_throughput.json``: a change to the cost of one mandate, measured in minutes.
 """
 
 from __future__ import annotations
@@ -89,6 +92,29 @@ def summary(hot: list[dict[str, Any]], sdk: list[dict[str, Any]], history: dict[
     return out
 
 
+def throughput_rounds(before: str, rounds: int, seconds: float) -> dict[str, Any]:
+    """Mandates/s and CPU per mandate of both key kinds, ``before`` and this checkout alternately."""
+    with tempfile.TemporaryDirectory(prefix="aep2-payer-report-") as name:
+        tmp = Path(name)
+        (tmp / "before").mkdir()
+        payers = {"before": export(before, tmp / "before"), "after": None}
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label in payers}
+        for n in range(rounds):
+            for label in ("before", "after") if n % 2 == 0 else ("after", "before"):
+                args = ["--phases", "throughput", "--seconds", str(seconds), "--label", label]
+                runs[label].append(measure("benchmarks.payer_hot_path", args, payers[label], tmp))
+                print(f"round {n + 1}/{rounds}: {label} done", flush=True)
+    results: dict[str, Any] = {"before_revision": before}
+    for label, done in runs.items():
+        summary: dict[str, Any] = {}
+        for i, kind in enumerate(("eip712", "agent")):
+            for figure in ("mandates_per_s", "cpu_us_per_mandate"):
+                summary[f"{figure}_{kind}"] = _median(done, lambda r, i=i, f=figure: r["throughput"][i][f])
+        summary["load_average_1min"] = [round(r["load_average_at_start"][0], 2) for r in done]
+        results[label] = {"summary": summary, "rounds": done}
+    return results
+
+
 def plot(results: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, style in (("before", "o--"), ("after", "s-")):
@@ -110,7 +136,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sdk-calls", type=int, default=400)
     parser.add_argument("--history", default="1000,100000,1000000")
+    parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()
+    if args.throughput_only:
+        results = throughput_rounds(args.before, args.rounds, args.seconds)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "payer_throughput.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps({label: results[label]["summary"] for label in ("before", "after")}, indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="aep2-payer-report-") as name:
         tmp = Path(name)
         (tmp / "before").mkdir()

@@ -11,6 +11,7 @@ automatic prepare), so the SQL is parsed once per pooled connection.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,7 +22,6 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 
 Processor = Callable[[Any], Any]
-_REQUIRED = object()
 
 
 class DriverStatement:
@@ -39,28 +39,27 @@ class DriverStatement:
                 self._processors[name] = processor
         positions = getattr(compiled, "positiontup", None)
         self._order: tuple[str, ...] | None = tuple(positions) if positions else None
-        # Positional drivers (sqlite3): each slot's name, default and processor, resolved once.
-        self._slots: tuple[tuple[str, Any, Processor | None], ...] = tuple(
-            (name, self._defaults.get(name, _REQUIRED), self._processors.get(name))
-            for name in self._order or ()
+        # Positional drivers (sqlite3): the slots read in one C call, then only the processed ones
+        # touched; this runs for every statement of every paid call.
+        order = self._order or ()
+        self._read = operator.itemgetter(*order) if len(order) > 1 else None
+        self._processed = tuple(
+            (index, self._processors[name]) for index, name in enumerate(order) if name in self._processors
         )
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """``values`` (by bind name) with literal defaults, processed, in the driver's paramstyle."""
-        if self._order is not None:
-            return tuple(self._slot(values, *slot) for slot in self._slots)
-        merged = {**self._defaults, **values}
-        for name, processor in self._processors.items():
-            if name in merged:
-                merged[name] = processor(merged[name])
-        return merged
-
-    @staticmethod
-    def _slot(values: Mapping[str, Any], name: str, default: Any, processor: Processor | None) -> Any:
-        value = values.get(name, default)
-        if value is _REQUIRED:
-            raise KeyError(name)
-        return processor(value) if processor is not None else value
+        merged = {**self._defaults, **values} if self._defaults else values
+        if self._order is None:
+            merged = dict(merged)
+            for name, processor in self._processors.items():
+                if name in merged:
+                    merged[name] = processor(merged[name])
+            return merged
+        row = list(self._read(merged)) if self._read is not None else [merged[name] for name in self._order]
+        for index, processor in self._processed:
+            row[index] = processor(row[index])
+        return tuple(row)
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
         """Run on ``cursor`` (a DBAPI cursor inside the caller's transaction); returns the cursor."""

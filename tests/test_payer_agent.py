@@ -109,6 +109,8 @@ def test_one_message_hash_per_payment(payer_db: Path, monkeypatch: pytest.Monkey
     assert calls == {"aep2_agent_mandate_hash": 1, "aep2_agent_sign": 1, "aep2_agent_verify": 1}
     [entry] = payer.audit.entries()
     assert entry.digest == "0x" + signed.digest.hex() and calls["aep2_agent_mandate_hash"] == 1
+    payer.authorize(offer())  # the in-process key's first signature passed: later ones are not verified
+    assert calls == {"aep2_agent_mandate_hash": 2, "aep2_agent_sign": 2, "aep2_agent_verify": 1}
 
 
 def test_another_agent_signer_signs_the_mandate_itself(payer_db: Path) -> None:

@@ -31,6 +31,7 @@ from aep2.mandate import (
     mandate_kind,
     parse_header,
 )
+from aep2.mandate._codec import json_pieces, packed_json
 
 SIGNATURE_BYTES: Final = 64
 _DIGEST: Final = "_digest"  # where a SignedAgentMandate keeps its M
@@ -119,9 +120,19 @@ def agent_to_wire(signed: SignedAgentMandate) -> dict[str, str]:
     }
 
 
+_WIRE_PIECES: Final = json_pieces(_FIELDS)
+
+
 def encode_agent(signed: SignedAgentMandate) -> str:
-    """The header value that carries ``signed`` in a call."""
-    return base64.b64encode(canonical_json(agent_to_wire(signed))).decode("ascii")
+    """The header value that carries ``signed`` in a call: ``canonical_json(agent_to_wire(signed))``
+    in base64."""
+    m, d = signed.mandate, signed.domain
+    values = (  # agent_to_wire's values in the sorted order of their keys
+        str(m.amount), str(d.chain_id), str(m.deadline), d.escrow, str(m.key_id), KIND_AGENT, str(m.nonce),
+        m.payee, "0x" + m.ref.hex(), "0x" + signed.signature.hex(), m.token, WIRE_VERSION,
+    )  # fmt: skip
+    raw = packed_json(_WIRE_PIECES, values) or canonical_json(agent_to_wire(signed))
+    return base64.b64encode(raw).decode("ascii")
 
 
 def agent_from_wire(obj: dict[str, Any]) -> SignedAgentMandate:

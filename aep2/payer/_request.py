@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -34,6 +35,10 @@ class PaymentRequest:
     """The mandate kinds the payee accepts (``extra.kinds``; absent: EIP-712 alone)."""
 
 
+_chain_id = lru_cache(maxsize=256)(chain_id_of)
+"""``chain_id_of``, remembered per network string (a refusal raises, so it is not remembered)."""
+
+
 def _as_dict(requirements: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
     if isinstance(requirements, BaseModel):
         return requirements.model_dump(by_alias=True, exclude_none=True)
@@ -41,6 +46,19 @@ def _as_dict(requirements: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
 
 
 def _address(name: str, value: Any) -> str:
+    if type(value) is str:
+        return _checked_address(name, value)
+    return _check_address(name, value)
+
+
+@lru_cache(maxsize=1024)
+def _checked_address(name: str, value: str) -> str:
+    """:func:`_check_address` of a plain string, remembered when it passes (a payee's address and its
+    token are the same on every call; a refusal raises, so it is not remembered)."""
+    return _check_address(name, value)
+
+
+def _check_address(name: str, value: Any) -> str:
     if not isinstance(value, str) or len(value) != 42 or not value.startswith("0x"):
         raise PaymentRequestError(f"{name} {value!r} is not a 20-byte hex address", field=name)
     try:
@@ -69,7 +87,7 @@ def parse_requirement(
             f"scheme {data.get('scheme')!r} is not {SCHEME!r}", reason=Reason.NO_AEP2_REQUIREMENT
         )
     try:
-        chain_id = chain_id_of(str(data.get("network")))
+        chain_id = _chain_id(str(data.get("network")))
         extra = Aep2Extra.model_validate(data.get("extra") or {})
     except (ValueError, ValidationError) as exc:
         raise PaymentRequestError(f"unusable aep2 requirements: {exc}") from None

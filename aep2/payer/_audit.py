@@ -26,6 +26,8 @@ COLUMNS = tuple(column.name for column in _db.audit.columns if column.name != "i
 """The audit table's columns as a writer fills them (``id`` is SQLite's)."""
 _ROW = operator.attrgetter(*COLUMNS)
 _AMOUNT = COLUMNS.index("amount")
+_ROW_OF = operator.itemgetter(*COLUMNS)
+_NO_VALUES = dict.fromkeys(COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,16 @@ class AuditEntry:
         if self.amount is None:
             return row
         return (*row[:_AMOUNT], str(self.amount), *row[_AMOUNT + 1 :])
+
+    @classmethod
+    def row_of(cls, fields: dict[str, Any]) -> tuple[Any, ...]:
+        """``cls(**fields).values()`` without building the entry: the row of every payment, where a
+        frozen dataclass of 17 fields costs more than the row's insert statement."""
+        values = _NO_VALUES | fields
+        if values["amount"] is not None:
+            values["amount"] = str(values["amount"])
+        row: tuple[Any, ...] = _ROW_OF(values)
+        return row
 
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:

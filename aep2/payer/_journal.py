@@ -168,9 +168,9 @@ class Journal:
         that reserved something (it knows only then), before anything is signed from it."""
         self._files.sync()
 
-    def append(self, cursor: sqlite3.Cursor, entry: AuditEntry) -> None:
-        """Insert one audit entry inside the current transaction."""
-        cursor.execute(_INSERT_AUDIT, entry.values())
+    def append(self, cursor: sqlite3.Cursor, entry: AuditEntry | tuple[object, ...]) -> None:
+        """Insert one audit entry (or its :meth:`AuditEntry.values`) inside the current transaction."""
+        cursor.execute(_INSERT_AUDIT, entry if isinstance(entry, tuple) else entry.values())
 
     def record(self, entry: AuditEntry) -> None:
         """Append ``entry`` in a transaction of its own."""

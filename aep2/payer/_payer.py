@@ -258,15 +258,15 @@ class Payer:
                     self._budget.reserve(cursor, policy, request, ledger, now)
             except PayerError as exc:
                 rejection = exc
-                entry = self._entry(request, now, REJECTED, exc.reason, exc.message, kind=kind)
+                fields = self._fields(request, now, REJECTED, exc.reason, exc.message, kind=kind)
             else:
                 self._budget.draw(request)
                 nonce = self._nonces.take(cursor, sequence, request.nonce_floor)
                 mandate = self._mandate(request, kind.agent, nonce, deadline)
                 digest = _digest(_domain(request.chain_id, request.escrow), mandate)
                 message = "approved by approver" if approved else "approved by policy"
-                entry = self._entry(request, now, APPROVED, APPROVED, message, mandate, kind, digest)
-            self._journal.append(cursor, entry)
+                fields = self._fields(request, now, APPROVED, APPROVED, message, mandate, kind, digest)
+            self._journal.append(cursor, AuditEntry.row_of(fields))
         if rejection is not None:
             raise rejection
         if blocked or not leased:  # reserved a nonce block or a lease: durable before it is used
@@ -400,7 +400,14 @@ class Payer:
         self, request: PaymentRequest, now: float, decision: str, reason: str, message: str,
         mandate: Mandate | AgentMandate | None = None, kind: _Kind | None = None, digest: bytes | None = None,
     ) -> AuditEntry:  # fmt: skip
-        return AuditEntry(
+        return AuditEntry(**self._fields(request, now, decision, reason, message, mandate, kind, digest))
+
+    def _fields(
+        self, request: PaymentRequest, now: float, decision: str, reason: str, message: str,
+        mandate: Mandate | AgentMandate | None = None, kind: _Kind | None = None, digest: bytes | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """An audit entry's fields (:meth:`AuditEntry.row_of` writes them without building the entry)."""
+        return dict(
             at=now, decision=decision, reason=str(reason), message=message, payer=self.address,
             payee=request.payee, token=request.token, amount=request.amount, chain_id=request.chain_id,
             escrow=request.escrow, nonce=None if mandate is None else mandate.nonce,

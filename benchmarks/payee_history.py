@@ -8,10 +8,12 @@ own nonce sequence with this payee, the worst case for the per-sequence lookups:
 accepted, each with its transition and receipt row, and the exposure row their sum. The history
 rows are synthetic (well-formed fields, unsigned): the check reads them only through indexes.
 
-Then it accepts ``--calls`` freshly signed mandates (nonces above the history) one by one with
-``PayeeCheck.accept``, as a paid call does, timing each by the clock and by the thread's CPU.
+Then it accepts ``--calls`` freshly signed mandates per store (nonces above the history) one by
+one with ``PayeeCheck.accept``, as a paid call does, timing each by the clock and by the thread's
+CPU. The stores take turns, ``--rounds`` times: this machine's speed drifts by tens of percent
+over minutes, and alternating spreads a drift over every size alike.
 
-    python -m benchmarks.payee_history [--sizes 1000 100000 1000000] [--calls 1000]
+    python -m benchmarks.payee_history [--sizes 1000 100000 1000000] [--calls 2000] [--rounds 4]
 
 Writes ``benchmarks/results/payee_history.json`` and ``payee_history.png``.
 """
@@ -26,6 +28,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from benchmarks.payee_latency import PRICE, _chain, _mandates, _payer, _percenti
 
 RESULTS = Path(__file__).parent / "results" / "payee_history.json"
 SEED_CHUNK = 20_000
+WARM = 100
 
 
 def _history_rows(size: int) -> tuple[int, int, int]:
@@ -95,49 +99,92 @@ def seed(db: Path, size: int) -> dict[str, int]:
     return {"settled": settled, "batched": batched, "accepted": accepted, "high_water": settled}
 
 
-def measure(size: int, calls: int) -> dict[str, Any]:
+@dataclass
+class _Store:
+    """One history size's store, its check and the mandates still to accept."""
+
+    size: int
+    db: Path
+    history: dict[str, int]
+    seeded_s: float
+    engine: Any
+    check: Any
+    headers: list[str]
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+
+
+def _open(size: int, calls: int, tmp: Path) -> _Store:
     from aep2.payee import PayeeCheck
-    from aep2.protocol.call_ref import http_ref
     from aep2.store import create_schema, make_engine
 
     settings = _settings()
+    db = tmp / f"payee-{size}.db"
+    engine = make_engine(f"sqlite:///{db}")
+    create_schema(engine)
+    engine.dispose()
+    began = time.perf_counter()
+    history = seed(db, size)
+    seeded_s = time.perf_counter() - began
+    engine = make_engine(f"sqlite:///{db}")
+    chain = _chain(_payer())
+    chain.set_high_water(payer=_payer(), payee=settings.payee, nonce=history["high_water"])
+    check = PayeeCheck(settings=settings, engine=engine, chain=chain)
+    headers = _mandates(WARM + calls, _ref(), settings.payee, first_nonce=size + 1)
+    for header in headers[:WARM]:
+        check.accept(header, price=PRICE, ref=_ref(), transport="bench")
+    return _Store(size, db, history, seeded_s, engine, check, headers[WARM:])
+
+
+def _accept(store: _Store, count: int) -> None:
+    ref = _ref()
+    for header in store.headers[:count]:
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        store.check.accept(header, price=PRICE, ref=ref, transport="bench")
+        store.cpu.append(time.thread_time() - cpu_start)
+        store.wall.append(time.perf_counter() - start)
+    del store.headers[:count]
+
+
+def measure_sizes(sizes: list[int], calls: int, rounds: int = 4) -> list[dict[str, Any]]:
+    """Every size's store built first, then ``calls`` accepts each in ``rounds`` alternating
+    rounds, so a drift in the shared machine's speed reaches every size alike."""
     with tempfile.TemporaryDirectory(prefix="aep2-history-") as tmp:
-        db = Path(tmp) / "payee.db"
-        engine = make_engine(f"sqlite:///{db}")
-        create_schema(engine)
-        engine.dispose()
-        began = time.perf_counter()
-        history = seed(db, size)
-        seeded_s = time.perf_counter() - began
-        engine = make_engine(f"sqlite:///{db}")
-        chain = _chain(_payer())
-        chain.set_high_water(payer=_payer(), payee=settings.payee, nonce=history["high_water"])
-        check = PayeeCheck(settings=settings, engine=engine, chain=chain)
-        ref = http_ref("GET", "http://127.0.0.1/paid")
-        warm = 100
-        headers = _mandates(warm + calls, ref, settings.payee, first_nonce=size + 1)
-        for header in headers[:warm]:
-            check.accept(header, price=PRICE, ref=ref, transport="bench")
-        wall, cpu = [], []
-        for header in headers[warm:]:
-            start, cpu_start = time.perf_counter(), time.thread_time()
-            check.accept(header, price=PRICE, ref=ref, transport="bench")
-            cpu.append(time.thread_time() - cpu_start)
-            wall.append(time.perf_counter() - start)
-        engine.dispose()
-        file_mib = db.stat().st_size / 2**20
+        stores = [_open(size, calls, Path(tmp)) for size in sizes]
+        share = -(-calls // rounds)
+        for _ in range(rounds):
+            for store in stores:
+                _accept(store, share)
+        rows = [_row(store, calls) for store in stores]
+        for store in stores:
+            store.engine.dispose()
+    return rows
+
+
+def measure(size: int, calls: int) -> dict[str, Any]:
+    """One size alone (tests)."""
+    return measure_sizes([size], calls, rounds=1)[0]
+
+
+def _row(store: _Store, calls: int) -> dict[str, Any]:
     ms = 1000.0
     return {
-        "history_rows": size,
-        "history": history,
-        "seeded_s": round(seeded_s, 1),
-        "database_mib": round(file_mib, 1),
-        "calls": calls,
-        "cpu_median_ms": statistics.median(cpu) * ms,
-        "cpu_p99_ms": _percentile(cpu, 0.99) * ms,
-        "wall_median_ms": statistics.median(wall) * ms,
-        "wall_p99_ms": _percentile(wall, 0.99) * ms,
+        "history_rows": store.size,
+        "history": store.history,
+        "seeded_s": round(store.seeded_s, 1),
+        "database_mib": round(store.db.stat().st_size / 2**20, 1),
+        "calls": len(store.cpu),
+        "cpu_median_ms": statistics.median(store.cpu) * ms,
+        "cpu_p99_ms": _percentile(store.cpu, 0.99) * ms,
+        "wall_median_ms": statistics.median(store.wall) * ms,
+        "wall_p99_ms": _percentile(store.wall, 0.99) * ms,
     }
+
+
+def _ref() -> bytes:
+    from aep2.protocol.call_ref import http_ref
+
+    return http_ref("GET", "http://127.0.0.1/paid")
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -164,14 +211,14 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
-    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=2000, help="accepts per size")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds the calls are split into")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    rows = []
     load_before = os.getloadavg()[0]
-    for size in args.sizes:
-        row = measure(size, args.calls)
-        rows.append(row)
+    rows = measure_sizes(args.sizes, args.calls, args.rounds)
+    for row in rows:
+        size = row["history_rows"]
         print(
             f"{size:>9} rows ({row['database_mib']:7.1f} MiB, seeded in {row['seeded_s']:6.1f} s): "
             f"CPU median {row['cpu_median_ms']:.2f} p99 {row['cpu_p99_ms']:.2f} ms, "

@@ -79,7 +79,9 @@ def summary(hot: list[dict[str, Any]], sdk: list[dict[str, Any]], history: dict[
     for i, label in enumerate(labels):
         out[f"{label}_p99_us"] = _median(hot, lambda r, i=i: r["threads"][i]["per_call"]["p99_us"])
         out[f"{label}_mandates_per_s"] = _median(hot, lambda r, i=i: r["threads"][i]["mandates_per_s"])
-    for i, label in enumerate(("sdk_1_caller", "sdk_8_threads")):
+    for i, label in enumerate(("sdk_1_caller", "sdk_8_threads", "sdk_8_threads_paced")):
+        if any(len(r["phases"]) <= i for r in sdk):
+            continue  # a result from before the paced phase
         for figure in ("median_ms", "p99_ms"):
             out[f"{label}_{figure}"] = _median(sdk, lambda r, i=i, f=figure: r["phases"][i]["client"][f])
             out[f"{label}_payee_{figure}"] = _median(sdk, lambda r, i=i, f=figure: r["phases"][i]["payee"][f])

@@ -7,8 +7,8 @@ mandate and its signed receipt) in its own uvicorn process, with an in-memory ch
 the payer a large balance, so nothing but the payer and the payee is measured. Each caller has its
 own ``httpx.Client`` with ``Aep2Auth`` over the one shared ``Payer``; every call must come back
 ``200`` with a verified receipt. Figures: client-side latency per call (median, p99), the payee's
-own handling time (its ``Server-Timing``), and calls/s, for 1 caller and for 8, ``GET /paid?i=...``
-(a new ref per call). The payer's code is whatever
+own handling time (its ``Server-Timing``), and calls/s, for 1 caller, for 8 flat out, and for 8
+paced at ``--rate`` calls/s in all, ``GET /paid?i=...`` (a new ref per call). The payer's code is whatever
 ``aep2`` imports first (an older checkout first on ``PYTHONPATH`` measures that one); the payee
 process always runs this checkout's.
 
@@ -68,8 +68,17 @@ def _distribution(values_ms: list[float]) -> dict[str, float]:
             "p99_ms": round(p99, 2), "max_ms": round(ordered[-1], 2)}  # fmt: skip
 
 
-def callers(url: str, payer: Payer, threads: int, calls: int, first: int) -> dict[str, Any]:
-    """``threads`` threads, ``calls`` paid calls each, every thread with its own client on ``payer``."""
+def callers(
+    url: str, payer: Payer, threads: int, calls: int, first: int, rate: float | None = None
+) -> dict[str, Any]:
+    """``threads`` threads, ``calls`` paid calls each, every thread with its own client on ``payer``.
+
+    Flat out by default: each thread calls again as soon as it has its answer, so the figures are
+    those of a saturated machine (by Little's law, latency = threads / throughput). With ``rate``
+    the threads share a schedule of ``rate`` calls a second, interleaved, and a call's latency runs
+    from its scheduled time, so one sent late because the previous overran counts its wait (no
+    coordinated omission): the latency of a payer under load, not at saturation.
+    """
     times: list[list[float]] = [[] for _ in range(threads)]
     payee: list[float] = []
     clients = [httpx.Client(auth=Aep2Auth(payer), timeout=60) for _ in range(threads)]
@@ -79,8 +88,14 @@ def callers(url: str, payer: Payer, threads: int, calls: int, first: int) -> dic
 
     def caller(i: int) -> None:
         start.wait()
+        origin = time.perf_counter_ns()
         for n in range(calls):
             t = time.perf_counter_ns()
+            if rate is not None:
+                t = origin + int((n * threads + i) * 1e9 / rate)
+                pause = (t - time.perf_counter_ns()) / 1e9
+                if pause > 0:
+                    time.sleep(pause)
             response = clients[i].get(f"{url}/paid", params={"i": f"{first}-{i}-{n}"})
             times[i].append((time.perf_counter_ns() - t) / 1e6)
             payee.append(payee_ms(response))
@@ -100,8 +115,8 @@ def callers(url: str, payer: Payer, threads: int, calls: int, first: int) -> dic
     every = [t for per in times for t in per]
     if len(every) != threads * calls:
         raise RuntimeError(f"{threads * calls - len(every)} calls failed")
-    return {"threads": threads, "calls_per_s": round(len(every) / wall, 1), "client": _distribution(every),
-            "payee": _distribution(payee)}  # fmt: skip
+    return {"threads": threads, "rate": rate, "calls_per_s": round(len(every) / wall, 1),
+            "client": _distribution(every), "payee": _distribution(payee)}  # fmt: skip
 
 
 def main() -> None:
@@ -113,6 +128,7 @@ def main() -> None:
     parser.add_argument("--label", default="current")
     parser.add_argument("--calls", type=int, default=400, help="paid calls per phase")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--rate", type=float, default=100.0, help="the paced phase: calls/s of all 8")
     args = parser.parse_args()
     signer = LocalKeySigner(PAYER_KEY)
     out: dict[str, Any] = {"label": args.label, "machine": platform.machine(), "cpus": os.cpu_count(),
@@ -126,6 +142,7 @@ def main() -> None:
             out["phases"] = [
                 callers(url, payer, 1, args.calls, 0),
                 callers(url, payer, 8, args.calls // 8, 1),
+                callers(url, payer, 8, args.calls // 8, 2, rate=args.rate),
             ]
             payer.close()
     out["load_average"] = os.getloadavg()

@@ -44,6 +44,11 @@ MAX_BATCH = 256
 """Most items in one transaction, so a leader under a flood still answers its own caller soon."""
 
 
+def _is_file(database: str) -> bool:
+    """A plain path to a SQLite file (not in memory, not a ``file:`` URI): where a queue file can sit."""
+    return database != ":memory:" and not database.startswith("file:")
+
+
 @dataclass(eq=False)
 class _Item(Generic[T]):
     work: Work[T]
@@ -63,7 +68,7 @@ class GroupCommit:
         self.grouped = engine.dialect.name == "sqlite"
         database = engine.url.database
         self._processes: AbstractContextManager[object] = (
-            WriterQueue(database) if self.grouped and database and database != ":memory:" else nullcontext()
+            WriterQueue(database) if self.grouped and database and _is_file(database) else nullcontext()
         )
         """Orders this process's batches with other processes' on the same file (``flock``)."""
         self.gate: AbstractContextManager[object] = threading.Lock() if self.grouped else nullcontext()

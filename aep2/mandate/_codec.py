@@ -202,6 +202,10 @@ def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=reject_duplicates)
+"""Built once: ``json.loads`` with a hook builds a decoder on every call."""
+
+
 def parse_header(header: str | bytes) -> tuple[bytes, dict[str, Any]]:
     """A header value's JSON bytes and object: size limit, base64, JSON object, no duplicate keys."""
     if len(header) > MAX_HEADER_LENGTH:
@@ -211,7 +215,7 @@ def parse_header(header: str | bytes) -> tuple[bytes, dict[str, Any]]:
         )
     try:
         raw = base64.b64decode(header, validate=True)
-        obj = json.loads(raw, object_pairs_hook=reject_duplicates)
+        obj = _DECODER.decode(raw.decode("utf-8"))
     except (binascii.Error, ValueError) as exc:
         if isinstance(exc, MandateDecodeError):
             raise

@@ -66,7 +66,9 @@ _CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensu
 """Built once: ``json.dumps`` with these options builds a new encoder on every call."""
 
 
-def canonical_json(obj: dict[str, str]) -> bytes:
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, ASCII: the one spelling of a JSON object that is hashed or signed
+    (mandate headers, call descriptors, receipts)."""
     return _CANONICAL.encode(obj).encode()
 
 

@@ -13,12 +13,13 @@ the same call and a settled mandate is evidence of what was bought.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from eth_hash.auto import keccak
+
+from aep2.mandate import canonical_json
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
@@ -79,22 +80,18 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
 def _hex(data: bytes) -> str:
     return "0x" + keccak(data).hex()
 
 
 def descriptor_json(descriptor: dict[str, str]) -> str:
     """The canonical JSON of a descriptor: the exact text whose keccak256 is the ref."""
-    return _canonical(descriptor).decode("ascii")
+    return canonical_json(descriptor).decode("ascii")
 
 
 def ref_of(descriptor: dict[str, str]) -> bytes:
     """keccak256 of the canonical descriptor."""
-    return keccak(_canonical(descriptor))
+    return keccak(canonical_json(descriptor))
 
 
 def http_descriptor(method: str, url: str, body: bytes = b"") -> dict[str, str]:
@@ -102,7 +99,7 @@ def http_descriptor(method: str, url: str, body: bytes = b"") -> dict[str, str]:
 
 
 def mcp_descriptor(tool: str, arguments: dict[str, Any] | None) -> dict[str, str]:
-    return {"arguments": _hex(_canonical(arguments or {})), "tool": tool, "transport": "mcp"}
+    return {"arguments": _hex(canonical_json(arguments or {})), "tool": tool, "transport": "mcp"}
 
 
 def a2a_descriptor(text: str, *, skill: str = "", task: str = "") -> dict[str, str]:

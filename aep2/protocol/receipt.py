@@ -9,7 +9,6 @@ on-chain transfer happens later, in a batch.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from eth_account import Account
@@ -17,6 +16,7 @@ from eth_account.messages import encode_defunct
 from pydantic import BaseModel, ConfigDict
 
 from aep2.errors import Reason, SignatureError
+from aep2.mandate import canonical_json
 
 
 class Receipt(BaseModel):
@@ -31,7 +31,7 @@ class Receipt(BaseModel):
     accepted_at: str
 
     def message(self) -> bytes:
-        return json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(self.model_dump())
 
     def sign(self, payee_key: bytes) -> dict[str, Any]:
         signature = Account.sign_message(encode_defunct(self.message()), payee_key).signature

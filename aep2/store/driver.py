@@ -49,13 +49,13 @@ class DriverStatement:
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """``values`` (by bind name) with literal defaults, processed, in the driver's paramstyle."""
-        merged = {**self._defaults, **values} if self._defaults else values
         if self._order is None:
-            merged = dict(merged)
+            named = {**self._defaults, **values}
             for name, processor in self._processors.items():
-                if name in merged:
-                    merged[name] = processor(merged[name])
-            return merged
+                if name in named:
+                    named[name] = processor(named[name])
+            return named
+        merged = {**self._defaults, **values} if self._defaults else values
         row = list(self._read(merged)) if self._read is not None else [merged[name] for name in self._order]
         for index, processor in self._processed:
             row[index] = processor(row[index])

@@ -32,7 +32,7 @@ from aep2.agentkey import (
 from aep2.errors import ConfigurationError, MandateFieldError, Reason, SignatureError
 from aep2.mandate import AMOUNT_LIMIT, UINT64_LIMIT, Domain, checksum
 from tests.agent_library_calls import count_library_calls
-from tests.mandate_strategies import addresses
+from tests.mandate_strategies import agent_mandates
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "agent_mandates.json"
 DOMAIN = Domain(chain_id=31337, escrow=checksum("0x" + "ab" * 20))
@@ -258,20 +258,8 @@ def test_the_secret_is_never_shown(key: AgentKey) -> None:
         pickle.dumps(key)
 
 
-mandates = st.builds(
-    AgentMandate,
-    key_id=st.integers(min_value=1, max_value=UINT64_LIMIT - 1),
-    payee=addresses,
-    token=addresses,
-    amount=st.integers(min_value=1, max_value=AMOUNT_LIMIT - 1),
-    nonce=st.integers(min_value=1, max_value=UINT64_LIMIT - 1),
-    deadline=st.integers(min_value=0, max_value=UINT64_LIMIT - 1),
-    ref=st.binary(min_size=32, max_size=32),
-)
-
-
 @settings(max_examples=200)
-@given(mandate=mandates, separator=st.binary(min_size=32, max_size=32))
+@given(mandate=agent_mandates, separator=st.binary(min_size=32, max_size=32))
 def test_pack_is_the_fixed_140_byte_layout(mandate: AgentMandate, separator: bytes) -> None:
     expected = b"".join(
         (
@@ -289,7 +277,7 @@ def test_pack_is_the_fixed_140_byte_layout(mandate: AgentMandate, separator: byt
 
 
 @settings(max_examples=200)
-@given(mandate=mandates, separator=st.binary(min_size=32, max_size=32), flip=st.integers(0, 8 * 64 - 1))
+@given(mandate=agent_mandates, separator=st.binary(min_size=32, max_size=32), flip=st.integers(0, 8 * 64 - 1))
 def test_random_mandates_sign_verify_and_reject_flipped_bits(
     key: AgentKey, mandate: AgentMandate, separator: bytes, flip: int
 ) -> None:

@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 
 from aep2.agentkey import AgentMandate, SignedAgentMandate, agent_to_wire, encode_agent, encode_any
 from aep2.mandate import (
-    AMOUNT_LIMIT,
-    UINT64_LIMIT,
     Domain,
     Mandate,
     SignedMandate,
@@ -25,19 +23,9 @@ from aep2.mandate import (
     to_wire,
 )
 from aep2.mandate._codec import json_pieces, packed_json
-from tests.mandate_strategies import addresses, mandates
+from tests.mandate_strategies import addresses, agent_mandates, mandates
 
 domains = st.builds(Domain, chain_id=st.integers(min_value=1, max_value=2**256 - 1), escrow=addresses)
-agent_mandates = st.builds(
-    AgentMandate,
-    key_id=st.integers(min_value=1, max_value=UINT64_LIMIT - 1),
-    payee=addresses,
-    token=addresses,
-    amount=st.integers(min_value=1, max_value=AMOUNT_LIMIT - 1),
-    nonce=st.integers(min_value=1, max_value=UINT64_LIMIT - 1),
-    deadline=st.integers(min_value=0, max_value=UINT64_LIMIT - 1),
-    ref=st.binary(min_size=32, max_size=32),
-)
 
 
 def _reference(obj: dict[str, Any]) -> bytes:

@@ -35,9 +35,14 @@ def sqlite_engine(tmp_path: Path) -> Engine:
     return _scratch(f"sqlite:///{tmp_path / 'group.db'}")
 
 
-def _insert(key: str, value: int = 1) -> Callable[[Any], str]:
+_INSERT = "INSERT INTO scratch (k, v) VALUES ({mark}, {mark})"
+
+
+def _insert(key: str, value: int = 1, mark: str = "?") -> Callable[[Any], str]:
+    """Inserts one row; ``mark`` is the driver's placeholder (sqlite3 ``?``, psycopg ``%s``)."""
+
     def work(cursor: Any) -> str:
-        cursor.execute("INSERT INTO scratch (k, v) VALUES (?, ?)", (key, value))
+        cursor.execute(_INSERT.format(mark=mark), (key, value))
         return key
 
     return work
@@ -48,11 +53,11 @@ def _rows(engine: Engine) -> dict[str, int]:
         return {k: v for k, v in connection.execute(text("SELECT k, v FROM scratch"))}
 
 
-def _refused(key: str) -> Callable[[Any], str]:
+def _refused(key: str, mark: str = "?") -> Callable[[Any], str]:
     """Writes, then refuses: its savepoint must take the write back."""
 
     def work(cursor: Any) -> str:
-        cursor.execute("INSERT INTO scratch (k, v) VALUES (?, ?)", (key, 1))
+        cursor.execute(_INSERT.format(mark=mark), (key, 1))
         raise MandateError(f"{key} refused", reason=Reason.INSUFFICIENT_HEADROOM)
 
     return work
@@ -166,24 +171,12 @@ def test_many_threads_lose_and_duplicate_nothing(sqlite_engine: Engine) -> None:
 
 def test_postgresql_runs_each_write_in_its_own_transaction(postgres: PostgresServer) -> None:
     engine = _scratch(postgres.url)
-
-    def pg_insert(key: str) -> Callable[[Any], str]:
-        def work(cursor: Any) -> str:
-            cursor.execute("INSERT INTO scratch (k, v) VALUES (%s, %s)", (key, 1))
-            return key
-
-        return work
-
-    def pg_refused(cursor: Any) -> str:
-        cursor.execute("INSERT INTO scratch (k, v) VALUES (%s, %s)", ("bad", 1))
-        raise MandateError("refused", reason=Reason.INSUFFICIENT_HEADROOM)
-
     group = GroupCommit(engine)
     assert not group.grouped
-    assert group.run(pg_insert("a")) == "a"
+    assert group.run(_insert("a", mark="%s")) == "a"
     with pytest.raises(MandateError):
-        group.run(pg_refused)
-    assert group.run(pg_insert("b")) == "b"
+        group.run(_refused("bad", mark="%s"))
+    assert group.run(_insert("b", mark="%s")) == "b"
     assert _rows(engine) == {"a": 1, "b": 1}
     engine.dispose()
 

@@ -106,7 +106,7 @@ func runCeremony(t *testing.T, dir, home string) *ceremonyRun {
 			in, out := must2(t)(tr.NextPhase2(id))
 			ok[receipt](t)(ceremony.ContributePhase2(in, out, name, nil))
 		}
-		pk, vk, _, err := tr.SealPhase2(c, beacon2)
+		pk, vk, _, err := tr.SealPhase2(c, beacon2, false)
 		if err != nil {
 			t.Fatal(err)
 		}

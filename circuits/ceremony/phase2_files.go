@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,19 +24,27 @@ type CircuitRecord struct {
 }
 
 // InitPhase2 writes phase2/<id>/0000.ph2, the circuit's initial state over
-// the sealed phase 1 (truncated to the circuit's domain).
+// the sealed phase 1 (truncated to the circuit's domain), and keeps the
+// evaluations the seal needs in the coordinator's cache (evaluations_cache.go).
 func (t Transcript) InitPhase2(c Circuit) (*Receipt, error) {
 	srs, srsHash, err := t.readSealedSRS()
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := initPhase2(c.CCS, srs)
+	p, evals, err := initPhase2(c.CCS, srs)
 	if err != nil {
 		return nil, err
 	}
 	dir := t.phase2Dir(c.ID)
 	rec := CircuitRecord{c.ID, c.CCS.GetNbConstraints(), log2(circuitDomain(c.CCS)), hexHash(srsHash)}
 	path := filepath.Join(dir, stateName(0, ext2))
+	if err := refuseExisting(path); err != nil {
+		return nil, err
+	}
+	initial := phase2Hash(p)
+	if err := t.saveEvaluations(c.ID, evaluationsKey(c.ID, srsHash, initial), evals); err != nil {
+		return nil, fmt.Errorf("the seal's evaluations cache: %w", err)
+	}
 	h := sha256.New()
 	if err := writeAtomic(path, func(w io.Writer) error { return writePhase2(io.MultiWriter(w, h), p) }); err != nil {
 		return nil, err
@@ -98,9 +107,14 @@ type Phase2Result struct {
 	Contributions []Receipt `json:"contributions"`
 	Beacon        *Beacon   `json:"beacon,omitempty"`
 	VerifyingKey  string    `json:"verifyingKey,omitempty"` // SHA-256 of verifying.key
-	last          *mpcsetup.Phase2
-	evals         *mpcsetup.Phase2Evaluations // with the initial state recomputed
-	srs           *mpcsetup.SrsCommons
+	// Evaluations says where the seal's evaluations came from: "recomputed"
+	// (with the initial state, from phase 1 and the circuit) or "cached" (by
+	// this coordinator's init, for this very initial state).
+	Evaluations string `json:"evaluations,omitempty"`
+	last        *mpcsetup.Phase2
+	initial     []byte                      // SHA-256 of 0000.ph2
+	evals       *mpcsetup.Phase2Evaluations // set by recomputing the initial state
+	srs         *mpcsetup.SrsCommons
 }
 
 // VerifyPhase2 re-checks circuit c's phase 2 contributions from its initial
@@ -130,16 +144,11 @@ func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, recompute 
 	if err != nil {
 		return nil, &StepError{Step: step0, Err: err}
 	}
-	res := &Phase2Result{CircuitID: c.ID, Power: log2(circuitDomain(c.CCS)), srs: srs}
+	res := &Phase2Result{CircuitID: c.ID, Power: log2(circuitDomain(c.CCS)), srs: srs, initial: prevHash}
 	if recompute {
-		init, evals, err := initPhase2(c.CCS, srs)
-		if err != nil {
+		if err := res.recomputeInitial(c); err != nil {
 			return nil, &StepError{Step: step0, Err: err}
 		}
-		if !bytes.Equal(prevHash, phase2Hash(init)) {
-			return nil, &StepError{Step: step0, Err: fmt.Errorf("not the initial state of %s over this transcript's sealed phase 1: it was made from another phase 1 or for another circuit", c.ID)}
-		}
-		res.evals = evals
 	}
 	for i, path := range paths[1:] {
 		step := stepName(t, 2, i+1, path) + " of " + c.ID
@@ -157,16 +166,48 @@ func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, recompute 
 	return res, nil
 }
 
+// recomputeInitial recomputes the circuit's initial state from the sealed
+// phase 1, requires it to be 0000.ph2 and keeps its evaluations.
+func (res *Phase2Result) recomputeInitial(c Circuit) error {
+	init, evals, err := initPhase2(c.CCS, res.srs)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(res.initial, phase2Hash(init)) {
+		return fmt.Errorf("not the initial state of %s over this transcript's sealed phase 1: it was made from another phase 1 or for another circuit", c.ID)
+	}
+	res.evals, res.Evaluations = evals, "recomputed"
+	return nil
+}
+
 // SealPhase2 verifies circuit c's phase 2, applies the beacon and writes the
 // final verifying key into the transcript; it returns the circuit's keys.
-func (t Transcript) SealPhase2(c Circuit, b Beacon) (groth16.ProvingKey, groth16.VerifyingKey, *Phase2Result, error) {
+// The evaluations come from init's cache when it holds them for this very
+// initial state, else (or with recompute) from recomputing that state.
+func (t Transcript) SealPhase2(c Circuit, b Beacon, recompute bool) (groth16.ProvingKey, groth16.VerifyingKey, *Phase2Result, error) {
 	raw, err := b.bytes()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	res, err := t.VerifyPhase2(c, true)
+	srs, srsHash, err := t.readSealedSRS()
+	if err != nil {
+		return nil, nil, nil, &StepError{Step: "phase 2 of " + c.ID, Err: err}
+	}
+	res, err := t.verifyPhase2(c, srs, false)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if !recompute {
+		res.evals, err = t.loadEvaluations(c.ID, evaluationsKey(c.ID, srsHash, res.initial))
+		res.Evaluations = "cached"
+	}
+	if recompute || err != nil {
+		if err := res.recomputeInitial(c); err != nil {
+			return nil, nil, nil, &StepError{Step: fmt.Sprintf("phase 2 initial state of %s (%s)", c.ID, rel(t, filepath.Join(t.phase2Dir(c.ID), stateName(0, ext2)))), Err: err}
+		}
+		if !recompute && !errors.Is(err, os.ErrNotExist) {
+			res.Evaluations += " (the cache was unusable: " + err.Error() + ")"
+		}
 	}
 	pk, vk, err := sealPhase2(res.last, res.srs, res.evals, c.CCS, raw)
 	if err != nil {

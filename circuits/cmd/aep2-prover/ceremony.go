@@ -26,7 +26,7 @@ coordinator:
   phase1 seal        --dir D --beacon HEX --beacon-source TEXT
   phase2 init        --dir D --family F --n N --p P   (or --circuit ID)   a circuit's initial state
   phase2 verify      --dir D --family F --n N --p P [--full]   the contributions since 0000.ph2
-  phase2 seal        --dir D --family F --n N --p P --beacon HEX --beacon-source TEXT [--home H]
+  phase2 seal        --dir D --family F --n N --p P --beacon HEX --beacon-source TEXT [--home H] [--recompute]
                      writes the final keys into the key cache, where prove and export-solidity find them
   verify-transcript  --dir D [--home H]          re-check everything, first file to final keys
   status             --dir D                     states, contributors, hashes, the next expected file
@@ -323,6 +323,7 @@ func runPhase2Verify(args []string, _ io.Reader, stdout, stderr io.Writer) error
 func runPhase2Seal(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	f := newCeremonyFlags("phase2 seal", stderr, true)
 	b := beaconFlags(f.fs)
+	recompute := f.fs.Bool("recompute", false, "recompute the circuit's evaluations from phase 1 even when init's cache holds them (as long as init)")
 	if err := f.parse(args, true); err != nil {
 		return err
 	}
@@ -330,7 +331,7 @@ func runPhase2Seal(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pk, vk, r, err := f.transcript().SealPhase2(c, *b)
+	pk, vk, r, err := f.transcript().SealPhase2(c, *b, *recompute)
 	if err != nil {
 		return err
 	}
@@ -345,7 +346,7 @@ func runPhase2Seal(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := markCeremonyKeys(dir, f.dir, r); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "keys of %s written to %s\n", c.ID, dir)
+	fmt.Fprintf(stderr, "keys of %s written to %s (evaluations %s)\n", c.ID, dir, r.Evaluations)
 	return writeJSON(stdout, map[string]any{"result": r, "keys": dir})
 }
 

@@ -117,10 +117,17 @@ def test_a_contribution_never_overwrites_a_state(ceremony: Ceremony) -> None:
     assert out.exit_code == 2 and "0002.ph1 exists" in out.output
 
 
-def test_verify_rechecks_the_transcript_and_the_key_cache(ceremony: Ceremony) -> None:
-    out = runner.invoke(app, ["ceremony", "verify", str(ceremony.dir), "--home", str(ceremony.home)])
+@pytest.mark.parametrize(
+    ("flags", "how"),
+    [([], "checked by random linear combinations"), (["--recompute"], "recomputed from phase 1")],
+)
+def test_verify_rechecks_the_transcript_and_the_key_cache(
+    ceremony: Ceremony, flags: list[str], how: str
+) -> None:
+    out = runner.invoke(app, ["ceremony", "verify", str(ceremony.dir), "--home", str(ceremony.home), *flags])
     assert out.exit_code == 0, out.output
     assert "phase 1 (2^3) by alice, bob, carol; sealed with test block 100" in out.output
+    assert f"its points at τ {how}" in out.output
     assert f"key cache {ceremony.home}/circuits/{CIRCUIT} holds {CIRCUIT}'s keys" in out.output
 
 

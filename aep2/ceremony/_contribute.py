@@ -77,16 +77,21 @@ def _written(path: Path, args: list[str], name: str) -> Path:
     return path / phase_dir / name
 
 
-def verify_transcript(directory: Path, *, home: Path | None = None, key_cache: bool = True) -> Any:
+def verify_transcript(
+    directory: Path, *, home: Path | None = None, key_cache: bool = True, recompute: bool = False
+) -> Any:
     """Re-check the whole transcript, first file to final keys (and the key cache under ``home``,
     default ``$AEP2_HOME``, unless ``key_cache`` is false); returns the prover's report.
 
     Raises :class:`CeremonyError` (``transcript_invalid``) naming the first step that fails.
-    Recomputes every seal: as long as the ceremony's own contributions took, at real sizes.
+    The seals and each circuit's points at τ are checked by random linear combinations (minutes
+    at real sizes); ``recompute`` recomputes them as the coordinator did (hours).
     """
     args = ["ceremony", "verify-transcript", "--dir", str(directory)]
     if home is not None:
         args += ["--home", str(home)]
     if not key_cache:
         args.append("--no-key-cache")
+    if recompute:
+        args.append("--recompute")
     return run_json(args, reason=Reason.TRANSCRIPT_INVALID)

@@ -35,7 +35,8 @@ def check(
         typer.Option("--circuit", help="compare with this transcript circuit, not the registered one"),
     ] = None,
     full: Annotated[
-        bool, typer.Option("--verify-transcript", help="first re-check the whole transcript (slow)")
+        bool,
+        typer.Option("--verify-transcript", help="first re-check the whole transcript (minutes, real sizes)"),
     ] = False,
 ) -> None:
     """Compare the verifier's deployed code with the transcript's verifier for its circuit."""

@@ -34,7 +34,12 @@ func (c *cube) Define(api frontend.API) error {
 	if c.commit {
 		rangecheck.New(api).Check(c.X, 64)
 	}
-	api.AssertIsEqual(c.PublicInput, api.Mul(c.X, c.X, c.X))
+	cube := api.Mul(c.X, c.X, c.X)
+	// Constraints over the same wires, so that the domain outgrows the wire
+	// count, as in the agent family (317k wires, a 2^19 domain).
+	for range 40 {
+		api.AssertIsEqual(c.PublicInput, cube)
+	}
 	return nil
 }
 
@@ -201,8 +206,24 @@ func copyDir(t *testing.T, from, to string) {
 	}
 }
 
+// verify checks the transcript and key cache both ways, the quick check
+// and the full recomputation, and requires them to agree: the same report
+// or an error at the same step saying the same.
 func verify(tr ceremony.Transcript, home string) (*ceremony.Report, error) {
-	return tr.Verify(resolve, func(id string) string { return keyDir(home, id) })
+	keys := func(id string) string { return keyDir(home, id) }
+	quick, errQuick := tr.Verify(resolve, keys, false)
+	full, errFull := tr.Verify(resolve, keys, true)
+	if fmt.Sprint(errQuick) != fmt.Sprint(errFull) {
+		return nil, fmt.Errorf("the quick check and the recomputation disagree:\nquick: %v\nfull:  %v", errQuick, errFull)
+	}
+	if errQuick == nil {
+		for i := range quick.Phase2 {
+			if quick.Phase2[i].VerifyingKey != full.Phase2[i].VerifyingKey || quick.Phase2[i].Evaluations != "checked" || full.Phase2[i].Evaluations != "recomputed" {
+				return nil, fmt.Errorf("phase 2 of %s: quick %+v, full %+v", quick.Phase2[i].CircuitID, quick.Phase2[i], full.Phase2[i])
+			}
+		}
+	}
+	return quick, errQuick
 }
 
 // wantStepError requires err to name step and to say what went wrong.

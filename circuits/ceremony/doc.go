@@ -20,5 +20,8 @@
 // gnark_compat_test.go holds the two together; phase 2 uses gnark's Phase2
 // as it is, less its Contribute (to mix typed entropy). Transcript.Verify
 // re-checks everything from the first file to the final keys and names the
-// first step that fails.
+// first step that fails. It need not redo the coordinator's hours: the
+// seals and the circuit's points at τ are checked by random linear
+// combinations (lagrange_sums.go, phase1_check.go, phase2_check.go), and
+// recomputed only when asked.
 package ceremony

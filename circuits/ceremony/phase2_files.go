@@ -110,7 +110,8 @@ type Phase2Result struct {
 	// Evaluations says where the seal's evaluations came from: "recomputed"
 	// (with the initial state, from phase 1 and the circuit) or "cached" (by
 	// this coordinator's init, for this very initial state).
-	Evaluations string `json:"evaluations,omitempty"`
+	Evaluations string           `json:"evaluations,omitempty"`
+	first       *mpcsetup.Phase2 // 0000.ph2
 	last        *mpcsetup.Phase2
 	initial     []byte                      // SHA-256 of 0000.ph2
 	evals       *mpcsetup.Phase2Evaluations // set by recomputing the initial state
@@ -118,22 +119,51 @@ type Phase2Result struct {
 }
 
 // VerifyPhase2 re-checks circuit c's phase 2 contributions from its initial
-// state. With recompute it first recomputes that state from the sealed phase
-// 1 and the circuit (a phase 2 started from another phase 1 or for another
-// circuit fails there): by far the longest part at real sizes (gnark's
-// Lagrange conversion is a group FFT with a scalar multiplication per
-// butterfly), which the seal and Verify always do; without, it takes
-// 0000.ph2 as written, which suits a coordinator checking each contribution
-// as it arrives at the state it made itself.
-func (t Transcript) VerifyPhase2(c Circuit, recompute bool) (*Phase2Result, error) {
+// state. With checkInitial it first checks that state against the sealed
+// phase 1 and the circuit (a phase 2 started from another phase 1 or for
+// another circuit fails there), by random linear combinations
+// (phase2_check.go); without, it takes 0000.ph2 as written, which suits a
+// coordinator checking each contribution as it arrives at the state it made
+// itself.
+func (t Transcript) VerifyPhase2(c Circuit, checkInitial bool) (*Phase2Result, error) {
 	srs, _, err := t.readSealedSRS()
 	if err != nil {
 		return nil, &StepError{Step: "phase 2 of " + c.ID, Err: err}
 	}
-	return t.verifyPhase2(c, srs, recompute)
+	var check initialCheck
+	if checkInitial {
+		if check, err = quickInitialCheck(c, srs); err != nil {
+			return nil, &StepError{Step: "phase 2 of " + c.ID, Err: err}
+		}
+	}
+	return t.verifyPhase2(c, srs, check)
 }
 
-func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, recompute bool) (*Phase2Result, error) {
+// initialCheck checks a phase 2's initial state (res.first) before its
+// contributions are.
+type initialCheck func(res *Phase2Result) error
+
+// quickInitialCheck checks the initial state by random linear combinations
+// where the circuit's layout allows (layoutOf), else by recomputing it.
+func quickInitialCheck(c Circuit, srs *mpcsetup.SrsCommons) (initialCheck, error) {
+	l, err := layoutOf(c.CCS)
+	if errors.Is(err, errLayout) {
+		return func(res *Phase2Result) error { return res.recomputeInitial(c) }, nil
+	}
+	ts, err := truncate(srs, circuitDomain(c.CCS))
+	if err != nil {
+		return nil, err
+	}
+	return func(res *Phase2Result) error {
+		if err := checkInitialPhase2(c, ts, l, res.first, res.initial); err != nil {
+			return err
+		}
+		res.Evaluations = "checked"
+		return nil
+	}, nil
+}
+
+func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, check initialCheck) (*Phase2Result, error) {
 	dir := t.phase2Dir(c.ID)
 	paths, err := states(dir, ext2)
 	if err != nil {
@@ -144,9 +174,9 @@ func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, recompute 
 	if err != nil {
 		return nil, &StepError{Step: step0, Err: err}
 	}
-	res := &Phase2Result{CircuitID: c.ID, Power: log2(circuitDomain(c.CCS)), srs: srs, initial: prevHash}
-	if recompute {
-		if err := res.recomputeInitial(c); err != nil {
+	res := &Phase2Result{CircuitID: c.ID, Power: log2(circuitDomain(c.CCS)), srs: srs, first: prev, initial: prevHash}
+	if check != nil {
+		if err := check(res); err != nil {
 			return nil, &StepError{Step: step0, Err: err}
 		}
 	}
@@ -193,7 +223,7 @@ func (t Transcript) SealPhase2(c Circuit, b Beacon, recompute bool) (groth16.Pro
 	if err != nil {
 		return nil, nil, nil, &StepError{Step: "phase 2 of " + c.ID, Err: err}
 	}
-	res, err := t.verifyPhase2(c, srs, false)
+	res, err := t.verifyPhase2(c, srs, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/consensys/gnark/backend/groth16"
+	groth16Impl "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 
 	"github.com/aep2/aep2/circuits/prover"
@@ -30,16 +31,20 @@ type Resolver func(id string) (Circuit, error)
 
 // Verify re-checks the whole transcript: phase 1 from its initial state
 // through every contribution to its seal, then each circuit's phase 2 from
-// its recomputed initial state through every contribution to the final
-// verifying key. If keysDir is not nil, the keys it names for each circuit
-// (the key cache) must be the ones the transcript seals. The error names the
-// first step that fails (a *StepError).
-func (t Transcript) Verify(resolve Resolver, keysDir func(id string) string) (*Report, error) {
+// its initial state through every contribution to the final verifying key.
+// If keysDir is not nil, the keys it names for each circuit (the key cache)
+// must be the ones the transcript seals. Phase 2's initial state and keys
+// depend on the circuit's wires at τ: with recompute they are recomputed
+// from phase 1 as the coordinator did (gnark's group FFT, most of the time at
+// real sizes), else checked by random linear combinations (phase2_check.go),
+// minutes instead of hours. The error names the first step that fails (a
+// *StepError).
+func (t Transcript) Verify(resolve Resolver, keysDir func(id string) string, recompute bool) (*Report, error) {
 	r1, err := t.VerifyPhase1()
 	if err != nil {
 		return nil, err
 	}
-	srs, err := t.checkSeal1(r1)
+	srs, err := t.checkSeal1(r1, recompute)
 	if err != nil {
 		return nil, &StepError{Step: "phase 1 seal (" + rel(t, filepath.Join(t.phase1Dir(), sealedSRSFile)) + ")", Err: err}
 	}
@@ -49,24 +54,19 @@ func (t Transcript) Verify(resolve Resolver, keysDir func(id string) string) (*R
 	}
 	report := &Report{Phase1: r1, Keys: map[string]string{}}
 	for _, id := range ids {
-		step := "phase 2 of " + id
 		c, err := resolve(id)
 		if err != nil {
-			return nil, &StepError{Step: step, Err: err}
+			return nil, &StepError{Step: "phase 2 of " + id, Err: err}
 		}
-		r2, err := t.verifyPhase2(c, srs, true)
+		dir := ""
+		if keysDir != nil {
+			dir = keysDir(id)
+		}
+		r2, err := t.verifyCircuit(c, srs, dir, recompute)
 		if err != nil {
 			return nil, err
 		}
-		pk, vk, err := t.checkSeal2(c, r2)
-		if err != nil {
-			return nil, &StepError{Step: step + " seal", Err: err}
-		}
-		if keysDir != nil {
-			dir := keysDir(id)
-			if err := checkKeyCache(dir, pk, vk); err != nil {
-				return nil, &StepError{Step: "key cache of " + id, Err: err}
-			}
+		if dir != "" {
 			report.Keys[id] = dir
 		}
 		report.Phase2 = append(report.Phase2, r2)
@@ -74,9 +74,58 @@ func (t Transcript) Verify(resolve Resolver, keysDir func(id string) string) (*R
 	return report, nil
 }
 
-// checkSeal1 re-seals phase 1 with the recorded beacon and requires the
-// result to be sealed.srs, which is what every phase 2 starts from.
-func (t Transcript) checkSeal1(r *Phase1Result) (*mpcsetup.SrsCommons, error) {
+// verifyCircuit checks circuit c's phase 2 and, if keyDir is not empty, the
+// key cache there.
+func (t Transcript) verifyCircuit(c Circuit, srs *mpcsetup.SrsCommons, keyDir string, recompute bool) (*Phase2Result, error) {
+	step := "phase 2 of " + c.ID
+	l, err := layoutOf(c.CCS)
+	if errors.Is(err, errLayout) {
+		recompute = true
+	}
+	if recompute {
+		r2, err := t.verifyPhase2(c, srs, func(res *Phase2Result) error { return res.recomputeInitial(c) })
+		if err != nil {
+			return nil, err
+		}
+		pk, vk, err := t.checkSeal2(c, r2)
+		if err != nil {
+			return nil, &StepError{Step: step + " seal", Err: err}
+		}
+		if keyDir != "" {
+			if err := checkKeyCache(keyDir, pk, vk); err != nil {
+				return nil, &StepError{Step: "key cache of " + c.ID, Err: err}
+			}
+		}
+		return r2, nil
+	}
+	ts, err := truncate(srs, circuitDomain(c.CCS))
+	if err != nil {
+		return nil, &StepError{Step: step, Err: err}
+	}
+	check, err := quickInitialCheck(c, srs)
+	if err != nil {
+		return nil, &StepError{Step: step, Err: err}
+	}
+	r2, err := t.verifyPhase2(c, srs, check)
+	if err != nil {
+		return nil, err
+	}
+	vk, sc, parts, err := t.checkSeal2Quick(c, r2, ts, l)
+	if err != nil {
+		return nil, &StepError{Step: step + " seal", Err: err}
+	}
+	if keyDir != "" {
+		if err := checkKeyCacheQuick(keyDir, c, ts, l, r2, sc, parts, vk); err != nil {
+			return nil, &StepError{Step: "key cache of " + c.ID, Err: err}
+		}
+	}
+	return r2, nil
+}
+
+// checkSeal1 requires sealed.srs, which every phase 2 starts from, to be
+// the last contribution sealed with the recorded beacon: by sealing it again
+// (recompute), else by random linear combinations (checkSealedSRS).
+func (t Transcript) checkSeal1(r *Phase1Result, recompute bool) (*mpcsetup.SrsCommons, error) {
 	var b Beacon
 	if err := readJSONFile(filepath.Join(t.phase1Dir(), beaconFile), &b); err != nil {
 		return nil, fmt.Errorf("beacon: %w", err)
@@ -85,20 +134,24 @@ func (t Transcript) checkSeal1(r *Phase1Result) (*mpcsetup.SrsCommons, error) {
 	if err != nil {
 		return nil, err
 	}
-	srs := r.last.seal(raw)
-	h := sha256.New()
-	if err := writeSRS(h, &srs); err != nil {
-		return nil, err
-	}
-	_, fileHash, err := t.readSealedSRS()
+	fileSRS, fileHash, err := t.readSealedSRS()
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(h.Sum(nil), fileHash) {
-		return nil, errors.New("sealed.srs is not the last contribution sealed with the recorded beacon")
+	if recompute {
+		srs := r.last.seal(raw)
+		h := sha256.New()
+		if err := writeSRS(h, &srs); err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(h.Sum(nil), fileHash) {
+			return nil, errors.New("sealed.srs is not the last contribution sealed with the recorded beacon")
+		}
+	} else if err := checkSealedSRS(r.last, r.lastHash, raw, fileSRS); err != nil {
+		return nil, err
 	}
 	r.Beacon, r.Sealed = &b, hexHash(fileHash)
-	return &srs, nil
+	return fileSRS, nil
 }
 
 // checkSeal2 re-seals a circuit's phase 2 with its recorded beacon and
@@ -133,6 +186,52 @@ func (t Transcript) checkSeal2(c Circuit, r *Phase2Result) (groth16.ProvingKey, 
 	}
 	r.Beacon, r.VerifyingKey = &b, hexHash(sha256Sum(got))
 	return pk, vk, nil
+}
+
+// checkSeal2Quick is checkSeal2 without the wires' evaluations: the final
+// verifying key is rebuilt from the last state and the recorded beacon, its
+// public wires' points checked by a random linear combination.
+func (t Transcript) checkSeal2Quick(c Circuit, r *Phase2Result, srs *mpcsetup.SrsCommons, l *wireLayout) (*groth16Impl.VerifyingKey, sealScalars, sealedParts, error) {
+	dir := t.phase2Dir(c.ID)
+	var b Beacon
+	if err := readJSONFile(filepath.Join(dir, beaconFile), &b); err != nil {
+		return nil, sealScalars{}, sealedParts{}, fmt.Errorf("beacon: %w", err)
+	}
+	raw, err := b.bytes()
+	if err != nil {
+		return nil, sealScalars{}, sealedParts{}, err
+	}
+	sc := beaconScalars(r.last, phase2Hash(r.last), raw)
+	parts := sealParts(r.last, sc)
+	file, err := os.ReadFile(filepath.Join(dir, finalVKFile))
+	if err != nil {
+		return nil, sc, parts, err
+	}
+	vk, err := checkFinalVK(c, srs, l, parts, file)
+	if err != nil {
+		return nil, sc, parts, err
+	}
+	if err := checkVKJSON(filepath.Join(dir, finalVKJSON), vk, c.ID); err != nil {
+		return nil, sc, parts, err
+	}
+	r.Beacon, r.VerifyingKey = &b, hexHash(sha256Sum(file))
+	return vk, sc, parts, nil
+}
+
+// checkKeyCacheQuick is checkKeyCache against the quick check's keys.
+func checkKeyCacheQuick(dir string, c Circuit, srs *mpcsetup.SrsCommons, l *wireLayout, r *Phase2Result, sc sealScalars, parts sealedParts, vk *groth16Impl.VerifyingKey) error {
+	h := sha256.New()
+	if _, err := vk.WriteRawTo(h); err != nil {
+		return err
+	}
+	got, err := fileHash(filepath.Join(dir, "verifying.key"))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, h.Sum(nil)) {
+		return fmt.Errorf("%s is not the transcript's verifying.key (keys from another setup, such as `setup --dev`)", filepath.Join(dir, "verifying.key"))
+	}
+	return checkProvingKey(filepath.Join(dir, "proving.key"), c, srs, l, r.first, r.last, sc, parts)
 }
 
 func checkVKJSON(path string, vk groth16.VerifyingKey, id string) error {

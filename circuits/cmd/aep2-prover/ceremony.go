@@ -25,10 +25,10 @@ coordinator:
   phase1 verify      --dir D                     re-check every phase 1 contribution so far
   phase1 seal        --dir D --beacon HEX --beacon-source TEXT
   phase2 init        --dir D --family F --n N --p P   (or --circuit ID)   a circuit's initial state
-  phase2 verify      --dir D --family F --n N --p P [--full]   the contributions since 0000.ph2
+  phase2 verify      --dir D --family F --n N --p P [--full]   the contributions since 0000.ph2 (--full: and 0000.ph2)
   phase2 seal        --dir D --family F --n N --p P --beacon HEX --beacon-source TEXT [--home H] [--recompute]
                      writes the final keys into the key cache, where prove and export-solidity find them
-  verify-transcript  --dir D [--home H]          re-check everything, first file to final keys
+  verify-transcript  --dir D [--home H] [--recompute]   re-check everything, first file to final keys
   status             --dir D                     states, contributors, hashes, the next expected file
 
 participant:
@@ -302,7 +302,7 @@ func runPhase2Contribute(args []string, stdin io.Reader, stdout, stderr io.Write
 
 func runPhase2Verify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	f := newCeremonyFlags("phase2 verify", stderr, true)
-	full := f.fs.Bool("full", false, "also recompute the initial state from phase 1 and the circuit (long: what seal and verify-transcript do)")
+	full := f.fs.Bool("full", false, "also check the initial state against phase 1 and the circuit")
 	if err := f.parse(args, true); err != nil {
 		return err
 	}
@@ -354,6 +354,7 @@ func runVerifyTranscript(args []string, _ io.Reader, stdout, stderr io.Writer) e
 	f := newCeremonyFlags("verify-transcript", stderr, false)
 	home := f.fs.String("home", "", "also require the key cache under this root (default $AEP2_HOME, else ~/.aep2) to hold the transcript's keys")
 	noCache := f.fs.Bool("no-key-cache", false, "check the transcript alone, not the key cache")
+	recompute := f.fs.Bool("recompute", false, "recompute each circuit's evaluations from phase 1, as its init did (hours at real sizes), instead of checking them by random linear combinations")
 	if err := f.parse(args, true); err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func runVerifyTranscript(args []string, _ io.Reader, stdout, stderr io.Writer) e
 			return s.KeyDir(root)
 		}
 	}
-	r, err := f.transcript().Verify(resolveID, keysDir)
+	r, err := f.transcript().Verify(resolveID, keysDir, *recompute)
 	if err != nil {
 		return err
 	}
@@ -390,7 +391,7 @@ func contributors(rs []ceremony.Receipt) string {
 func phase2Summary(r *ceremony.Report) string {
 	parts := make([]string, 0, len(r.Phase2))
 	for _, p := range r.Phase2 {
-		parts = append(parts, fmt.Sprintf("%s by %s", p.CircuitID, contributors(p.Contributions)))
+		parts = append(parts, fmt.Sprintf("%s by %s (wires at τ %s)", p.CircuitID, contributors(p.Contributions), p.Evaluations))
 	}
 	sort.Strings(parts)
 	if len(parts) == 0 {

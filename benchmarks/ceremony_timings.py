@@ -12,6 +12,8 @@ scratch key cache. Appends one run to ``benchmarks/results/ceremony.json`` and p
 A real-size ceremony takes CPU-hours on two cores, so with ``--work DIR`` each finished step is
 kept in ``DIR/steps.json`` and a rerun with the same arguments resumes after the last one (the
 transcript's files are written atomically: a killed step leaves nothing half-written).
+``verify-transcript`` checks the seals and the circuit's points at τ by random linear
+combinations; ``--recompute-too`` also times the full recomputation.
 """
 
 from __future__ import annotations
@@ -112,6 +114,13 @@ def plan(args: argparse.Namespace, transcript: str, home: str, power: int) -> li
     ]
     if not args.skip_verify_transcript:
         steps.append(("verify-transcript", ["ceremony", "verify-transcript", *dir_, "--home", home]))
+        if args.recompute_too:
+            steps.append(
+                (
+                    "verify-transcript --recompute",
+                    ["ceremony", "verify-transcript", *dir_, "--home", home, "--recompute"],
+                )
+            )
     return steps
 
 
@@ -159,7 +168,12 @@ def main() -> None:
     parser.add_argument(
         "--skip-verify-transcript",
         action="store_true",
-        help="leave out the last step, which repeats both seals' checks",
+        help="leave out the last step, which re-checks the whole transcript",
+    )
+    parser.add_argument(
+        "--recompute-too",
+        action="store_true",
+        help="also time verify-transcript --recompute, which redoes phase 2 init's group FFTs (hours)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aep2-ceremony-bench-") as tmp:

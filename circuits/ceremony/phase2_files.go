@@ -107,9 +107,10 @@ type Phase2Result struct {
 	Contributions []Receipt `json:"contributions"`
 	Beacon        *Beacon   `json:"beacon,omitempty"`
 	VerifyingKey  string    `json:"verifyingKey,omitempty"` // SHA-256 of verifying.key
-	// Evaluations says where the seal's evaluations came from: "recomputed"
-	// (with the initial state, from phase 1 and the circuit) or "cached" (by
-	// this coordinator's init, for this very initial state).
+	// Evaluations says how the circuit's points at τ were had: "recomputed"
+	// (with the initial state, from phase 1 and the circuit), "cached" (the
+	// seal, from this coordinator's init for this very initial state) or
+	// "checked" (by random linear combinations, phase2_check.go).
 	Evaluations string           `json:"evaluations,omitempty"`
 	first       *mpcsetup.Phase2 // 0000.ph2
 	last        *mpcsetup.Phase2

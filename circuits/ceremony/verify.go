@@ -261,9 +261,14 @@ func vkJSONBytes(vk groth16.VerifyingKey, id string) ([]byte, error) {
 // checkKeyCache requires the key cache's proving and verifying keys to be
 // the sealed ones, byte for byte as prover.Keys.Save writes them.
 func checkKeyCache(dir string, pk groth16.ProvingKey, vk groth16.VerifyingKey) error {
-	for name, key := range map[string]interface {
-		WriteRawTo(io.Writer) (int64, error)
-	}{"verifying.key": vk, "proving.key": pk} {
+	// In a fixed order, verifying key first, as the quick check goes.
+	for _, k := range []struct {
+		name string
+		key  interface {
+			WriteRawTo(io.Writer) (int64, error)
+		}
+	}{{"verifying.key", vk}, {"proving.key", pk}} {
+		name, key := k.name, k.key
 		h := sha256.New()
 		if _, err := key.WriteRawTo(h); err != nil {
 			return err

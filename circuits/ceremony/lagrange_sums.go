@@ -42,11 +42,7 @@ func lagrangeSumG1(powers []curve.G1Affine, w []fr.Element) (curve.G1Affine, err
 // lagrangeSumG2 is lagrangeSumG1 in 𝔾₂.
 func lagrangeSumG2(powers []curve.G2Affine, w []fr.Element) (curve.G2Affine, error) {
 	lagrangeCoefficients(w)
-	var p curve.G2Affine
-	if _, err := p.MultiExp(powers[:len(w)], w, ecc.MultiExpConfig{}); err != nil {
-		return p, err
-	}
-	return p, nil
+	return msmG2(powers[:len(w)], w)
 }
 
 func msmG1(points []curve.G1Affine, scalars []fr.Element) (curve.G1Affine, error) {

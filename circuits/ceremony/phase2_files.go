@@ -114,6 +114,7 @@ type Phase2Result struct {
 	Evaluations string           `json:"evaluations,omitempty"`
 	first       *mpcsetup.Phase2 // 0000.ph2
 	last        *mpcsetup.Phase2
+	lastHash    []byte                      // SHA-256 of the last state
 	initial     []byte                      // SHA-256 of 0000.ph2
 	evals       *mpcsetup.Phase2Evaluations // set by recomputing the initial state
 	srs         *mpcsetup.SrsCommons
@@ -155,13 +156,19 @@ func quickInitialCheck(c Circuit, srs *mpcsetup.SrsCommons) (initialCheck, error
 	if err != nil {
 		return nil, err
 	}
+	return combinationCheck(c, ts, l), nil
+}
+
+// combinationCheck checks the initial state by random linear combinations,
+// over the SRS truncated to c's domain and c's wire layout.
+func combinationCheck(c Circuit, ts *mpcsetup.SrsCommons, l *wireLayout) initialCheck {
 	return func(res *Phase2Result) error {
 		if err := checkInitialPhase2(c, ts, l, res.first, res.initial); err != nil {
 			return err
 		}
 		res.Evaluations = "checked"
 		return nil
-	}, nil
+	}
 }
 
 func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, check initialCheck) (*Phase2Result, error) {
@@ -193,7 +200,7 @@ func (t Transcript) verifyPhase2(c Circuit, srs *mpcsetup.SrsCommons, check init
 		res.Contributions = append(res.Contributions, *rec)
 		prev, prevHash = next, h
 	}
-	res.last = prev
+	res.last, res.lastHash = prev, prevHash
 	return res, nil
 }
 

@@ -102,11 +102,7 @@ func (t Transcript) verifyCircuit(c Circuit, srs *mpcsetup.SrsCommons, keyDir st
 	if err != nil {
 		return nil, &StepError{Step: step, Err: err}
 	}
-	check, err := quickInitialCheck(c, srs)
-	if err != nil {
-		return nil, &StepError{Step: step, Err: err}
-	}
-	r2, err := t.verifyPhase2(c, srs, check)
+	r2, err := t.verifyPhase2(c, srs, combinationCheck(c, ts, l))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +197,7 @@ func (t Transcript) checkSeal2Quick(c Circuit, r *Phase2Result, srs *mpcsetup.Sr
 	if err != nil {
 		return nil, sealScalars{}, sealedParts{}, err
 	}
-	sc := beaconScalars(r.last, phase2Hash(r.last), raw)
+	sc := beaconScalars(r.last, r.lastHash, raw)
 	parts := sealParts(r.last, sc)
 	file, err := os.ReadFile(filepath.Join(dir, finalVKFile))
 	if err != nil {
